@@ -1,0 +1,48 @@
+# The two commands of the README: `make test` and `make demo` do all set-up themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo controlplane venv lint typecheck layers unit e2e clean
+
+venv: $(STAMP)
+
+# Re-installs when pyproject.toml changes; `pip install -e` keeps the code live.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+	  || { echo "make: opframe needs Python >= 3.11; install it or run 'make PYTHON=python3.11 ...'" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) \
+	  || { echo "make: cannot create $(VENV); install Python's venv module (Debian: apt-get install python3-venv)" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# Builds kube-apiserver and etcd from the Go module proxy into the cache; a no-op when present.
+controlplane:
+	@./controlplane/build.sh
+
+lint: venv
+	$(BIN)/ruff check opframe tests examples bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+layers: venv
+	$(BIN)/lint-imports
+
+unit: venv
+	$(BIN)/pytest tests/unit
+
+e2e: venv controlplane
+	$(BIN)/pytest tests/e2e examples
+
+test: venv controlplane lint typecheck layers
+	$(BIN)/pytest
+
+demo: venv controlplane
+	$(BIN)/python examples/demo.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

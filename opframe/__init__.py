@@ -1,0 +1,1 @@
+"""opframe: a Kopf-style Kubernetes operator framework."""

@@ -1,0 +1,1 @@
+"""The informer machinery: Reflector, DeltaFIFO, Indexer and SharedIndexInformer."""

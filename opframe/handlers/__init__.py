@@ -1,0 +1,1 @@
+"""Handler registry, filters, diffs, cause detection and persisted progress."""

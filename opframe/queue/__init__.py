@@ -1,0 +1,1 @@
+"""The rate-limited work queue that hands object keys to workers."""

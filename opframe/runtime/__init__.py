@@ -1,0 +1,1 @@
+"""The operator runtime: wiring informers, queues, workers and handlers together."""

@@ -1,0 +1,69 @@
+"""pytest fixtures backed by a real control plane.
+
+* ``control_plane`` (session): etcd + kube-apiserver, started on first use, stopped at
+  the end of the session, also when tests fail or the run is interrupted (Ctrl-C, or
+  SIGTERM, which this plugin turns into KeyboardInterrupt so that clean-up runs).
+* ``kube_api_client`` (session): a ``kubernetes.client.ApiClient`` logged in as admin.
+* ``namespace`` (function): a fresh namespace per test. Without a controller-manager a
+  deleted namespace never finishes terminating, so it is deleted but not waited for.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import uuid
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
+import pytest
+
+from opframe.testing.controlplane import ControlPlane
+
+
+def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@pytest.fixture(scope="session")
+def control_plane() -> Iterator[ControlPlane]:
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+    plane = ControlPlane()
+    try:
+        plane.start()
+        yield plane
+    finally:
+        plane.stop()
+        if previous in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@pytest.fixture(scope="session")
+def kube_api_client(control_plane: ControlPlane) -> Iterator[Any]:
+    client = control_plane.api_client()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def _namespace_name(test_name: str) -> str:
+    """A DNS-1123 label from the test's name plus a random suffix, at most 63 characters."""
+    base = re.sub(r"[^a-z0-9-]+", "-", test_name.lower()).strip("-")[:48].rstrip("-")
+    return f"{base or 'test'}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def namespace(kube_api_client: Any, request: pytest.FixtureRequest) -> Iterator[str]:
+    from kubernetes import client
+
+    core = client.CoreV1Api(kube_api_client)
+    name = _namespace_name(request.node.name)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    try:
+        yield name
+    finally:
+        core.delete_namespace(name)
