@@ -1,0 +1,135 @@
+"""WorkQueue: the de-duplicating queue of object keys between an informer and its workers.
+
+Invariants (client-go util/workqueue, semantics 5.1-5.4):
+
+* an item is in ``_queue`` only if it is in ``_dirty``, and at most once;
+* an item is never handed to two workers at once: while it is in ``_processing``
+  a re-add only marks it dirty, and ``done()`` queues it again;
+* adding an item that is already dirty changes nothing, so a burst of adds of one
+  key while it waits collapses into one ``get()``;
+* after ``shut_down()`` adds are ignored; ``get()`` keeps handing out what is
+  queued and reports shutdown only when the queue is empty (workers drain);
+* ``shut_down_with_drain()`` also waits until no item is being processed.
+
+Items must be hashable; they are usually "namespace/name" keys.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+from opframe.kube.clock import REAL_CLOCK, Clock
+from opframe.queue.metrics import NO_METRICS, QueueMetrics
+
+T = TypeVar("T", bound=Hashable)
+
+
+class ShutDown(Exception):  # noqa: N818 - a state, as client-go's "shutdown" return value
+    """Raised by ``get()`` once the queue is shut down and empty."""
+
+
+class WorkQueue(Generic[T]):
+    def __init__(self, *, name: str = "", clock: Clock = REAL_CLOCK,
+                 metrics: QueueMetrics = NO_METRICS) -> None:
+        self.name = name
+        self._clock = clock
+        self._metrics = metrics
+        self._cond = threading.Condition()
+        self._queue: collections.deque[T] = collections.deque()
+        self._dirty: set[T] = set()
+        self._processing: set[T] = set()
+        self._shutting_down = False
+        self._drain = False
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def add(self, item: T) -> None:
+        with self._cond:
+            self._add_locked(item)
+
+    def _add_locked(self, item: T) -> None:
+        if self._shutting_down or item in self._dirty:
+            return
+        self._metrics.on_add(item)
+        self._dirty.add(item)
+        if item in self._processing:
+            return
+        self._queue.append(item)
+        self._cond.notify()
+
+    def get(self, timeout: float | None = None) -> T:
+        """Block until an item is ready and hand it to the caller, who must call ``done(item)``.
+
+        Raises ShutDown when shut down and empty; TimeoutError if ``timeout`` passes first.
+        """
+        with self._cond:
+            deadline = None if timeout is None else self._clock.now() + timeout
+            while True:
+                self._before_get_locked()
+                if self._queue or self._shutting_down:
+                    break
+                if deadline is not None and deadline <= self._clock.now():
+                    raise TimeoutError(f"no item in queue {self.name!r} within {timeout} s")
+                self._clock.wait(self._cond, self._next_wait_locked(deadline))
+            if not self._queue:
+                raise ShutDown(self.name)
+            item = self._queue.popleft()
+            self._processing.add(item)
+            self._dirty.discard(item)
+            self._metrics.on_get(item)
+            return item
+
+    def _next_wait_locked(self, deadline: float | None) -> float | None:
+        """Seconds to wait for the next state change; subclasses with timers shorten it."""
+        return None if deadline is None else deadline - self._clock.now()
+
+    def _before_get_locked(self) -> None:
+        """Hook for subclasses to move due items into the queue after every wake-up."""
+
+    def done(self, item: T) -> None:
+        with self._cond:
+            self._metrics.on_done(item)
+            self._processing.discard(item)
+            if item in self._dirty:
+                self._queue.append(item)
+                self._cond.notify()
+            elif not self._processing:
+                self._cond.notify_all()
+
+    def shut_down(self) -> None:
+        """Stop accepting adds and wake every waiter; queued items are still handed out."""
+        with self._cond:
+            self._shutting_down = True
+            self._cond.notify_all()
+
+    def shut_down_with_drain(self, timeout: float | None = None) -> bool:
+        """Shut down, then wait until no item is being processed. False if ``timeout`` passed.
+
+        As client-go's ShutDownWithDrain: workers keep taking what is queued, and this
+        returns once they have finished what they hold.
+        """
+        with self._cond:
+            self._shutting_down = True
+            self._drain = True
+            self._cond.notify_all()
+            deadline = None if timeout is None else self._clock.now() + timeout
+            while self._processing:
+                remaining = None if deadline is None else deadline - self._clock.now()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._clock.wait(self._cond, remaining)
+            return True
+
+    @property
+    def shutting_down(self) -> bool:
+        with self._cond:
+            return self._shutting_down
+
+    def processing(self) -> frozenset[T]:
+        with self._cond:
+            return frozenset(self._processing)

@@ -1,0 +1,75 @@
+"""The test kit's pure parts: binary discovery, certificates, namespace names. No sockets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from opframe.testing import ControlPlaneError, find_binaries
+from opframe.testing.certs import write_control_plane_pki
+from opframe.testing.controlplane import KUBERNETES_VERSION
+from opframe.testing.pytest_plugin import _namespace_name
+
+
+def test_missing_binaries_name_the_build_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBEBUILDER_ASSETS", raising=False)
+    monkeypatch.setenv("OPFRAME_CACHE_DIR", str(tmp_path))
+    with pytest.raises(ControlPlaneError) as error:
+        find_binaries()
+    message = str(error.value)
+    assert "kube-apiserver and etcd not found" in message
+    assert str(tmp_path / "controlplane" / KUBERNETES_VERSION) in message
+    assert "run 'make controlplane'" in message
+
+
+def test_kubebuilder_assets_wins_and_a_missing_binary_is_named(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    etcd = tmp_path / "etcd"
+    etcd.write_text("#!/bin/sh\n")
+    etcd.chmod(0o755)
+    monkeypatch.setenv("KUBEBUILDER_ASSETS", str(tmp_path))
+    with pytest.raises(ControlPlaneError) as error:
+        find_binaries()
+    assert str(error.value).startswith(f"kube-apiserver not found in {tmp_path} (KUBEBUILDER_ASSETS)")
+    apiserver = tmp_path / "kube-apiserver"
+    apiserver.write_text("#!/bin/sh\n")
+    apiserver.chmod(0o755)
+    assert find_binaries().kube_apiserver == apiserver
+
+
+def test_admin_certificate_is_in_system_masters_and_signed_by_the_client_ca(tmp_path: Path) -> None:
+    pki = write_control_plane_pki(tmp_path)
+    admin = x509.load_pem_x509_certificate(pki.admin_cert.read_bytes())
+    client_ca = x509.load_pem_x509_certificate(pki.client_ca.read_bytes())
+    serving_ca = x509.load_pem_x509_certificate(pki.serving_ca.read_bytes())
+    assert admin.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "admin"
+    assert admin.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == "system:masters"
+    public_key = client_ca.public_key()
+    assert isinstance(public_key, ec.EllipticCurvePublicKey)
+    admin.verify_directly_issued_by(client_ca)
+    with pytest.raises(ValueError):
+        admin.verify_directly_issued_by(serving_ca)
+    assert oct(pki.admin_key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_serving_certificate_covers_loopback_names(tmp_path: Path) -> None:
+    pki = write_control_plane_pki(tmp_path)
+    serving = x509.load_pem_x509_certificate(pki.serving_cert.read_bytes())
+    names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "localhost" in names.get_values_for_type(x509.DNSName)
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+
+@pytest.mark.parametrize("test_name", [
+    "test_simple", "test_with[param-Upper_CASE]", "x" * 200, "[]",
+])
+def test_namespace_names_are_dns_labels(test_name: str) -> None:
+    name = _namespace_name(test_name)
+    assert len(name) <= 63
+    assert name == name.lower()
+    assert name[0].isalnum() and name[-1].isalnum()
+    assert set(name) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")
