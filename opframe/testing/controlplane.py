@@ -19,6 +19,7 @@ Invariants:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import enum
 import errno
@@ -54,6 +55,13 @@ DEFAULT_COMPACTION_INTERVAL = "5m"
 #: child's bind; such a start is retried this many times with fresh ports.
 PORT_RACE_ATTEMPTS = 3
 BUILD_COMMAND = "make controlplane"
+#: kube-apiserver's watch cache reads the compacted revision every 15 s
+#: (k8s.io/apiserver cacher/compactor.go compactorPollPeriod).
+WATCH_CACHE_COMPACTION_POLL = 15.0
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
 
 
 class ControlPlaneError(RuntimeError):
@@ -245,13 +253,18 @@ class ControlPlane:
         self._wait_apiserver_healthy(deadline)
 
     def compact_etcd(self) -> int:
-        """Compact etcd at its current revision, as kube-apiserver's compactor would.
+        """Compact etcd at its current revision, the way kube-apiserver's compactor does.
 
-        Returns the compacted revision: every resourceVersion below it is gone, so
-        a watch or an exact list from there gets ``410 Gone``.
+        Records the revision under ``compact_rev_key`` (kube-apiserver watches that key
+        and its watch cache drops older events within ``WATCH_CACHE_COMPACTION_POLL``),
+        then compacts. Returns the compacted revision: every resourceVersion below it is
+        gone, so an exact list or a watch from there gets ``410 Gone``.
         """
-        header = self._etcd_post("/v3/kv/range", {"key": "AA==", "limit": 1})["header"]
+        header = self._etcd_post("/v3/kv/range", {"key": _b64("compact_rev_key")})["header"]
         revision = int(header["revision"])
+        self._etcd_post("/v3/kv/txn", {"success": [{"requestPut": {
+            "key": _b64("compact_rev_key"), "value": _b64(str(revision)),
+        }}]})
         self._etcd_post("/v3/kv/compaction", {"revision": str(revision), "physical": True})
         return revision
 
@@ -411,8 +424,6 @@ class ControlPlane:
             connection.close()
 
     def _write_kubeconfig(self) -> None:
-        import base64
-
         def b64(path: Path) -> str:
             return base64.b64encode(path.read_bytes()).decode()
 

@@ -6,6 +6,7 @@ lists, watch streams with bookmarks, 410 Gone after compaction, RBAC.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
 from opframe.testing import KUBERNETES_VERSION, ControlPlane
+from opframe.testing.controlplane import WATCH_CACHE_COMPACTION_POLL
 
 pytestmark = pytest.mark.e2e
 
@@ -117,15 +119,23 @@ def test_watch_from_a_resource_version_sees_every_event_type(kube_api_client: An
     api.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, _widget("watched", n=1))
     api.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "watched", {"spec": {"n": 2}})
     api.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "watched")
-
+    # The watch cache sends a watcher a bookmark 2 s before its deadline, carrying the
+    # newest resourceVersion it has dispatched. A change elsewhere in the same resource
+    # while the watch is open moves that forward without sending this watch an event.
+    elsewhere = f"elsewhere-{uuid.uuid4().hex[:8]}"
+    change_elsewhere = threading.Timer(1.0, api.create_namespaced_custom_object,
+                                       (GROUP, VERSION, "default", PLURAL, _widget(elsewhere)))
     events: list[tuple[str, dict[str, Any]]] = []
-    # The server sends a bookmark 2 s before a watch's deadline, so a short timeout
-    # brings one quickly.
-    for event in watch.Watch().stream(
-        api.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL,
-        resource_version=start_rv, allow_watch_bookmarks=True, timeout_seconds=5,
-    ):
-        events.append((event["type"], event["raw_object"]))
+    change_elsewhere.start()
+    try:
+        for event in watch.Watch().stream(
+            api.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL,
+            resource_version=start_rv, allow_watch_bookmarks=True, timeout_seconds=6,
+        ):
+            events.append((event["type"], event["raw_object"]))
+    finally:
+        change_elsewhere.join()
+        api.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, elsewhere)
     types = [kind for kind, _ in events]
     assert types[:3] == ["ADDED", "MODIFIED", "DELETED"]
     assert "BOOKMARK" in types[3:]
@@ -145,11 +155,30 @@ def test_compacted_resource_version_gets_410_gone(control_plane: ControlPlane, k
         core.patch_namespaced_config_map("old", namespace, {"data": {"v": str(i)}})
     compacted = control_plane.compact_etcd()
     assert compacted > int(old_rv)
-    with pytest.raises(ApiException) as gone:
-        core.list_namespaced_config_map(namespace, resource_version=old_rv,
-                                        resource_version_match="Exact")
-    assert gone.value.status == 410
-    assert "too old" in gone.value.body or "compacted" in gone.value.body
+    # The watch cache learns of the compaction within its poll period; until then it
+    # may still serve the old revision from memory.
+    deadline = time.monotonic() + WATCH_CACHE_COMPACTION_POLL + 30
+    while True:
+        try:
+            core.list_namespaced_config_map(namespace, resource_version=old_rv,
+                                            resource_version_match="Exact")
+        except ApiException as gone:
+            assert gone.status == 410, gone
+            assert "too old" in gone.body or "compacted" in gone.body
+            break
+        assert time.monotonic() < deadline, "the exact list at a compacted revision never got 410"
+        time.sleep(0.5)
+    # A watch is served from the watch cache's window of recent events, which etcd's
+    # compaction does not shorten; a restarted kube-apiserver starts a new window at
+    # the current revision, so a watch from the compacted revision is refused.
+    control_plane.stop_apiserver()
+    control_plane.start_apiserver()
+    stream = watch.Watch().stream(core.list_namespaced_config_map, namespace,
+                                  resource_version=old_rv, timeout_seconds=5)
+    with pytest.raises(ApiException) as expired:
+        next(stream)
+    assert expired.value.status == 410
+    assert "too old resource version" in str(expired.value.reason)
 
 
 def test_service_account_without_permissions_is_forbidden(control_plane: ControlPlane,

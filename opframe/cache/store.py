@@ -1,0 +1,170 @@
+"""Indexer: the informer's thread-safe cache of objects, with indexes (semantics 3.1-3.4).
+
+Objects are the raw JSON dicts the API server sent (after the informer's
+transform). Keys are "namespace/name", or "name" for cluster-scoped objects.
+
+Invariants:
+
+* ``_indices[index][value]`` is exactly the set of keys whose object yields
+  ``value`` from that index's function; empty sets are removed;
+* every mutation updates items and all indexes under one lock, so a reader never
+  sees an object without its index entries or the other way round;
+* objects handed out are the stored objects themselves: callers must not mutate
+  them (the runtime gives handlers copies).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+Object = dict[str, Any]
+IndexFunc = Callable[[Object], list[str]]
+
+#: The index every informer carries (semantics 3.2).
+NAMESPACE_INDEX = "namespace"
+
+
+class InvalidKeyError(ValueError):
+    """An object without a name, or a key that does not split into namespace and name."""
+
+
+def object_key(obj: Mapping[str, Any]) -> str:
+    """"namespace/name" or "name" (client-go MetaNamespaceKeyFunc)."""
+    metadata = obj.get("metadata")
+    if not isinstance(metadata, Mapping) or not metadata.get("name"):
+        raise InvalidKeyError("object has no metadata.name")
+    namespace = metadata.get("namespace")
+    return f"{namespace}/{metadata['name']}" if namespace else str(metadata["name"])
+
+
+def split_key(key: str) -> tuple[str | None, str]:
+    """(namespace, name) of a key; namespace None for cluster-scoped keys (semantics 3.1)."""
+    parts = key.split("/")
+    if len(parts) == 1:
+        return None, parts[0]
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    raise InvalidKeyError(f"unexpected key format: {key!r}")
+
+
+def index_by_namespace(obj: Object) -> list[str]:
+    namespace = obj.get("metadata", {}).get("namespace")
+    return [namespace] if namespace else []
+
+
+class Indexer:
+    def __init__(self, indexers: Mapping[str, IndexFunc] | None = None) -> None:
+        self._lock = threading.RLock()
+        self._items: dict[str, Object] = {}
+        self._indexers: dict[str, IndexFunc] = dict(indexers or {})
+        self._indices: dict[str, dict[str, set[str]]] = {name: {} for name in self._indexers}
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def get_by_key(self, key: str) -> Object | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def get(self, obj: Object) -> Object | None:
+        return self.get_by_key(object_key(obj))
+
+    def list(self) -> list[Object]:
+        with self._lock:
+            return list(self._items.values())
+
+    def list_keys(self) -> list[str]:
+        with self._lock:
+            return list(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._items
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def add(self, obj: Object) -> None:
+        """Add or replace the object under its key (Add is the same as Update, 3.4)."""
+        key = object_key(obj)
+        with self._lock:
+            old = self._items.get(key)
+            self._items[key] = obj
+            self._reindex(key, old, obj)
+
+    update = add
+
+    def delete(self, obj: Object) -> None:
+        self.delete_key(object_key(obj))
+
+    def delete_key(self, key: str) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._reindex(key, old, None)
+
+    def replace(self, objects: Iterable[Object]) -> None:
+        """Swap in all items at once and rebuild every index."""
+        items = {object_key(obj): obj for obj in objects}
+        with self._lock:
+            self._items = items
+            self._indices = {name: {} for name in self._indexers}
+            for key, obj in items.items():
+                self._reindex(key, None, obj)
+
+    # -- indexes --------------------------------------------------------------------------
+
+    def add_indexers(self, indexers: Mapping[str, IndexFunc]) -> None:
+        """Add index functions; the items already present are indexed at once (3.4)."""
+        with self._lock:
+            clash = set(indexers) & set(self._indexers)
+            if clash:
+                raise ValueError(f"indexer(s) already exist: {sorted(clash)}")
+            self._indexers.update(indexers)
+            for name, func in indexers.items():
+                index: dict[str, set[str]] = {}
+                self._indices[name] = index
+                for key, obj in self._items.items():
+                    for value in func(obj):
+                        index.setdefault(value, set()).add(key)
+
+    def indexers(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._indexers)
+
+    def index_keys(self, index_name: str, value: str) -> list[str]:
+        """Keys whose object yields ``value``; unknown index is an error, unknown value is empty."""
+        with self._lock:
+            if index_name not in self._indexers:
+                raise KeyError(f"index {index_name!r} does not exist")
+            return sorted(self._indices[index_name].get(value, ()))
+
+    def by_index(self, index_name: str, value: str) -> list[Object]:
+        with self._lock:
+            return [self._items[key] for key in self.index_keys(index_name, value)]
+
+    def index_values(self, index_name: str) -> list[str]:
+        with self._lock:
+            if index_name not in self._indexers:
+                raise KeyError(f"index {index_name!r} does not exist")
+            return sorted(self._indices[index_name])
+
+    def _reindex(self, key: str, old: Object | None, new: Object | None) -> None:
+        for name, func in self._indexers.items():
+            old_values = set(func(old)) if old is not None else set()
+            new_values = set(func(new)) if new is not None else set()
+            if old_values == new_values:
+                continue
+            index = self._indices[name]
+            for value in old_values - new_values:
+                keys = index.get(value)
+                if keys is not None:
+                    keys.discard(key)
+                    if not keys:
+                        del index[value]
+            for value in new_values - old_values:
+                index.setdefault(value, set()).add(key)
