@@ -77,6 +77,17 @@ def test_5_9_queue_latency_is_from_add_to_get() -> None:
     assert metrics.queue_latencies == [3, 2]
 
 
+def test_5_9_recorder_keeps_the_first_add_time_until_the_get() -> None:
+    clock = FakeClock()
+    metrics = QueueMetricsRecorder(clock=clock)
+    metrics.on_add("a")
+    clock.step(1)
+    metrics.on_add("a")
+    clock.step(1)
+    metrics.on_get("a")
+    assert metrics.queue_latencies == [2]
+
+
 def test_5_9_delayed_item_is_added_and_its_latency_starts_when_it_is_ready() -> None:
     clock, metrics, queue = measured_queue()
     queue.add_after("a", 5)

@@ -316,6 +316,16 @@ def test_5_4_shut_down_wakes_all_waiting_getters() -> None:
         assert isinstance(getter.finish().error, ShutDown)
 
 
+def test_5_4_shut_down_with_drain_also_wakes_all_waiting_getters() -> None:
+    clock = WaitCountingClock()
+    queue: WorkQueue[str] = WorkQueue(clock=clock)
+    getters = [started(queue.get) for _ in range(3)]
+    clock.await_waits(3)
+    assert queue.shut_down_with_drain() is True
+    for getter in getters:
+        assert isinstance(getter.finish().error, ShutDown)
+
+
 def test_5_4_shut_down_with_drain_returns_true_at_once_when_nothing_is_processed() -> None:
     queue: WorkQueue[str] = WorkQueue()
     assert queue.shut_down_with_drain(timeout=0) is True
