@@ -11,11 +11,16 @@ on read.
 
 from __future__ import annotations
 
+import collections
 import threading
 from collections.abc import Hashable
 from typing import Protocol
 
 from opframe.kube.clock import REAL_CLOCK, Clock
+
+#: The recorder keeps the most recent latencies for tests and reports; older ones live
+#: only in the sink's histograms, so a long-running operator's memory stays flat.
+RECENT_OBSERVATIONS = 10_000
 
 
 class QueueMetrics(Protocol):
@@ -68,8 +73,8 @@ class QueueMetricsRecorder:
         self.depth = 0
         self.adds = 0
         self.retries = 0
-        self.queue_latencies: list[float] = []
-        self.work_durations: list[float] = []
+        self.queue_latencies: collections.deque[float] = collections.deque(maxlen=RECENT_OBSERVATIONS)
+        self.work_durations: collections.deque[float] = collections.deque(maxlen=RECENT_OBSERVATIONS)
 
     def on_add(self, item: Hashable) -> None:
         with self._lock:

@@ -27,7 +27,7 @@ from opframe.queue.metrics import NO_METRICS, QueueMetrics
 T = TypeVar("T", bound=Hashable)
 
 
-class ShutDown(Exception):  # noqa: N818 - a state, as client-go's "shutdown" return value
+class ShutDown(Exception):
     """Raised by ``get()`` once the queue is shut down and empty."""
 
 
@@ -105,6 +105,8 @@ class WorkQueue(Generic[T]):
         """Stop accepting adds and wake every waiter; queued items are still handed out."""
         with self._cond:
             self._shutting_down = True
+            # A plain shut_down ends a drain in progress, as in client-go.
+            self._drain = False
             self._cond.notify_all()
 
     def shut_down_with_drain(self, timeout: float | None = None) -> bool:
@@ -118,12 +120,12 @@ class WorkQueue(Generic[T]):
             self._drain = True
             self._cond.notify_all()
             deadline = None if timeout is None else self._clock.now() + timeout
-            while self._processing:
+            while self._processing and self._drain:
                 remaining = None if deadline is None else deadline - self._clock.now()
                 if remaining is not None and remaining <= 0:
                     return False
                 self._clock.wait(self._cond, remaining)
-            return True
+            return not self._processing
 
     @property
     def shutting_down(self) -> bool:

@@ -66,7 +66,7 @@ def started(call: Callable[[], Any]) -> InThread:
 
 def ready(queue: DelayingQueue[str]) -> list[str]:
     """Take everything that is ready now, without blocking, and mark it done."""
-    items = []
+    items: list[str] = []
     while True:
         try:
             item = queue.get(timeout=0)

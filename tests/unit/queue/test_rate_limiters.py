@@ -42,7 +42,7 @@ class ScriptedLimiter:
 
 
 def ready(queue: RateLimitingQueue[str]) -> list[str]:
-    items = []
+    items: list[str] = []
     while True:
         try:
             item = queue.get(timeout=0)

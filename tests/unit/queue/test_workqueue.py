@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -72,7 +73,7 @@ def started(call: Callable[[], Any]) -> InThread:
 
 def queued(queue: WorkQueue[str]) -> list[str]:
     """Take everything queued now, without blocking, and mark it done."""
-    items = []
+    items: list[str] = []
     while True:
         try:
             item = queue.get(timeout=0)
@@ -288,7 +289,7 @@ def test_5_3_never_two_workers_on_one_item_and_no_add_is_lost() -> None:
             queue.done(key)
 
     workers = [started(work) for _ in range(8)]
-    producers = [started(lambda offset=offset: produce(offset)) for offset in range(4)]
+    producers = [started(functools.partial(produce, offset)) for offset in range(4)]
     for producer in producers:
         producer.finish()
     queue.shut_down()
