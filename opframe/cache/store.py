@@ -15,6 +15,7 @@ Invariants:
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -74,11 +75,11 @@ class Indexer:
     def get(self, obj: Object) -> Object | None:
         return self.get_by_key(object_key(obj))
 
-    def list(self) -> list[Object]:
+    def list(self) -> builtins.list[Object]:
         with self._lock:
             return list(self._items.values())
 
-    def list_keys(self) -> list[str]:
+    def list_keys(self) -> builtins.list[str]:
         with self._lock:
             return list(self._items)
 
@@ -136,18 +137,18 @@ class Indexer:
         with self._lock:
             return frozenset(self._indexers)
 
-    def index_keys(self, index_name: str, value: str) -> list[str]:
+    def index_keys(self, index_name: str, value: str) -> builtins.list[str]:
         """Keys whose object yields ``value``; unknown index is an error, unknown value is empty."""
         with self._lock:
             if index_name not in self._indexers:
                 raise KeyError(f"index {index_name!r} does not exist")
             return sorted(self._indices[index_name].get(value, ()))
 
-    def by_index(self, index_name: str, value: str) -> list[Object]:
+    def by_index(self, index_name: str, value: str) -> builtins.list[Object]:
         with self._lock:
             return [self._items[key] for key in self.index_keys(index_name, value)]
 
-    def index_values(self, index_name: str) -> list[str]:
+    def index_values(self, index_name: str) -> builtins.list[str]:
         with self._lock:
             if index_name not in self._indexers:
                 raise KeyError(f"index {index_name!r} does not exist")

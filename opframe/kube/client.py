@@ -148,10 +148,8 @@ class WatchStream:
 
     def close(self) -> None:
         self._closed.set()
-        try:
-            self._response.shutdown()  # type: ignore[attr-defined]
-        except (OSError, AttributeError):
-            pass
+        with contextlib.suppress(OSError, AttributeError):
+            self._response.shutdown()
         self._release()
 
     def _release(self) -> None:
@@ -196,7 +194,7 @@ class KubeClient:
         self._clock = clock
         self._pool = self._make_pool(configuration, self.settings.pool_size)
         self._wait = _wait_for_retry(
-            tenacity.wait_exponential_jitter(initial=RETRY_INITIAL_WAIT, max=RETRY_MAX_WAIT)
+            tenacity.wait_exponential_jitter(multiplier=RETRY_INITIAL_WAIT, max=RETRY_MAX_WAIT)
         )
         self.request_count = 0
 

@@ -4,9 +4,10 @@ Invariants:
 
 * a ``ManagedProcess`` is stopped only through its own pid (SIGTERM, then SIGKILL
   after a grace period); nothing is ever killed by name;
-* on Linux the child also gets ``PR_SET_PDEATHSIG(SIGKILL)``, so that if the
-  Python process dies without running its clean-up (``kill -9``), the kernel
-  kills the child instead of leaving an orphan holding ports and a data dir;
+* on Linux a child started from the main thread also gets
+  ``PR_SET_PDEATHSIG(SIGKILL)``, so that if the Python process dies without running
+  its clean-up (``kill -9``), the kernel kills the child instead of leaving an
+  orphan holding ports and a data dir;
 * stdout and stderr go to a log file, whose tail is quoted when the child dies.
 """
 
@@ -18,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -30,7 +32,10 @@ LOG_TAIL_LINES = 15
 
 
 def _die_with_parent() -> Callable[[], None] | None:
-    if not sys.platform.startswith("linux"):
+    # The kernel sends PDEATHSIG when the creating *thread* exits, so a child started
+    # from a short-lived thread would die with it; only the main thread lives as long
+    # as the process.
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
         return None
     libc = ctypes.CDLL(None, use_errno=True)
 

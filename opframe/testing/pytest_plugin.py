@@ -4,6 +4,7 @@
   the end of the session, also when tests fail or the run is interrupted (Ctrl-C, or
   SIGTERM, which this plugin turns into KeyboardInterrupt so that clean-up runs).
 * ``kube_api_client`` (session): a ``kubernetes.client.ApiClient`` logged in as admin.
+* ``kube_client`` (session): opframe's ``KubeClient`` logged in as admin.
 * ``namespace`` (function): a fresh namespace per test. Without a controller-manager a
   deleted namespace never finishes terminating, so it is deleted but not waited for.
 """
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from opframe.kube import ClientSettings, KubeClient, load_configuration
 from opframe.testing.controlplane import ControlPlane
 
 
@@ -44,6 +46,20 @@ def control_plane() -> Iterator[ControlPlane]:
 @pytest.fixture(scope="session")
 def kube_api_client(control_plane: ControlPlane) -> Iterator[Any]:
     client = control_plane.api_client()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+#: envtest's client limits (semantics 7.10): tests should never wait on the throttle.
+TEST_CLIENT_SETTINGS = ClientSettings(qps=1000.0, burst=2000)
+
+
+@pytest.fixture(scope="session")
+def kube_client(control_plane: ControlPlane) -> Iterator[KubeClient]:
+    """opframe's own raw-JSON client (the API layer) logged in as admin."""
+    client = KubeClient(load_configuration(control_plane.kubeconfig), TEST_CLIENT_SETTINGS)
     try:
         yield client
     finally:
