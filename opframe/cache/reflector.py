@@ -1,0 +1,418 @@
+"""Reflector: keeps a store in step with one resource through LIST and WATCH (semantics 1.1-1.14).
+
+Written as a state machine with one step function. States and transitions::
+
+    LIST ------ok------> WATCH <----------------------------+
+     |  \\                 |  stream ended by the server     |
+     |   +--410 once-->LIST(at RV "")                       |
+     |                    |  dropped or stalled connection --+   (re-watch, no relist)
+     |                    |  410 in stream --------------> LIST  (relist at the last RV)
+     |                    |  other error / very short ----> BACKOFF -> LIST
+     |                    |  cannot connect / 429 --------> BACKOFF -> WATCH
+     +--error--> BACKOFF -> LIST
+
+    WATCH_LIST (streaming list, if enabled) --initial-events-end--> WATCH (same stream)
+         \\--any error before the end--> LIST (and plain LIST from then on)
+
+Invariants:
+
+* ``last_sync_resource_version`` only moves forward through what the server said:
+  a list's RV, then each watch event's or bookmark's RV;
+* the store sees a full ``replace`` after every successful list, and an add, update
+  or delete for each watch event in order;
+* a malformed event (no metadata, a Status we do not expect) is logged once and
+  skipped; it never stops the Reflector or loses a later event;
+* beyond client-go: a watch silent past its inactivity timeout is closed and re-opened
+  from the last RV (no relist), because a silently stuck watch is indistinguishable
+  from a quiet resource otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import logging
+import random
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from opframe.cache.listwatch import Backoff, EventStream, ListerWatcher
+from opframe.cache.store import InvalidKeyError, Object
+from opframe.kube import errors
+from opframe.kube.clock import REAL_CLOCK, Clock
+
+logger = logging.getLogger("opframe.reflector")
+
+#: semantics 1.1: each watch asks for 300 s plus up to 300 s of jitter, so that
+#: watches opened together do not all expire together.
+MIN_WATCH_TIMEOUT = 300.0
+#: semantics 1.6: LIST page size.
+DEFAULT_PAGE_SIZE = 500
+#: semantics 1.10: a watch that ends this quickly with no event is treated as an error.
+VERY_SHORT_WATCH = 1.0
+#: After the timeout a watch asked for, the server should close it; a stream silent
+#: this long past that is dead. Covers a server's own slack and a slow network.
+WATCH_CLOSE_GRACE = 30.0
+INITIAL_EVENTS_END_ANNOTATION = "k8s.io/initial-events-end"
+
+
+class ReflectorStore(Protocol):
+    """What a Reflector writes to: a DeltaFIFO, or a plain store in tests."""
+
+    def add(self, obj: Object) -> None: ...
+    def update(self, obj: Object) -> None: ...
+    def delete(self, obj: Object) -> None: ...
+    def replace(self, objects: list[Object], resource_version: str) -> None: ...
+
+
+class State(enum.Enum):
+    LIST = "list"
+    WATCH_LIST = "watch-list"
+    WATCH = "watch"
+    BACKOFF = "backoff"
+    STOPPED = "stopped"
+
+
+@dataclasses.dataclass
+class ReflectorStats:
+    """Counters for metrics and health. ``last_activity`` is the clock time of the last byte of news."""
+
+    lists: int = 0
+    watches: int = 0
+    relists: int = 0
+    rewatches: int = 0
+    stalls: int = 0
+    events: int = 0
+    bookmarks: int = 0
+    errors: int = 0
+    skipped_events: int = 0
+    last_activity: float = 0.0
+    watching_since: float | None = None
+
+
+class _Stop(Exception):
+    """Internal: stop was requested while a step ran."""
+
+
+class Reflector:
+    def __init__(self, lister_watcher: ListerWatcher, store: ReflectorStore, *, name: str = "",
+                 page_size: int = DEFAULT_PAGE_SIZE, min_watch_timeout: float = MIN_WATCH_TIMEOUT,
+                 inactivity_timeout: float | None = None, use_watch_list: bool = False,
+                 backoff: Backoff | None = None, clock: Clock = REAL_CLOCK,
+                 rng: random.Random | None = None,
+                 on_watch_error: Callable[[BaseException], None] | None = None) -> None:
+        self.lister_watcher = lister_watcher
+        self.store = store
+        self.name = name or str(lister_watcher)
+        self.page_size = page_size
+        self.min_watch_timeout = min_watch_timeout
+        self.inactivity_timeout = inactivity_timeout
+        self.use_watch_list = use_watch_list
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._backoff = backoff or Backoff(clock=clock, rng=self._rng)
+        self._on_watch_error = on_watch_error or self._log_watch_error
+        self.state = State.WATCH_LIST if use_watch_list else State.LIST
+        self._after_backoff = State.LIST
+        self.last_sync_resource_version = ""
+        self._resource_version_unavailable = False
+        self._paginated_result = False
+        self._stream: EventStream | None = None
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self.stats = ReflectorStats()
+
+    # -- running --------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Step until ``stop()``. Blocking; run it in its own thread."""
+        while self.state is not State.STOPPED:
+            self.step()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            stream.close()
+
+    def step(self) -> State:
+        """Run the current state once and move to the next. Returns the new state."""
+        if self._stopped.is_set():
+            self.state = State.STOPPED
+            return self.state
+        handlers = {
+            State.LIST: self._step_list,
+            State.WATCH_LIST: self._step_watch_list,
+            State.WATCH: self._step_watch,
+            State.BACKOFF: self._step_backoff,
+        }
+        try:
+            self.state = handlers[self.state]()
+        except _Stop:
+            self.state = State.STOPPED
+        except Exception as exc:  # a bug or a store failure must not end the Reflector
+            logger.exception("%s: unexpected error in state %s; backing off and relisting",
+                             self.name, self.state.value)
+            self.state = self._fail(exc, State.LIST)
+        if self._stopped.is_set():
+            self.state = State.STOPPED
+        return self.state
+
+    def is_watching(self) -> bool:
+        return self.state is State.WATCH and self.stats.watching_since is not None
+
+    def seconds_since_activity(self) -> float:
+        return self._clock.now() - self.stats.last_activity
+
+    # -- LIST -----------------------------------------------------------------------------
+
+    def _list_resource_version(self) -> str:
+        """semantics 1.5."""
+        if self._resource_version_unavailable:
+            return ""
+        return self.last_sync_resource_version or "0"
+
+    def _step_list(self) -> State:
+        self.stats.lists += 1
+        if self.last_sync_resource_version:
+            self.stats.relists += 1
+        resource_version = self._list_resource_version()
+        try:
+            items, list_rv = self._list_all(resource_version)
+        except errors.ApiError as exc:
+            if not (_is_expired(exc) or _is_too_large_resource_version(exc)) or resource_version == "":
+                return self._fail(exc, State.LIST)
+            # semantics 1.7: the RV is gone; retry at once, once, from the newest state.
+            logger.debug("%s: list at resourceVersion %s expired; listing the newest state",
+                         self.name, resource_version)
+            self._resource_version_unavailable = True
+            try:
+                items, list_rv = self._list_all("")
+            except (errors.KubeError, OSError) as again:
+                return self._fail(again, State.LIST)
+        except (errors.KubeError, OSError) as exc:
+            return self._fail(exc, State.LIST)
+        self._check_stop()
+        self.store.replace(items, list_rv)
+        self._resource_version_unavailable = False
+        self.last_sync_resource_version = list_rv
+        self.stats.last_activity = self._clock.now()
+        return State.WATCH
+
+    def _list_all(self, resource_version: str) -> tuple[list[Object], str]:
+        """Every page; semantics 1.6 for page sizes and for a continue token that expired."""
+        limit: int | None = self.page_size
+        if resource_version not in ("", "0") and not self._paginated_result:
+            limit = None  # served whole from the watch cache, sparing etcd
+        page = self.lister_watcher.list(resource_version=resource_version, limit=limit, continue_token=None)
+        items = list(page.items)
+        list_rv = page.resource_version
+        if page.continue_token:
+            self._paginated_result = True
+        while page.continue_token:
+            self._check_stop()
+            try:
+                page = self.lister_watcher.list(resource_version=None, limit=limit,
+                                                continue_token=page.continue_token)
+            except errors.ApiError as exc:
+                if not _is_expired(exc):
+                    raise
+                full = self.lister_watcher.list(resource_version=resource_version, limit=None,
+                                                continue_token=None)
+                return list(full.items), full.resource_version
+            items.extend(page.items)
+        return items, list_rv
+
+    # -- WATCH ----------------------------------------------------------------------------
+
+    def _watch_timeout(self) -> int:
+        return int(self.min_watch_timeout * (1.0 + self._rng.random()))
+
+    def _read_timeout(self, timeout_seconds: int) -> float:
+        if self.inactivity_timeout is not None:
+            return self.inactivity_timeout
+        return timeout_seconds + WATCH_CLOSE_GRACE
+
+    def _open(self, *, send_initial_events: bool) -> EventStream:
+        timeout = self._watch_timeout()
+        stream = self.lister_watcher.watch(
+            resource_version=self.last_sync_resource_version or None,
+            timeout_seconds=timeout, inactivity_timeout=self._read_timeout(timeout),
+            send_initial_events=send_initial_events,
+        )
+        with self._lock:
+            self._stream = stream
+        if self._stopped.is_set():
+            stream.close()
+            raise _Stop()
+        self.stats.watches += 1
+        return stream
+
+    def _step_watch(self) -> State:
+        try:
+            stream = self._open(send_initial_events=False)
+        except _Stop:
+            raise
+        except errors.ApiError as exc:
+            if isinstance(exc, errors.TooManyRequests):
+                return self._fail(exc, State.WATCH)
+            if _is_expired(exc):
+                return State.LIST
+            return self._fail(exc, State.LIST)
+        except errors.TransportError as exc:
+            return self._fail(exc, State.WATCH)  # semantics 1.11: connection refused -> re-watch
+        return self._consume(stream, initial=None)
+
+    def _step_watch_list(self) -> State:
+        try:
+            stream = self._open(send_initial_events=True)
+        except _Stop:
+            raise
+        except (errors.KubeError, OSError) as exc:
+            logger.info("%s: streaming list failed (%s); falling back to LIST", self.name, exc)
+            self.use_watch_list = False
+            return State.LIST
+        return self._consume(stream, initial=[])
+
+    def _consume(self, stream: EventStream, *, initial: list[Object] | None) -> State:
+        """Apply a stream's events to the store until it ends; return the next state.
+
+        ``initial`` is a list while a streaming list is still sending its initial events.
+        """
+        started = self._clock.now()
+        self.stats.watching_since = started
+        count = 0
+        try:
+            for event in stream:
+                count += 1
+                self.stats.last_activity = self._clock.now()
+                if event.type == "ERROR":
+                    error = errors.from_status(event.object)
+                    if initial is not None:
+                        logger.info("%s: streaming list failed (%s); falling back to LIST", self.name, error)
+                        self.use_watch_list = False
+                        return State.LIST
+                    return self._stream_error(error)
+                try:
+                    initial = self._apply(event.type, event.object, initial)
+                except (InvalidKeyError, KeyError, TypeError, ValueError) as exc:
+                    self.stats.skipped_events += 1
+                    logger.warning("%s: skipped a %s event that is not a valid object (%s): %.200r",
+                                   self.name, event.type, exc, event.object)
+        except errors.WatchStalledError as exc:
+            self.stats.stalls += 1
+            self.stats.rewatches += 1
+            logger.warning("%s: %s; re-opening the watch from resourceVersion %s", self.name, exc,
+                           self.last_sync_resource_version)
+            return State.WATCH if initial is None else self._fall_back_to_list()
+        except errors.TransportError as exc:
+            if self._stopped.is_set():
+                raise _Stop() from None
+            self._on_watch_error(exc)
+            self.stats.rewatches += 1
+            return State.WATCH if initial is None else self._fall_back_to_list()
+        finally:
+            self.stats.watching_since = None
+            with self._lock:
+                self._stream = None
+            stream.close()
+        if self._stopped.is_set():
+            raise _Stop()
+        if initial is not None:
+            return self._fall_back_to_list()
+        if count == 0 and self._clock.now() - started < VERY_SHORT_WATCH:
+            return self._fail(errors.TransportError("very short watch: closed at once with no events"),
+                              State.LIST)
+        self.stats.rewatches += 1
+        return State.WATCH
+
+    def _fall_back_to_list(self) -> State:
+        logger.info("%s: streaming list ended before its initial events; falling back to LIST", self.name)
+        self.use_watch_list = False
+        return State.LIST
+
+    def _apply(self, kind: str, obj: dict[str, Any], initial: list[Object] | None) -> list[Object] | None:
+        metadata = obj["metadata"]
+        resource_version = metadata["resourceVersion"]
+        if not isinstance(resource_version, str):
+            raise TypeError("metadata.resourceVersion is not a string")
+        if kind == "BOOKMARK":
+            self.stats.bookmarks += 1
+            if initial is not None and (metadata.get("annotations") or {}).get(
+                    INITIAL_EVENTS_END_ANNOTATION) == "true":
+                self.store.replace(initial, resource_version)
+                initial = None
+            self.last_sync_resource_version = resource_version
+            return initial
+        if kind not in ("ADDED", "MODIFIED", "DELETED"):
+            raise ValueError(f"unknown watch event type {kind!r}")
+        self.stats.events += 1
+        if initial is not None:
+            if kind != "ADDED":
+                raise ValueError(f"{kind} during the initial events of a streaming list")
+            initial.append(obj)
+            return initial
+        if kind == "ADDED":
+            self.store.add(obj)
+        elif kind == "MODIFIED":
+            self.store.update(obj)
+        else:
+            self.store.delete(obj)
+        self.last_sync_resource_version = resource_version
+        return None
+
+    def _stream_error(self, error: errors.ApiError) -> State:
+        """semantics 1.11, for an ERROR event inside a stream."""
+        if _is_expired(error):
+            logger.debug("%s: watch expired (%s); relisting", self.name, error.message)
+            return State.LIST
+        if isinstance(error, errors.TooManyRequests):
+            return self._fail(error, State.WATCH)
+        logger.error("%s: watch failed with %s; relisting", self.name, error)
+        self.stats.errors += 1
+        return State.LIST
+
+    # -- BACKOFF ------------------------------------------------------------------------------
+
+    def _fail(self, error: BaseException, then: State) -> State:
+        self.stats.errors += 1
+        self._on_watch_error(error)
+        self._after_backoff = then
+        return State.BACKOFF
+
+    def _step_backoff(self) -> State:
+        delay = self._backoff.next_delay()
+        deadline = self._clock.now() + delay
+        condition = threading.Condition()
+        with condition:
+            while not self._stopped.is_set():
+                remaining = deadline - self._clock.now()
+                if remaining <= 0:
+                    break
+                self._clock.wait(condition, min(remaining, 0.1))
+        return self._after_backoff
+
+    def _check_stop(self) -> None:
+        if self._stopped.is_set():
+            raise _Stop()
+
+    def _log_watch_error(self, error: BaseException) -> None:
+        """semantics 1.12: expired at debug, clean EOF silent, broken stream at info, else error."""
+        if isinstance(error, errors.ApiError) and _is_expired(error):
+            logger.debug("%s: %s", self.name, error)
+        elif isinstance(error, errors.TransportError):
+            logger.info("%s: %s", self.name, error)
+        else:
+            logger.error("%s: %s", self.name, error)
+
+
+def _is_expired(error: errors.ApiError) -> bool:
+    return isinstance(error, errors.Gone)
+
+
+def _is_too_large_resource_version(error: errors.ApiError) -> bool:
+    causes = error.details.get("causes") or []
+    return any(isinstance(c, dict) and c.get("reason") == "ResourceVersionTooLarge" for c in causes) or (
+        "Too large resource version" in error.message)
