@@ -27,10 +27,10 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from opframe.cache.fifo import Delta, DeletedFinalStateUnknown, DeltaFIFO, DeltaObject, DeltaType, delta_key
+from opframe.cache.fifo import DeletedFinalStateUnknown, Delta, DeltaFIFO, DeltaObject, DeltaType, delta_key
 from opframe.cache.listwatch import ListerWatcher
 from opframe.cache.reflector import Reflector
-from opframe.cache.store import NAMESPACE_INDEX, IndexFunc, Indexer, Object, index_by_namespace
+from opframe.cache.store import NAMESPACE_INDEX, Indexer, IndexFunc, Object, index_by_namespace
 from opframe.kube.clock import REAL_CLOCK, Clock
 
 logger = logging.getLogger("opframe.informer")
@@ -178,7 +178,8 @@ class SharedIndexInformer:
         self.default_resync_period = resync_period
         self.indexer = Indexer({NAMESPACE_INDEX: index_by_namespace, **(indexers or {})})
         self.fifo = DeltaFIFO(known_objects=self.indexer, transform=transform, emit_replaced=True)
-        self.reflector = Reflector(lister_watcher, self.fifo, name=self.name, clock=clock, **reflector_options)
+        self.reflector = Reflector(lister_watcher, self.fifo, name=self.name, clock=clock,
+                                   **reflector_options)
         self._registrations: list[HandlerRegistration] = []
         self._syncing: list[HandlerRegistration] = []
         self._started = False
