@@ -118,6 +118,8 @@ class WatchStream:
         self._path = path
         self._inactivity_timeout = inactivity_timeout
         self._closed = threading.Event()
+        self._lock = threading.Lock()
+        self._released = False
 
     def __iter__(self) -> Iterator[WatchEvent]:
         try:
@@ -147,12 +149,23 @@ class WatchStream:
             self._release()
 
     def close(self) -> None:
+        """End the stream; safe from any thread and more than once."""
         self._closed.set()
-        with contextlib.suppress(OSError, AttributeError):
-            self._response.shutdown()
+        with self._lock:
+            if not self._released:
+                # Unblocks a read in progress in another thread.
+                with contextlib.suppress(OSError, AttributeError, ValueError, RuntimeError):
+                    self._response.shutdown()
         self._release()
 
     def _release(self) -> None:
+        """Close the connection (a watch connection is never reused) and return its slot to the pool."""
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
+        with contextlib.suppress(OSError, HTTPError):
+            self._response.close()
         with contextlib.suppress(OSError, HTTPError):
             self._response.release_conn()
 
