@@ -93,8 +93,9 @@ def test_informer_over_5000_configmaps_syncs_and_equals_a_fresh_list(control_pla
                                                                      kube_client: KubeClient,
                                                                      namespace: str) -> None:
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda i: kube_client.create(CONFIGMAPS, _configmap(namespace, f"cm-{i:05d}", i=str(i))),
-                      range(5000)))
+        list(pool.map(
+            lambda i: kube_client.create(CONFIGMAPS, _configmap(namespace, f"cm-{i:05d}", i=str(i))),
+            range(5000)))
     recorder = Recorder()
     with _client(control_plane) as client:
         informer = SharedIndexInformer(ResourceListerWatcher(client, CONFIGMAPS, namespace=namespace))
@@ -112,9 +113,8 @@ def test_informer_over_5000_configmaps_syncs_and_equals_a_fresh_list(control_pla
             informer.stop()
 
 
-def test_cut_watch_resumes_from_last_resource_version_without_relist(control_plane: ControlPlane,
-                                                                     kube_client: KubeClient,
-                                                                     proxy: ChaosProxy, namespace: str) -> None:
+def test_cut_watch_resumes_from_last_resource_version_without_relist(
+        control_plane: ControlPlane, kube_client: KubeClient, proxy: ChaosProxy, namespace: str) -> None:
     recorder = Recorder()
     with _client(control_plane, proxy.url) as client:
         informer = SharedIndexInformer(ResourceListerWatcher(client, CONFIGMAPS, namespace=namespace))
@@ -162,9 +162,8 @@ def test_stalled_watch_hits_the_inactivity_timeout_and_resumes(control_plane: Co
             informer.stop()
 
 
-def test_compacted_resource_version_relists_and_delivers_tombstones(control_plane: ControlPlane,
-                                                                    kube_client: KubeClient,
-                                                                    proxy: ChaosProxy, namespace: str) -> None:
+def test_compacted_resource_version_relists_and_delivers_tombstones(
+        control_plane: ControlPlane, kube_client: KubeClient, proxy: ChaosProxy, namespace: str) -> None:
     for name in ("keep", "gone-1", "gone-2"):
         kube_client.create(CONFIGMAPS, _configmap(namespace, name))
     recorder = Recorder()
