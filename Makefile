@@ -46,3 +46,8 @@ demo: venv controlplane
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+# Benchmarks (not part of `make test`): figures with ratios against a baseline in the same run.
+.PHONY: bench-informer
+bench-informer: venv controlplane
+	$(BIN)/python bench/informer_sync.py --objects 10000 --repeat 3

@@ -212,3 +212,25 @@ def test_api_server_restart_is_recovered_with_backoff(control_plane: ControlPlan
             assert stats.errors >= 1
         finally:
             informer.stop()
+
+
+def test_streaming_watch_list_syncs_without_a_list_and_keeps_the_stream(control_plane: ControlPlane,
+                                                                        kube_client: KubeClient,
+                                                                        namespace: str) -> None:
+    for i in range(30):
+        kube_client.create(CONFIGMAPS, _configmap(namespace, f"initial-{i:02d}"))
+    recorder = Recorder()
+    with _client(control_plane) as client:
+        informer = SharedIndexInformer(ResourceListerWatcher(client, CONFIGMAPS, namespace=namespace),
+                                       use_watch_list=True)
+        try:
+            _start(informer, recorder)
+            stats = informer.reflector.stats
+            assert len(informer.indexer) == 30
+            assert stats.lists == 0 and stats.watches == 1
+            assert informer.reflector.use_watch_list
+            kube_client.create(CONFIGMAPS, _configmap(namespace, "later"))
+            recorder.wait_for(lambda: f"{namespace}/later" in recorder.keys("add"))
+            assert stats.watches == 1  # the same stream carried the initial events and the change
+        finally:
+            informer.stop()

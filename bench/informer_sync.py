@@ -1,0 +1,232 @@
+"""Benchmark: opframe's informer against the `kubernetes` client's own list + watch, same run.
+
+Starts a fresh local control plane, creates N ConfigMaps, then runs each measurement
+in a fresh Python process (so RSS figures do not leak between them):
+
+* sync: time from start to a complete local cache of all N objects; peak RSS; bytes
+  per cached object (RSS growth / N).
+  - opframe: SharedIndexInformer (paged LIST, raw JSON, DeltaFIFO, Indexer).
+  - baseline: CoreV1Api.list_namespaced_config_map in pages of 500, models kept in a dict.
+* watch: events per second from the API server into the cache, replaying the N ADDED
+  events from the watch cache (a watch from the resourceVersion before they were made).
+  - opframe: Reflector -> DeltaFIFO -> Indexer (the informer's full path).
+  - baseline: kubernetes.watch.Watch().stream with model deserialisation into a dict.
+
+Usage: python bench/informer_sync.py [--objects 10000] [--repeat 3]
+Writes bench/results/<date>-informer.json and prints a table with ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_rss_bytes() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# -- the measured workers (run in child processes) ------------------------------------------
+
+def worker_opframe_sync(kubeconfig: str, namespace: str, objects: int) -> dict[str, Any]:
+    from opframe.cache.informer import SharedIndexInformer
+    from opframe.cache.listwatch import ResourceListerWatcher
+    from opframe.kube import ClientSettings, KubeClient, Resource, load_configuration
+
+    client = KubeClient(load_configuration(kubeconfig), ClientSettings(qps=1000, burst=2000))
+    configmaps = Resource("", "v1", "configmaps", "ConfigMap")
+    before = rss_bytes()
+    started = time.perf_counter()
+    informer = SharedIndexInformer(ResourceListerWatcher(client, configmaps, namespace=namespace))
+    informer.start()
+    assert informer.wait_for_sync(timeout=600)
+    elapsed = time.perf_counter() - started
+    assert len(informer.indexer) == objects, len(informer.indexer)
+    after = rss_bytes()
+    informer.stop()
+    return {"seconds": elapsed, "rss_growth": after - before, "peak_rss": peak_rss_bytes(),
+            "bytes_per_object": (after - before) / objects}
+
+
+def worker_baseline_sync(kubeconfig: str, namespace: str, objects: int) -> dict[str, Any]:
+    from kubernetes import client, config
+
+    api = client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig))
+    before = rss_bytes()
+    started = time.perf_counter()
+    cache: dict[str, Any] = {}
+    token = None
+    while True:
+        page = api.list_namespaced_config_map(namespace, limit=500, _continue=token)
+        for item in page.items:
+            cache[f"{item.metadata.namespace}/{item.metadata.name}"] = item
+        token = page.metadata._continue
+        if not token:
+            break
+    elapsed = time.perf_counter() - started
+    assert len(cache) == objects, len(cache)
+    after = rss_bytes()
+    return {"seconds": elapsed, "rss_growth": after - before, "peak_rss": peak_rss_bytes(),
+            "bytes_per_object": (after - before) / objects}
+
+
+def worker_opframe_watch(kubeconfig: str, namespace: str, objects: int, from_rv: str) -> dict[str, Any]:
+    import threading
+
+    from opframe.cache.fifo import DeltaFIFO
+    from opframe.cache.informer import SharedIndexInformer, drop_managed_fields
+    from opframe.cache.listwatch import ResourceListerWatcher
+    from opframe.cache.reflector import Reflector, State
+    from opframe.kube import ClientSettings, KubeClient, Resource, load_configuration
+
+    client = KubeClient(load_configuration(kubeconfig), ClientSettings(qps=1000, burst=2000))
+    configmaps = Resource("", "v1", "configmaps", "ConfigMap")
+    lister_watcher = ResourceListerWatcher(client, configmaps, namespace=namespace)
+    informer = SharedIndexInformer(lister_watcher)  # its Indexer and processing, fed by our reflector
+    fifo: DeltaFIFO = informer.fifo
+    reflector = Reflector(lister_watcher, fifo)
+    reflector.last_sync_resource_version = from_rv
+    reflector.state = State.WATCH
+    assert drop_managed_fields is not None
+    done = threading.Event()
+
+    def drain() -> None:
+        while len(informer.indexer) < objects:
+            fifo.pop(informer._handle_deltas, timeout=1.0)
+        done.set()
+
+    consumer = threading.Thread(target=drain, daemon=True)
+    started = time.perf_counter()
+    consumer.start()
+    runner = threading.Thread(target=reflector.run, daemon=True)
+    runner.start()
+    assert done.wait(600), len(informer.indexer)
+    elapsed = time.perf_counter() - started
+    reflector.stop()
+    return {"seconds": elapsed, "events_per_second": objects / elapsed, "relists": reflector.stats.lists}
+
+
+def worker_baseline_watch(kubeconfig: str, namespace: str, objects: int, from_rv: str) -> dict[str, Any]:
+    from kubernetes import client, config, watch
+
+    api = client.CoreV1Api(config.new_client_from_config(config_file=kubeconfig))
+    cache: dict[str, Any] = {}
+    started = time.perf_counter()
+    stream = watch.Watch()
+    for event in stream.stream(api.list_namespaced_config_map, namespace, resource_version=from_rv,
+                               timeout_seconds=600):
+        item = event["object"]
+        cache[f"{item.metadata.namespace}/{item.metadata.name}"] = item
+        if len(cache) >= objects:
+            stream.stop()
+            break
+    elapsed = time.perf_counter() - started
+    return {"seconds": elapsed, "events_per_second": objects / elapsed}
+
+
+WORKERS = {
+    "opframe-sync": worker_opframe_sync, "baseline-sync": worker_baseline_sync,
+    "opframe-watch": worker_opframe_watch, "baseline-watch": worker_baseline_watch,
+}
+
+
+# -- the driver ------------------------------------------------------------------------------
+
+def run_worker(name: str, *args: str) -> dict[str, Any]:
+    output = subprocess.run([sys.executable, __file__, "--worker", name, *args], check=True,
+                            capture_output=True, text=True, timeout=1200)
+    result: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
+    return result
+
+
+def configmap(namespace: str, index: int) -> dict[str, Any]:
+    # A realistic small ConfigMap: a few labels and ~1 KB of data.
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": f"bench-{index:06d}", "namespace": namespace,
+                         "labels": {"app": "bench", "shard": str(index % 16)}},
+            "data": {f"key-{k}": f"value-{index}-{k}-" + "x" * 90 for k in range(10)}}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--objects", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--worker")
+    parser.add_argument("args", nargs="*")
+    options = parser.parse_args()
+    if options.worker:
+        function = WORKERS[options.worker]
+        args = options.args
+        result = function(args[0], args[1], int(args[2]), *args[3:])  # type: ignore[operator]
+        print(json.dumps(result))
+        return 0
+
+    sys.path.insert(0, str(HERE.parent))
+    from opframe.kube import ClientSettings, KubeClient, Resource, load_configuration
+    from opframe.testing import ControlPlane
+
+    results: dict[str, Any] = {"objects": options.objects, "repeat": options.repeat,
+                               "date": datetime.date.today().isoformat(), "runs": {}}
+    with ControlPlane() as plane:
+        kubeconfig = str(plane.kubeconfig)
+        client = KubeClient(load_configuration(kubeconfig), ClientSettings(qps=5000, burst=5000))
+        configmaps = Resource("", "v1", "configmaps", "ConfigMap")
+        namespaces = Resource("", "v1", "namespaces", namespaced=False)
+        client.create(namespaces, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "bench"}})
+        from_rv = client.list(configmaps, namespace="bench").resource_version
+        print(f"creating {options.objects} ConfigMaps ...", file=sys.stderr)
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda i: client.create(configmaps, configmap("bench", i)), range(options.objects)))
+        print(f"  created in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        for round_ in range(options.repeat):
+            for name in ("opframe-watch", "baseline-watch", "opframe-sync", "baseline-sync"):
+                extra = [from_rv] if name.endswith("watch") else []
+                result = run_worker(name, kubeconfig, "bench", str(options.objects), *extra)
+                results["runs"].setdefault(name, []).append(result)
+                print(f"  round {round_ + 1} {name}: {result}", file=sys.stderr)
+
+    def median(name: str, field: str) -> float:
+        return statistics.median(r[field] for r in results["runs"][name])
+
+    rows = [
+        ("initial sync time (s)", median("opframe-sync", "seconds"), median("baseline-sync", "seconds")),
+        ("peak RSS during sync (MiB)", median("opframe-sync", "peak_rss") / 2**20,
+         median("baseline-sync", "peak_rss") / 2**20),
+        ("bytes per cached object", median("opframe-sync", "bytes_per_object"),
+         median("baseline-sync", "bytes_per_object")),
+        ("watch events/s into the cache", median("opframe-watch", "events_per_second"),
+         median("baseline-watch", "events_per_second")),
+    ]
+    results["summary"] = {label: {"opframe": o, "baseline": b, "ratio": o / b} for label, o, b in rows}
+    print(f"\n{options.objects} ConfigMaps, median of {options.repeat} runs "
+          "(baseline: the kubernetes client's models)")
+    print(f"{'figure':34} {'opframe':>12} {'baseline':>12} {'opframe/baseline':>17}")
+    for label, ours, theirs in rows:
+        print(f"{label:34} {ours:12.2f} {theirs:12.2f} {ours / theirs:17.2f}")
+    out = HERE / "results" / f"{results['date']}-informer.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten to {out.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
