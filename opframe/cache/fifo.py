@@ -129,7 +129,7 @@ class DeltaFIFO:
             for obj in objects:
                 key = object_key(obj)
                 keys.add(key)
-                self._queue_action(self._replace_type, obj)
+                self._queue_action(self._replace_type, obj, transform=True)
             queued_deletions = 0
             for key, deltas in list(self._items.items()):
                 if key in keys:
@@ -161,9 +161,11 @@ class DeltaFIFO:
                 if obj is not None:
                     self._queue_action(DeltaType.SYNC, obj)
 
-    def _queue_action(self, kind: DeltaType, obj: DeltaObject) -> None:
-        if (self._transform is not None and kind is not DeltaType.SYNC
-                and not isinstance(obj, DeletedFinalStateUnknown)):
+    def _queue_action(self, kind: DeltaType, obj: DeltaObject, *, transform: bool | None = None) -> None:
+        """``transform`` defaults to "not a Sync": a Replace emitted as Sync still brings new objects."""
+        if transform is None:
+            transform = kind is not DeltaType.SYNC
+        if transform and self._transform is not None and not isinstance(obj, DeletedFinalStateUnknown):
             obj = self._transform(obj)
         key = delta_key(obj)
         deltas = self._items.get(key)

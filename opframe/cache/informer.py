@@ -295,11 +295,13 @@ class SharedIndexInformer:
         now = self._clock.now()
         with self.fifo.lock:
             due = [r for r in self._registrations if r.should_resync(now)]
+            # Reset even when nobody is due: a later relist's unchanged objects are
+            # resyncs too, and must not reach handlers whose resync has passed.
+            self._syncing = due
             if not due:
                 return False
             for registration in due:
                 registration.schedule_next_resync(now)
-            self._syncing = due
             self.fifo.resync()
             return True
 

@@ -209,7 +209,9 @@ class Reflector:
         page = self.lister_watcher.list(resource_version=resource_version, limit=limit, continue_token=None)
         items = list(page.items)
         list_rv = page.resource_version
-        if page.continue_token:
+        if page.continue_token and resource_version == "0":
+            # Only a paged answer at "0" shows the watch cache is off; "" is always served
+            # (and paged) by etcd, so it must not turn paging on for later relists.
             self._paginated_result = True
         while page.continue_token:
             self._check_stop()
@@ -258,9 +260,7 @@ class Reflector:
         except errors.ApiError as exc:
             if isinstance(exc, errors.TooManyRequests):
                 return self._fail(exc, State.WATCH)
-            if _is_expired(exc):
-                return State.LIST
-            return self._fail(exc, State.LIST)
+            return self._fail(exc, State.LIST)  # semantics 1.11: anything else, 410 included
         except errors.TransportError as exc:
             return self._fail(exc, State.WATCH)  # semantics 1.11: connection refused -> re-watch
         return self._consume(stream, initial=None)
@@ -344,7 +344,8 @@ class Reflector:
                     INITIAL_EVENTS_END_ANNOTATION) == "true":
                 self.store.replace(initial, resource_version)
                 initial = None
-            self.last_sync_resource_version = resource_version
+            if initial is None:  # during the initial events the store is not at this RV yet
+                self.last_sync_resource_version = resource_version
             return initial
         if kind not in ("ADDED", "MODIFIED", "DELETED"):
             raise ValueError(f"unknown watch event type {kind!r}")

@@ -8,7 +8,8 @@ Invariants:
 * ``_indices[index][value]`` is exactly the set of keys whose object yields
   ``value`` from that index's function; empty sets are removed;
 * every mutation updates items and all indexes under one lock, so a reader never
-  sees an object without its index entries or the other way round;
+  sees an object without its index entries or the other way round; an index
+  function that raises (a programming error, 3.3) propagates and changes nothing;
 * objects handed out are the stored objects themselves: callers must not mutate
   them (the runtime gives handlers copies).
 """
@@ -94,8 +95,8 @@ class Indexer:
         key = object_key(obj)
         with self._lock:
             old = self._items.get(key)
-            self._items[key] = obj
             self._reindex(key, old, obj)
+            self._items[key] = obj
 
     update = add
 
@@ -104,18 +105,17 @@ class Indexer:
 
     def delete_key(self, key: str) -> None:
         with self._lock:
-            old = self._items.pop(key, None)
+            old = self._items.get(key)
             if old is not None:
                 self._reindex(key, old, None)
+                del self._items[key]
 
     def replace(self, objects: Iterable[Object]) -> None:
         """Swap in all items at once and rebuild every index."""
         items = {object_key(obj): obj for obj in objects}
         with self._lock:
-            self._items = items
-            self._indices = {name: {} for name in self._indexers}
-            for key, obj in items.items():
-                self._reindex(key, None, obj)
+            indices = {name: _build_index(func, items) for name, func in self._indexers.items()}
+            self._items, self._indices = items, indices
 
     # -- indexes --------------------------------------------------------------------------
 
@@ -125,13 +125,9 @@ class Indexer:
             clash = set(indexers) & set(self._indexers)
             if clash:
                 raise ValueError(f"indexer(s) already exist: {sorted(clash)}")
+            indices = {name: _build_index(func, self._items) for name, func in indexers.items()}
             self._indexers.update(indexers)
-            for name, func in indexers.items():
-                index: dict[str, set[str]] = {}
-                self._indices[name] = index
-                for key, obj in self._items.items():
-                    for value in func(obj):
-                        index.setdefault(value, set()).add(key)
+            self._indices.update(indices)
 
     def indexers(self) -> frozenset[str]:
         with self._lock:
@@ -155,9 +151,13 @@ class Indexer:
             return sorted(self._indices[index_name])
 
     def _reindex(self, key: str, old: Object | None, new: Object | None) -> None:
+        """Move ``key`` between index values; every index function runs before anything changes."""
+        changes: builtins.list[tuple[str, set[str], set[str]]] = []
         for name, func in self._indexers.items():
             old_values = set(func(old)) if old is not None else set()
             new_values = set(func(new)) if new is not None else set()
+            changes.append((name, old_values, new_values))
+        for name, old_values, new_values in changes:
             if old_values == new_values:
                 continue
             index = self._indices[name]
@@ -169,3 +169,11 @@ class Indexer:
                         del index[value]
             for value in new_values - old_values:
                 index.setdefault(value, set()).add(key)
+
+
+def _build_index(func: IndexFunc, items: Mapping[str, Object]) -> dict[str, set[str]]:
+    index: dict[str, set[str]] = {}
+    for key, obj in items.items():
+        for value in func(obj):
+            index.setdefault(value, set()).add(key)
+    return index
