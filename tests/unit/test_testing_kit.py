@@ -73,3 +73,45 @@ def test_namespace_names_are_dns_labels(test_name: str) -> None:
     assert name == name.lower()
     assert name[0].isalnum() and name[-1].isalnum()
     assert set(name) <= set("abcdefghijklmnopqrstuvwxyz0123456789-")
+
+
+def test_build_script_without_go_names_the_cause_and_the_fix(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname", "sed", "mkdir", "mktemp", "rm", "mv", "chmod"):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    script = Path(__file__).resolve().parents[2] / "controlplane" / "build.sh"
+    result = subprocess.run(
+        ["bash", str(script)], capture_output=True, text=True, check=False,
+        env={"PATH": str(bin_dir), "HOME": str(tmp_path), "OPFRAME_CACHE_DIR": str(tmp_path / "cache")},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "controlplane: no Go toolchain on PATH; install Go >= 1.26 (https://go.dev/doc/install, or "
+        "Debian's golang package) and run 'make controlplane' again")
+    assert not (tmp_path / "cache" / "controlplane").exists() or not any(
+        (tmp_path / "cache" / "controlplane").rglob("*-apiserver*"))
+
+
+def test_failed_build_names_the_cause_and_leaves_no_binary(tmp_path: Path) -> None:
+    import os
+    import subprocess
+
+    script = Path(__file__).resolve().parents[2] / "controlplane" / "build.sh"
+    cache = tmp_path / "cache"
+    env = {**os.environ, "OPFRAME_CACHE_DIR": str(cache), "GOPROXY": "off", "GOFLAGS": "-mod=mod",
+           "GOMODCACHE": str(tmp_path / "empty-modcache"), "GOCACHE": str(tmp_path / "gocache")}
+    result = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=False, env=env,
+                            timeout=300)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("controlplane: building etcd failed (see the Go errors above); check that the Go "
+                           "module proxy is reachable")
+    assert last.endswith("then run 'make controlplane' again")
+    built = cache / "controlplane"
+    assert [p.name for p in built.rglob("*") if p.is_file()] == []

@@ -1,0 +1,634 @@
+"""Reflector state machine: client-go semantics 1.1 and 1.5 to 1.14, driven one step at a time.
+
+Every test scripts the ListerWatcher's answers, calls ``reflector.step()`` and checks
+the state it moved to, what was asked of the server and what reached the store. The
+backoff delay is zero (its timing is in test_reflector_backoff.py), so no step sleeps.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+
+from opframe.cache.listwatch import Backoff, ResourceListerWatcher
+from opframe.cache.reflector import Reflector, State
+from opframe.kube import errors
+from opframe.kube.client import KubeClient, ListPage, RequestNotSentError, WatchEvent
+from opframe.kube.clock import FakeClock
+from opframe.kube.resources import Resource
+
+if TYPE_CHECKING:
+    from conftest import RecordingStore, ScriptedListerWatcher
+
+#: Upper bound for a thread that should finish at once; only a failing test waits this long.
+JOIN_SECONDS = 2.0
+
+
+def pod(name: str, rv: str, **metadata: Any) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "namespace": "ns", "resourceVersion": rv, **metadata}}
+
+
+def event(kind: str, name: str, rv: str) -> WatchEvent:
+    return WatchEvent(kind, pod(name, rv))
+
+
+def bookmark(rv: str, *, end: bool = False) -> WatchEvent:
+    metadata: dict[str, Any] = {"resourceVersion": rv}
+    if end:
+        metadata["annotations"] = {"k8s.io/initial-events-end": "true"}
+    return WatchEvent("BOOKMARK", {"kind": "Pod", "apiVersion": "v1", "metadata": metadata})
+
+
+def status(code: int, reason: str, message: str = "failed") -> WatchEvent:
+    return WatchEvent("ERROR", {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": code,
+                                "reason": reason, "message": message})
+
+
+class FixedRandom(random.Random):
+    """random() returns the given values in turn, then the last one forever."""
+
+    def __init__(self, *values: float) -> None:
+        super().__init__(0)
+        self._values = list(values)
+
+    def random(self) -> float:
+        return self._values.pop(0) if len(self._values) > 1 else self._values[0]
+
+
+def make_reflector(lw: ScriptedListerWatcher, store: RecordingStore, clock: FakeClock,
+                   **options: Any) -> Reflector:
+    options.setdefault("backoff", Backoff(initial=0.0, clock=clock))
+    options.setdefault("rng", random.Random(7))
+    return Reflector(lw, store, name="pods", clock=clock, **options)
+
+
+def synced(lw: ScriptedListerWatcher, store: RecordingStore, clock: FakeClock, *, rv: str = "10",
+           **options: Any) -> Reflector:
+    """A Reflector that has listed ``a`` at ``rv`` and is about to watch."""
+    lw.on_list([pod("a", "9")], rv)
+    reflector = make_reflector(lw, store, clock, **options)
+    assert reflector.step() is State.WATCH
+    return reflector
+
+
+def steps(reflector: Reflector, *expected: State) -> None:
+    """Step once per expected state, checking each transition."""
+    for number, state in enumerate(expected):
+        got = reflector.step()
+        assert got is state, f"step {number + 1}: {got} instead of {state}"
+        assert reflector.state is state
+
+
+# -- 1.1 watch timeout ---------------------------------------------------------------------------
+
+
+def test_1_1_watch_asks_for_a_timeout_in_300_to_600_seconds(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rng=FixedRandom(0.0, 0.999999))
+    lister_watcher.on_watch(event("ADDED", "b", "11"))
+    lister_watcher.on_watch(event("ADDED", "c", "12"))
+    steps(reflector, State.WATCH, State.WATCH)
+    assert [call.timeout_seconds for call in lister_watcher.watch_calls] == [300, 599]
+    # The read timeout leaves the server its own timeout plus 30 s of grace.
+    assert [call.inactivity_timeout for call in lister_watcher.watch_calls] == [330, 629]
+
+
+def test_1_1_random_watch_timeouts_stay_in_300_to_600_seconds(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rng=random.Random(1))
+    for number in range(50):
+        lister_watcher.on_watch(event("ADDED", "b", str(11 + number)))
+        steps(reflector, State.WATCH)
+    assert all(300 <= call.timeout_seconds < 600 for call in lister_watcher.watch_calls)
+    assert len({call.timeout_seconds for call in lister_watcher.watch_calls}) > 1
+
+
+def test_1_1_inactivity_timeout_option_replaces_the_read_timeout(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, inactivity_timeout=45.0)
+    lister_watcher.on_watch(event("ADDED", "b", "11"))
+    steps(reflector, State.WATCH)
+    assert lister_watcher.watch_calls[0].inactivity_timeout == 45.0
+
+
+# -- 1.5 / 1.6 / 1.7 list -------------------------------------------------------------------------
+
+
+def test_1_5_first_list_asks_resource_version_0_in_pages_of_500(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    lister_watcher.on_list([pod("a", "3"), pod("b", "4")], "10")
+    reflector = make_reflector(lister_watcher, recording_store, clock)
+    assert reflector.state is State.LIST
+    steps(reflector, State.WATCH)
+    assert lister_watcher.calls == [lister_watcher.list_calls[0]]
+    call = lister_watcher.list_calls[0]
+    assert (call.resource_version, call.limit, call.continue_token) == ("0", 500, None)
+    assert call.resource_version_match is None
+    assert recording_store.log == [("replace", "10", "a", "b")]
+    assert reflector.last_sync_resource_version == "10"
+
+
+def test_1_5_relist_asks_the_last_synced_resource_version_with_paging_off(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock)
+    lister_watcher.on_watch(event("MODIFIED", "a", "15"), status(410, "Expired", "too old resource version"))
+    lister_watcher.on_list([pod("a", "15")], "20")
+    steps(reflector, State.LIST, State.WATCH)
+    relist = lister_watcher.list_calls[1]
+    assert (relist.resource_version, relist.limit, relist.continue_token) == ("15", None, None)
+    assert recording_store.log[-1] == ("replace", "20", "a")
+    assert reflector.last_sync_resource_version == "20"
+    assert reflector.stats.relists == 1
+
+
+def test_1_5_list_after_the_resource_version_was_unavailable_asks_empty_until_a_list_succeeds(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock)
+    lister_watcher.on_watch(status(410, "Expired"))
+    lister_watcher.on_list_error(errors.Gone(410, "too old", reason="Expired"))
+    lister_watcher.on_list_error(errors.ServerError(500, "etcd unavailable"))
+    lister_watcher.on_list([pod("a", "29")], "30")
+    lister_watcher.on_watch(status(410, "Expired"))
+    lister_watcher.on_list([pod("a", "29")], "31")
+    steps(reflector, State.LIST, State.BACKOFF, State.LIST, State.WATCH, State.LIST, State.WATCH)
+    assert [call.resource_version for call in lister_watcher.list_calls] == ["0", "10", "", "", "30"]
+    # semantics 1.6: "" is paged like "0"; a specific RV is not.
+    assert [call.limit for call in lister_watcher.list_calls] == [500, None, 500, 500, None]
+
+
+def test_1_6_continue_pages_send_the_token_and_no_resource_version(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    lister_watcher.on_list([pod("a", "1")], "10", continue_token="c1")
+    lister_watcher.on_list([pod("b", "2")], "10", continue_token="c2")
+    lister_watcher.on_list([pod("c", "3")], "10")
+    reflector = make_reflector(lister_watcher, recording_store, clock)
+    steps(reflector, State.WATCH)
+    assert [(c.resource_version, c.limit, c.continue_token) for c in lister_watcher.list_calls] == [
+        ("0", 500, None), (None, 500, "c1"), (None, 500, "c2")]
+    assert recording_store.log == [("replace", "10", "a", "b", "c")]
+
+
+def test_1_6_relist_keeps_paging_after_a_paginated_result_at_0(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    lister_watcher.on_list([pod("a", "1")], "10", continue_token="c1")
+    lister_watcher.on_list([pod("b", "2")], "10")
+    reflector = make_reflector(lister_watcher, recording_store, clock)
+    lister_watcher.on_watch(status(410, "Expired"))
+    lister_watcher.on_list([pod("a", "1"), pod("b", "2")], "12")
+    steps(reflector, State.WATCH, State.LIST, State.WATCH)
+    relist = lister_watcher.list_calls[2]
+    assert (relist.resource_version, relist.limit, relist.continue_token) == ("10", 500, None)
+
+
+def test_1_6_paginated_result_at_empty_resource_version_does_not_turn_paging_on(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    # etcd pages every list at "", watch cache or not; only a paged answer at "0" shows the cache is off.
+    reflector = synced(lister_watcher, recording_store, clock)
+    lister_watcher.on_watch(status(410, "Expired"))
+    lister_watcher.on_list_error(errors.Gone(410, "too old", reason="Expired"))
+    lister_watcher.on_list([pod("a", "1")], "20", continue_token="c1")
+    lister_watcher.on_list([pod("b", "2")], "20")
+    lister_watcher.on_watch(status(410, "Expired"))
+    lister_watcher.on_list([pod("a", "1"), pod("b", "2")], "21")
+    steps(reflector, State.LIST, State.WATCH, State.LIST, State.WATCH)
+    assert [(c.resource_version, c.limit, c.continue_token) for c in lister_watcher.list_calls] == [
+        ("0", 500, None), ("10", None, None), ("", 500, None), (None, 500, "c1"), ("20", None, None)]
+
+
+def test_1_6_expired_continue_falls_back_to_one_full_list_with_no_limit(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    lister_watcher.on_list([pod("a", "1")], "10", continue_token="c1")
+    lister_watcher.on_list_error(errors.Gone(410, "continue token expired", reason="Expired"))
+    lister_watcher.on_list([pod("a", "1"), pod("b", "2"), pod("c", "3")], "14")
+    reflector = make_reflector(lister_watcher, recording_store, clock)
+    steps(reflector, State.WATCH)
+    assert [(c.resource_version, c.limit, c.continue_token) for c in lister_watcher.list_calls] == [
+        ("0", 500, None), (None, 500, "c1"), ("0", None, None)]
+    # The full list replaces the store alone: the first page's items are not kept beside it.
+    assert recording_store.log == [("replace", "14", "a", "b", "c")]
+    assert reflector.last_sync_resource_version == "14"
+
+
+@pytest.mark.parametrize("failure", [
+    errors.ServerError(500, "etcd leader changed"),
+    errors.TransportError("connection reset"),
+], ids=["server-error", "connection-reset"])
+def test_1_6_list_page_failing_midway_backs_off_then_lists_again_from_the_first_page(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
+        failure: errors.KubeError) -> None:
+    lister_watcher.on_list([pod("a", "1")], "10", continue_token="c1")
+    lister_watcher.on_list_error(failure)
+    lister_watcher.on_list([pod("a", "1")], "11", continue_token="c2")
+    lister_watcher.on_list([pod("b", "2")], "11")
+    reflector = make_reflector(lister_watcher, recording_store, clock)
+    steps(reflector, State.BACKOFF)
+    assert recording_store.log == []
+    steps(reflector, State.LIST, State.WATCH)
+    assert [(c.resource_version, c.limit, c.continue_token) for c in lister_watcher.list_calls] == [
+        ("0", 500, None), (None, 500, "c1"), ("0", 500, None), (None, 500, "c2")]
+    assert recording_store.log == [("replace", "11", "a", "b")]
+
+
+@pytest.mark.parametrize("failure", [
+    errors.Gone(410, "too old resource version", reason="Expired"),
+    errors.Gone(410, "gone", reason="Gone"),
+    errors.ServerTimeout(504, "Too large resource version: 99, current: 20", reason="Timeout"),
+    errors.ServerTimeout(504, "timeout", reason="Timeout",
+                         details={"causes": [{"reason": "ResourceVersionTooLarge"}]}),
+], ids=["expired", "gone", "too-large-message", "too-large-cause"])
+def test_1_7_expired_list_retries_once_at_empty_resource_version(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
+        failure: errors.ApiError) -> None:
+    reflector = synced(lister_watcher, recording_store, clock)
+    lister_watcher.on_watch(status(410, "Expired"))
+    lister_watcher.on_list_error(failure)
+    lister_watcher.on_list([pod("a", "39")], "40")
+    steps(reflector, State.LIST)
+    steps(reflector, State.WATCH)  # both lists in this one step, with no backoff between
+    assert [(c.resource_version, c.limit) for c in lister_watcher.list_calls] == [
+        ("0", 500), ("10", None), ("", 500)]
+    assert recording_store.log[-1] == ("replace", "40", "a")
+    assert reflector.last_sync_resource_version == "40"
+
+
+def test_1_7_first_list_that_expires_is_retried_at_empty_resource_version(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    lister_watcher.on_list_error(errors.Gone(410, "too old", reason="Expired"))
+    lister_watcher.on_list([pod("a", "1")], "5")
+    reflector = make_reflector(lister_watcher, recording_store, clock)
+    steps(reflector, State.WATCH)
+    assert [c.resource_version for c in lister_watcher.list_calls] == ["0", ""]
+
+
+def test_1_7_retry_at_empty_resource_version_happens_once_then_backs_off(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock)
+    lister_watcher.on_watch(status(410, "Expired"))
+    lister_watcher.on_list_error(errors.Gone(410, "too old", reason="Expired"))
+    lister_watcher.on_list_error(errors.Gone(410, "too old", reason="Expired"))
+    lister_watcher.on_list([pod("a", "50")], "50")
+    steps(reflector, State.LIST, State.BACKOFF)
+    assert [c.resource_version for c in lister_watcher.list_calls] == ["0", "10", ""]
+    steps(reflector, State.LIST, State.WATCH)
+    assert [c.resource_version for c in lister_watcher.list_calls] == ["0", "10", "", ""]
+    assert recording_store.log[-1] == ("replace", "50", "a")
+
+
+@pytest.mark.parametrize("failure", [
+    errors.Forbidden(403, "pods is forbidden"),
+    errors.ServerError(500, "internal error"),
+    errors.TooManyRequests(429, "slow down"),
+    errors.TransportError("connection refused"),
+], ids=["forbidden", "server-error", "throttled", "transport"])
+def test_1_7_other_list_errors_back_off_then_list_again_at_the_same_resource_version(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
+        failure: errors.KubeError) -> None:
+    lister_watcher.on_list_error(failure)
+    lister_watcher.on_list([pod("a", "1")], "5")
+    seen: list[BaseException] = []
+    reflector = make_reflector(lister_watcher, recording_store, clock, on_watch_error=seen.append)
+    steps(reflector, State.BACKOFF, State.LIST, State.WATCH)
+    assert [c.resource_version for c in lister_watcher.list_calls] == ["0", "0"]
+    assert seen == [failure]
+    assert reflector.stats.errors == 1
+
+
+# -- 1.8 / 1.9 / 1.10 watch -------------------------------------------------------------------------
+
+
+def test_1_8_watch_starts_from_the_list_resource_version(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    lister_watcher.on_watch(event("ADDED", "b", "11"))
+    steps(reflector, State.WATCH)
+    watch = lister_watcher.watch_calls[0]
+    assert (watch.resource_version, watch.send_initial_events) == ("10", False)
+    assert reflector.stats.watches == 1
+
+
+def test_1_8_bookmarks_advance_the_resource_version_the_next_watch_starts_from(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    lister_watcher.on_watch(bookmark("25"))
+    lister_watcher.on_watch(bookmark("31"))
+    steps(reflector, State.WATCH, State.WATCH)
+    assert [call.resource_version for call in lister_watcher.watch_calls] == ["10", "25"]
+    assert reflector.last_sync_resource_version == "31"
+    assert reflector.stats.bookmarks == 2
+    assert recording_store.log == [("replace", "10", "a")]
+
+
+def test_1_9_events_map_to_store_calls_and_the_resource_version_is_recorded_after_each(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    seen: list[str] = []
+
+    def look() -> None:
+        seen.append(reflector.last_sync_resource_version)
+
+    lister_watcher.on_watch(event("ADDED", "b", "11"), look, event("MODIFIED", "b", "12"), look,
+                            event("DELETED", "a", "13"), look, bookmark("14"), look)
+    steps(reflector, State.WATCH)
+    assert seen == ["11", "12", "13", "14"]
+    assert recording_store.log[1:] == [("add", "b", "11"), ("update", "b", "12"), ("delete", "a", "13")]
+    assert recording_store.versions() == {"b": "12"}
+    assert (reflector.stats.events, reflector.stats.bookmarks) == (3, 1)
+
+
+@pytest.mark.parametrize("bad", [
+    WatchEvent("ADDED", {"kind": "Pod", "apiVersion": "v1"}),
+    WatchEvent("ADDED", {"kind": "Pod", "metadata": {"name": "x", "namespace": "ns"}}),
+    WatchEvent("MODIFIED", {"kind": "Pod", "metadata": {"name": "x", "resourceVersion": 17}}),
+    WatchEvent("SOMETHING", pod("x", "17")),
+], ids=["no-metadata", "no-resource-version", "numeric-resource-version", "unknown-type"])
+def test_1_9_event_that_is_not_a_valid_object_is_skipped_and_the_next_event_applied(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
+        bad: WatchEvent) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    lister_watcher.on_watch(event("ADDED", "b", "11"), bad, event("ADDED", "c", "12"))
+    steps(reflector, State.WATCH)
+    assert reflector.stats.skipped_events == 1
+    assert recording_store.log[1:] == [("add", "b", "11"), ("add", "c", "12")]
+    assert reflector.last_sync_resource_version == "12"
+
+
+def test_1_10_watch_ended_by_the_server_is_reopened_from_the_last_rv_without_a_list(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    lister_watcher.on_watch(event("ADDED", "b", "11"))
+    lister_watcher.on_watch(event("ADDED", "c", "12"))
+    steps(reflector, State.WATCH, State.WATCH)
+    assert lister_watcher.kinds() == ["list", "watch", "watch"]
+    assert [call.resource_version for call in lister_watcher.watch_calls] == ["10", "11"]
+    assert reflector.stats.rewatches == 2
+
+
+def test_1_10_quiet_watch_that_lasted_a_while_is_reopened_without_a_list(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    lister_watcher.on_watch(lambda: clock.step(300.0))
+    lister_watcher.on_watch(event("ADDED", "b", "11"))
+    steps(reflector, State.WATCH, State.WATCH)
+    assert lister_watcher.kinds() == ["list", "watch", "watch"]
+    assert reflector.stats.errors == 0
+
+
+def test_1_10_very_short_empty_watch_backs_off_then_relists(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    seen: list[BaseException] = []
+    reflector = synced(lister_watcher, recording_store, clock, rv="10", on_watch_error=seen.append)
+    lister_watcher.on_watch(lambda: clock.step(0.5))
+    lister_watcher.on_list([pod("a", "9")], "11")
+    steps(reflector, State.BACKOFF, State.LIST, State.WATCH)
+    assert lister_watcher.kinds() == ["list", "watch", "list"]
+    assert lister_watcher.list_calls[1].resource_version == "10"
+    assert reflector.stats.errors == 1
+    assert "very short watch" in str(seen[0])
+
+
+# -- 1.11 watch errors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("failure", [
+    RequestNotSentError("connection refused"),
+    errors.TransportError("connection reset while opening"),
+    errors.TooManyRequests(429, "too many requests", retry_after=1.0),
+], ids=["not-sent", "transport", "throttled"])
+def test_1_11_cannot_connect_or_429_opening_a_watch_backs_off_then_rewatches_without_a_list(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
+        failure: errors.KubeError) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    lister_watcher.on_watch_error(failure)
+    lister_watcher.on_watch(event("ADDED", "b", "11"))
+    steps(reflector, State.BACKOFF, State.WATCH, State.WATCH)
+    assert lister_watcher.kinds() == ["list", "watch", "watch"]
+    assert [call.resource_version for call in lister_watcher.watch_calls] == ["10", "10"]
+    assert reflector.stats.errors == 1
+
+
+@pytest.mark.parametrize("failure", [
+    errors.Forbidden(403, "watch is forbidden"),
+    errors.NotFound(404, "the server could not find the requested resource"),
+    errors.ServerError(500, "internal error"),
+    errors.Gone(410, "too old resource version", reason="Expired"),
+], ids=["forbidden", "not-found", "server-error", "expired"])
+def test_1_11_other_api_error_opening_a_watch_backs_off_then_relists_at_the_last_rv(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
+        failure: errors.ApiError) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    lister_watcher.on_watch_error(failure)
+    lister_watcher.on_list([pod("a", "9")], "12")
+    steps(reflector, State.BACKOFF, State.LIST, State.WATCH)
+    assert lister_watcher.kinds() == ["list", "watch", "list"]
+    assert (lister_watcher.list_calls[1].resource_version, lister_watcher.list_calls[1].limit) == ("10", None)
+
+
+@pytest.mark.parametrize("reason", ["Expired", "Gone"])
+def test_1_11_gone_in_stream_relists_at_last_resource_version(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
+        reason: str) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    lister_watcher.on_watch(event("ADDED", "b", "11"), status(410, reason, "too old resource version"),
+                            event("ADDED", "c", "12"))
+    lister_watcher.on_list([pod("a", "9"), pod("b", "11")], "15")
+    steps(reflector, State.LIST)
+    assert recording_store.log[1:] == [("add", "b", "11")]  # nothing after the error is applied
+    steps(reflector, State.WATCH)
+    relist = lister_watcher.list_calls[1]
+    assert (relist.resource_version, relist.limit, relist.continue_token) == ("11", None, None)
+    assert reflector.stats.errors == 0
+
+
+def test_1_11_429_in_stream_backs_off_then_rewatches_from_the_last_rv(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    seen: list[BaseException] = []
+    reflector = synced(lister_watcher, recording_store, clock, rv="10", on_watch_error=seen.append)
+    lister_watcher.on_watch(event("ADDED", "b", "11"), status(429, "TooManyRequests", "slow down"))
+    lister_watcher.on_watch(event("ADDED", "c", "12"))
+    steps(reflector, State.BACKOFF, State.WATCH, State.WATCH)
+    assert lister_watcher.kinds() == ["list", "watch", "watch"]
+    assert [call.resource_version for call in lister_watcher.watch_calls] == ["10", "11"]
+    # semantics 1.9: the ERROR event's Status becomes the error.
+    assert isinstance(seen[0], errors.TooManyRequests)
+    assert (seen[0].code, seen[0].message) == (429, "slow down")
+
+
+@pytest.mark.parametrize(("code", "reason"), [(500, "InternalError"), (403, "Forbidden"), (504, "Timeout")])
+def test_1_11_other_status_in_stream_relists_at_the_last_rv(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
+        code: int, reason: str) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    lister_watcher.on_watch(event("ADDED", "b", "11"), status(code, reason))
+    lister_watcher.on_list([pod("a", "9"), pod("b", "11")], "13")
+    steps(reflector, State.LIST, State.WATCH)
+    assert lister_watcher.kinds() == ["list", "watch", "list"]
+    assert lister_watcher.list_calls[1].resource_version == "11"
+    assert reflector.stats.errors == 1
+
+
+def test_1_11_stalled_stream_is_reopened_from_the_last_rv_without_a_list(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    first = lister_watcher.on_watch(event("ADDED", "b", "11"),
+                                    errors.WatchStalledError("delivered nothing for 330 s"))
+    lister_watcher.on_watch(event("ADDED", "c", "12"))
+    steps(reflector, State.WATCH, State.WATCH)
+    assert lister_watcher.kinds() == ["list", "watch", "watch"]
+    assert [call.resource_version for call in lister_watcher.watch_calls] == ["10", "11"]
+    assert reflector.stats.stalls == 1
+    assert first.closed
+
+
+def test_1_11_dropped_stream_is_reopened_from_the_last_rv_without_a_list(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")
+    lister_watcher.on_watch(event("ADDED", "b", "11"), event("MODIFIED", "b", "12"),
+                            errors.TransportError("connection reset by peer"))
+    lister_watcher.on_watch(event("ADDED", "c", "13"))
+    steps(reflector, State.WATCH, State.WATCH)
+    assert lister_watcher.kinds() == ["list", "watch", "watch"]
+    assert [call.resource_version for call in lister_watcher.watch_calls] == ["10", "12"]
+    assert reflector.stats.stalls == 0
+    assert recording_store.versions() == {"a": "9", "b": "12", "c": "13"}
+
+
+# -- 1.14 streaming watch-list --------------------------------------------------------------------
+
+
+def test_1_14_watch_list_buffers_initial_adds_and_replaces_the_store_at_the_end_bookmark(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = make_reflector(lister_watcher, recording_store, clock, use_watch_list=True)
+    assert reflector.state is State.WATCH_LIST
+    log_at_bookmark: list[list[tuple[str, ...]]] = []
+    lister_watcher.on_watch(event("ADDED", "a", "5"), event("ADDED", "b", "6"),
+                            lambda: log_at_bookmark.append(list(recording_store.log)),
+                            bookmark("7", end=True), event("MODIFIED", "a", "8"))
+    lister_watcher.on_watch(event("ADDED", "c", "9"))
+    steps(reflector, State.WATCH)
+    assert log_at_bookmark == [[]]  # nothing reached the store before the end bookmark
+    assert recording_store.log == [("replace", "7", "a", "b"), ("update", "a", "8")]
+    assert reflector.last_sync_resource_version == "8"
+    assert lister_watcher.list_calls == []
+    first = lister_watcher.watch_calls[0]
+    assert (first.resource_version, first.send_initial_events) == (None, True)
+    steps(reflector, State.WATCH)
+    assert (lister_watcher.watch_calls[1].resource_version,
+            lister_watcher.watch_calls[1].send_initial_events) == ("8", False)
+
+
+@pytest.mark.parametrize("failure", [
+    status(410, "Expired"),
+    status(500, "InternalError"),
+    errors.TransportError("connection reset by peer"),
+    errors.WatchStalledError("delivered nothing for 330 s"),
+    None,  # the stream ends before the initial events do
+], ids=["expired", "status", "dropped", "stalled", "ended"])
+def test_1_14_error_before_the_end_falls_back_to_a_first_plain_list(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
+        failure: WatchEvent | errors.KubeError | None) -> None:
+    reflector = make_reflector(lister_watcher, recording_store, clock, use_watch_list=True)
+    script: list[WatchEvent | errors.KubeError] = [event("ADDED", "a", "5"), bookmark("6")]
+    if failure is not None:
+        script.append(failure)
+    lister_watcher.on_watch(*script)
+    lister_watcher.on_list([pod("a", "5")], "7")
+    steps(reflector, State.LIST)
+    assert reflector.use_watch_list is False
+    assert recording_store.log == []
+    # Nothing was synced, so this is a first list: RV "0", paged.
+    steps(reflector, State.WATCH)
+    assert (lister_watcher.list_calls[0].resource_version, lister_watcher.list_calls[0].limit) == ("0", 500)
+    assert recording_store.log == [("replace", "7", "a")]
+
+
+def test_1_14_watch_list_that_cannot_open_falls_back_to_a_plain_list(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = make_reflector(lister_watcher, recording_store, clock, use_watch_list=True)
+    lister_watcher.on_watch_error(errors.BadRequest(400, "sendInitialEvents is not supported"))
+    lister_watcher.on_list([pod("a", "5")], "7")
+    steps(reflector, State.LIST, State.WATCH)
+    assert reflector.use_watch_list is False
+    assert lister_watcher.kinds() == ["watch", "list"]
+
+
+# -- the request each call makes (ResourceListerWatcher) ------------------------------------------
+
+
+class RecordingClient:
+    """Stands in for KubeClient: keeps the keyword arguments of each list and watch."""
+
+    def __init__(self) -> None:
+        self.lists: list[dict[str, Any]] = []
+        self.watches: list[dict[str, Any]] = []
+
+    def list(self, resource: Resource, **options: Any) -> ListPage:
+        self.lists.append(options)
+        return ListPage([], "1", None, None)
+
+    def watch(self, resource: Resource, **options: Any) -> Any:
+        self.watches.append(options)
+        return None
+
+
+def test_1_5_1_8_1_14_resource_lister_watcher_requests() -> None:
+    client = RecordingClient()
+    lw = ResourceListerWatcher(cast(KubeClient, client), Resource("", "v1", "pods"), namespace="ns")
+    lw.list(resource_version="0", limit=500, continue_token=None)
+    lw.watch(resource_version="10", timeout_seconds=400, inactivity_timeout=430.0)
+    lw.watch(resource_version=None, timeout_seconds=400, inactivity_timeout=430.0, send_initial_events=True)
+    # 1.5: a plain list never sets resourceVersionMatch.
+    assert client.lists[0]["resource_version_match"] is None
+    assert (client.lists[0]["resource_version"], client.lists[0]["limit"]) == ("0", 500)
+    # 1.8: a watch asks for bookmarks, from the given RV, with the given timeout.
+    plain = client.watches[0]
+    assert (plain["allow_bookmarks"], plain["resource_version"], plain["timeout_seconds"]) == (True, "10", 400)
+    assert (plain["send_initial_events"], plain["resource_version_match"]) == (None, None)
+    # 1.14: a streaming list asks for initial events not older than the RV, with bookmarks.
+    streaming = client.watches[1]
+    assert (streaming["allow_bookmarks"], streaming["send_initial_events"],
+            streaming["resource_version_match"]) == (True, True, "NotOlderThan")
+
+
+# -- stop ------------------------------------------------------------------------------------------
+
+
+def wait_until(predicate: Any, what: str) -> None:
+    deadline = time.monotonic() + JOIN_SECONDS
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.002)
+
+
+def test_stop_ends_run_while_watching(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    lister_watcher.on_list([pod("a", "9")], "10")
+    stream = lister_watcher.on_watch(hold_open=True)
+    reflector = make_reflector(lister_watcher, recording_store, clock)
+    runner = threading.Thread(target=reflector.run, daemon=True)
+    runner.start()
+    wait_until(reflector.is_watching, "the watch")
+    reflector.stop()
+    runner.join(JOIN_SECONDS)
+    assert not runner.is_alive()
+    assert reflector.state is State.STOPPED
+    assert stream.closed
+
+
+def test_stop_ends_run_during_a_backoff(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    lister_watcher.on_list_error(errors.ServerError(500, "down"))
+    reflector = make_reflector(lister_watcher, recording_store, clock,
+                               backoff=Backoff(initial=30.0, clock=clock))
+    runner = threading.Thread(target=reflector.run, daemon=True)
+    runner.start()
+    wait_until(lambda: reflector.state is State.BACKOFF, "the backoff")
+    reflector.stop()
+    runner.join(JOIN_SECONDS)
+    assert not runner.is_alive()
+    assert reflector.state is State.STOPPED
+    assert lister_watcher.kinds() == ["list"]
