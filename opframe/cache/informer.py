@@ -269,8 +269,19 @@ class SharedIndexInformer:
             old = self.indexer.get(obj)
             if old is not None:
                 self.indexer.update(obj)
-                sync = _resource_version(old) == _resource_version(obj)
-                self._distribute(_Notification("update", obj, old), sync=sync)
+                notification = _Notification("update", obj, old)
+                if _resource_version(old) != _resource_version(obj):
+                    self._distribute(notification, sync=False)
+                elif delta.type is DeltaType.SYNC:
+                    self._distribute(notification, sync=True)
+                else:
+                    # An unchanged object relisted is a resync too (4.2), but not one that
+                    # resync_if_due queued: it goes to the handlers due now, not to those
+                    # of the last resync, which may be long past.
+                    now = self._clock.now()
+                    for registration in self._registrations:
+                        if registration.should_resync(now):
+                            registration.add(notification)
             else:
                 self.indexer.add(obj)
                 self._distribute(_Notification("add", obj, is_in_initial_list=is_in_initial_list), sync=False)
@@ -295,13 +306,11 @@ class SharedIndexInformer:
         now = self._clock.now()
         with self.fifo.lock:
             due = [r for r in self._registrations if r.should_resync(now)]
-            # Reset even when nobody is due: a later relist's unchanged objects are
-            # resyncs too, and must not reach handlers whose resync has passed.
-            self._syncing = due
             if not due:
                 return False
             for registration in due:
                 registration.schedule_next_resync(now)
+            self._syncing = due
             self.fifo.resync()
             return True
 

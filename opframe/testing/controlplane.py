@@ -84,10 +84,7 @@ class Binaries:
 def cache_dir() -> Path:
     """Where ``make controlplane`` puts the binaries (OPFRAME_CACHE_DIR overrides the root)."""
     root = os.environ.get("OPFRAME_CACHE_DIR")
-    if root:
-        base = Path(root)
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "opframe"
+    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "opframe"
     return base / "controlplane" / KUBERNETES_VERSION
 
 

@@ -1,0 +1,93 @@
+"""Filters: which objects and which changes a handler wants (kopf's labels=, annotations=, field=, when=).
+
+A label or annotation filter maps a key to a value, ``PRESENT``, ``ABSENT``, or a
+callable of the value. Label filters that every handler of a resource shares become
+a server-side label selector, so unwanted objects never reach the cache.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opframe.handlers.diffs import resolve_path
+
+
+class Marker(enum.Enum):
+    PRESENT = "PRESENT"
+    ABSENT = "ABSENT"
+
+    def __repr__(self) -> str:
+        return f"opframe.{self.value}"
+
+
+PRESENT = Marker.PRESENT
+ABSENT = Marker.ABSENT
+
+#: Sentinel for "no value= / old= / new= filter given" (None is a legitimate value to match).
+UNSET: Any = object()
+
+MetaFilter = Mapping[str, Any]
+
+
+def match_meta(actual: Mapping[str, str] | None, wanted: MetaFilter | None) -> bool:
+    """Whether labels or annotations satisfy a filter; every key must match."""
+    if not wanted:
+        return True
+    actual = actual or {}
+    for key, expected in wanted.items():
+        present = key in actual
+        if expected is PRESENT:
+            ok = present
+        elif expected is ABSENT:
+            ok = not present
+        elif callable(expected):
+            ok = bool(expected(actual.get(key)))
+        else:
+            ok = present and actual[key] == expected
+        if not ok:
+            return False
+    return True
+
+
+def match_value(value: Any, wanted: Any) -> bool:
+    """A value= / old= / new= filter: a literal, PRESENT, ABSENT, or a callable."""
+    if wanted is UNSET:
+        return True
+    if wanted is PRESENT:
+        return value is not None
+    if wanted is ABSENT:
+        return value is None
+    if callable(wanted):
+        return bool(wanted(value))
+    return bool(value == wanted)
+
+
+def field_value(body: Mapping[str, Any] | None, field: tuple[str, ...]) -> Any:
+    return resolve_path(body, field) if body is not None else None
+
+
+def label_selector(filters: list[MetaFilter | None]) -> str | None:
+    """A selector every handler's label filter implies, or None if some handler takes all objects.
+
+    Only plain values, PRESENT and ABSENT translate; callables stay client-side.
+    """
+    if not filters or any(not f for f in filters):
+        return None
+    common: set[str] | None = None
+    for labels in filters:
+        assert labels is not None
+        requirements = set()
+        for key, expected in labels.items():
+            if expected is PRESENT:
+                requirements.add(key)
+            elif expected is ABSENT:
+                requirements.add(f"!{key}")
+            elif isinstance(expected, str):
+                requirements.add(f"{key}={expected}")
+        common = requirements if common is None else common & requirements
+    return ",".join(sorted(common)) if common else None
+
+
+Predicate = Callable[..., bool]

@@ -1,0 +1,138 @@
+"""The registry: every handler the operator's code declared, with its resource and filters.
+
+Decorators (``opframe.on``, ``opframe.timer``, ``opframe.daemon``, ``opframe.index``)
+add to the default registry at import time of the operator's file; the runtime reads
+it once at start-up. Invariants:
+
+* a handler id is unique per resource and handler kind (kopf's rule: the function's
+  name, plus ``/field`` for field handlers; ``id=`` overrides it);
+* a resource is kept as the names the author wrote; the runtime resolves it through
+  discovery, so a typo is a start-up error, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from opframe.handlers.diffs import parse_path
+from opframe.handlers.filters import UNSET, MetaFilter
+
+
+class Kind(enum.Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    RESUME = "resume"
+    FIELD = "field"
+    EVENT = "event"
+    TIMER = "timer"
+    DAEMON = "daemon"
+    INDEX = "index"
+    STARTUP = "startup"
+    CLEANUP = "cleanup"
+    PROBE = "probe"
+
+
+#: Handler kinds that run through the work queue and persist progress on the object.
+CHANGE_KINDS = frozenset({Kind.CREATE, Kind.UPDATE, Kind.DELETE, Kind.RESUME, Kind.FIELD})
+
+
+@dataclasses.dataclass(frozen=True)
+class Handler:
+    id: str
+    fn: Callable[..., Any]
+    kind: Kind
+    resource: tuple[str, ...] = ()
+    labels: MetaFilter | None = None
+    annotations: MetaFilter | None = None
+    when: Callable[..., bool] | None = None
+    field: tuple[str, ...] = ()
+    value: Any = UNSET
+    old: Any = UNSET
+    new: Any = UNSET
+    retries: int | None = None
+    timeout: float | None = None
+    backoff: Any = None
+    param: Any = None
+    optional: bool = False
+    interval: float | None = None
+    initial_delay: float = 0.0
+    idle: float | None = None
+    cancellation_timeout: float | None = None
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.fn)
+
+    @property
+    def requires_finalizer(self) -> bool:
+        """A non-optional delete handler, a timer or a daemon keeps the object until it is done."""
+        if self.kind is Kind.DELETE:
+            return not self.optional
+        return self.kind in (Kind.TIMER, Kind.DAEMON) and not self.optional
+
+
+class DuplicateHandlerError(ValueError):
+    pass
+
+
+class Registry:
+    """Thread-safe list of handlers; the default one collects what decorators declare."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._handlers: list[Handler] = []
+
+    def add(self, handler: Handler) -> Handler:
+        with self._lock:
+            for known in self._handlers:
+                if known.id == handler.id and known.resource == handler.resource and known.kind is handler.kind:
+                    raise DuplicateHandlerError(
+                        f"handler id {handler.id!r} is declared twice for {'/'.join(handler.resource)} "
+                        f"({handler.kind.value}); give one of them id=...")
+            self._handlers.append(handler)
+        return handler
+
+    def handlers(self, *kinds: Kind) -> list[Handler]:
+        with self._lock:
+            return [h for h in self._handlers if not kinds or h.kind in kinds]
+
+    def resources(self) -> list[tuple[str, ...]]:
+        """The resource names used, in declaration order, without repeats."""
+        seen: dict[tuple[str, ...], None] = {}
+        for handler in self.handlers():
+            if handler.resource:
+                seen.setdefault(handler.resource, None)
+        return list(seen)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._handlers.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._handlers)
+
+
+default_registry = Registry()
+
+
+def handler_id(fn: Callable[..., Any], field: tuple[str, ...] = (), explicit: str | None = None) -> str:
+    if explicit:
+        return explicit
+    name = getattr(fn, "__name__", None) or repr(fn)
+    return f"{name}/{'.'.join(field)}" if field else name
+
+
+def make(kind: Kind, fn: Callable[..., Any], resource: tuple[str, ...], *, id: str | None = None,
+         field: str | tuple[str, ...] | list[str] | None = None, labels: Mapping[str, Any] | None = None,
+         annotations: Mapping[str, Any] | None = None, **options: Any) -> Handler:
+    path = parse_path(field)
+    return Handler(id=handler_id(fn, path, id), fn=fn, kind=kind, resource=resource, field=path,
+                   labels=dict(labels) if labels else None,
+                   annotations=dict(annotations) if annotations else None, **options)
