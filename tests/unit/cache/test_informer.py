@@ -263,7 +263,8 @@ def test_4_3_resync_period_is_at_least_one_second_and_zero_means_never(new_infor
 
 
 def test_4_4_a_raising_handler_is_logged_and_keeps_getting_later_notifications(
-        lister_watcher: ScriptedListerWatcher, new_informer: Factory, caplog: pytest.LogCaptureFixture) -> None:
+        lister_watcher: ScriptedListerWatcher, new_informer: Factory,
+        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="opframe.informer")
     lister_watcher.on_list([pod("a", "1"), pod("b", "1")], "10")
     stream = lister_watcher.on_watch(hold_open=True)
@@ -293,7 +294,7 @@ def test_4_4_each_handler_gets_its_notifications_in_order(
     informer.start()
     for number in range(2, 60):
         stream.push(event("MODIFIED", "a", str(number)), event("ADDED", f"b{number}", str(number)))
-    expected = [("add", "a", "1", True)]
+    expected: list[tuple[Any, ...]] = [("add", "a", "1", True)]
     for number in range(2, 60):
         expected += [("update", "a", str(number - 1), str(number)), ("add", f"b{number}", str(number), False)]
     eventually(lambda: first.has(len(expected))() and second.has(len(expected))(), "every notification")
