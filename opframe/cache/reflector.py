@@ -371,9 +371,8 @@ class Reflector:
             return State.LIST
         if isinstance(error, errors.TooManyRequests):
             return self._fail(error, State.WATCH)
-        logger.error("%s: watch failed with %s; relisting", self.name, error)
-        self.stats.errors += 1
-        return State.LIST
+        # Backing off first keeps a server that keeps failing from seeing a tight relist loop.
+        return self._fail(error, State.LIST)
 
     # -- BACKOFF ------------------------------------------------------------------------------
 

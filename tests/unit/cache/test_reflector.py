@@ -459,13 +459,14 @@ def test_1_11_429_in_stream_backs_off_then_rewatches_from_the_last_rv(
 
 
 @pytest.mark.parametrize(("code", "reason"), [(500, "InternalError"), (403, "Forbidden"), (504, "Timeout")])
-def test_1_11_other_status_in_stream_relists_at_the_last_rv(
+def test_1_11_other_status_in_stream_backs_off_then_relists_at_the_last_rv(
         lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
         code: int, reason: str) -> None:
     reflector = synced(lister_watcher, recording_store, clock, rv="10")
     lister_watcher.on_watch(event("ADDED", "b", "11"), status(code, reason))
     lister_watcher.on_list([pod("a", "9"), pod("b", "11")], "13")
-    steps(reflector, State.LIST, State.WATCH)
+    # client-go waits one backoff before every new list-and-watch; so does opframe here.
+    steps(reflector, State.BACKOFF, State.LIST, State.WATCH)
     assert lister_watcher.kinds() == ["list", "watch", "list"]
     assert lister_watcher.list_calls[1].resource_version == "11"
     assert reflector.stats.errors == 1

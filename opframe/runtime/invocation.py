@@ -1,0 +1,155 @@
+"""Calling handlers: keyword arguments as in kopf, sync and async functions alike.
+
+Sync handlers run on the worker thread that took the key; async handlers run on one
+shared event loop in its own thread, and the worker waits for them. Either way a key
+is handled by one worker at a time. Handlers that do not take ``**kwargs`` get only
+the arguments they name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import logging
+import threading
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+from opframe.handlers.registry import Handler
+
+
+class Patch(dict[str, Any]):
+    """Changes a handler wants on its object, merged into the reconcile's one PATCH.
+
+    ``patch.status["x"] = 1`` or ``patch.spec[...]``, ``patch.metadata.labels`` ... create
+    the nested dicts as they are touched; ``None`` values delete fields (merge patch).
+    """
+
+    def _section(self, name: str) -> dict[str, Any]:
+        section = self.setdefault(name, {})
+        if not isinstance(section, dict):
+            raise TypeError(f"patch[{name!r}] is not a mapping")
+        return section
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return self._section("status")
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return self._section("spec")
+
+    @property
+    def metadata(self) -> _MetaPatch:
+        section = self._section("metadata")
+        return _MetaPatch(section)
+
+    meta = metadata
+
+
+class _MetaPatch:
+    def __init__(self, section: dict[str, Any]) -> None:
+        self._section = section
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        labels: dict[str, Any] = self._section.setdefault("labels", {})
+        return labels
+
+    @property
+    def annotations(self) -> dict[str, Any]:
+        annotations: dict[str, Any] = self._section.setdefault("annotations", {})
+        return annotations
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._section[key] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._section[key]
+
+
+class Memo(dict[str, Any]):
+    """A dict with attribute access, shared by all handlers of an operator (kopf's memo)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+
+class AsyncRunner:
+    """One asyncio loop in a daemon thread, for every async handler of the operator."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run, name="opframe-asyncio", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_forever()
+
+    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+
+    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
+        return self.submit(coroutine).result(timeout)
+
+    def close(self) -> None:
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+
+
+class _Signature:
+    """Which keyword arguments a function accepts (computed once per handler)."""
+
+    _cache: dict[Callable[..., Any], tuple[bool, frozenset[str]]] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def accepts(cls, fn: Callable[..., Any]) -> tuple[bool, frozenset[str]]:
+        with cls._lock:
+            known = cls._cache.get(fn)
+        if known is not None:
+            return known
+        try:
+            parameters = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            result: tuple[bool, frozenset[str]] = (True, frozenset())
+        else:
+            var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+            names = frozenset(p.name for p in parameters
+                              if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD))
+            result = (var_keyword, names)
+        with cls._lock:
+            cls._cache[fn] = result
+        return result
+
+
+def call(handler: Handler, kwargs: Mapping[str, Any], runner: AsyncRunner | None) -> Any:
+    """Call a handler with the kwargs it accepts; async ones on the shared loop."""
+    var_keyword, names = _Signature.accepts(handler.fn)
+    arguments = dict(kwargs) if var_keyword else {k: v for k, v in kwargs.items() if k in names}
+    if handler.is_async:
+        if runner is None:
+            raise RuntimeError("an async handler needs the operator's AsyncRunner")
+        return runner.run(handler.fn(**arguments))
+    return handler.fn(**arguments)
+
+
+class ObjectLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """Prefixes each line with the object's key, as kopf's per-object loggers do."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        extra = self.extra or {}
+        return f"[{extra.get('object', '?')}] {msg}", {**kwargs, "extra": {**kwargs.get("extra", {}), **extra}}
+
+
+def object_logger(key: str) -> ObjectLogger:
+    return ObjectLogger(logging.getLogger("opframe.handlers"), {"object": key})

@@ -1,0 +1,78 @@
+"""Settings: one pydantic model, read from ``OPFRAME_*`` environment variables and CLI options.
+
+Every field is documented here; ``opframe run --help`` shows the same text. The
+command line wins over the environment, which wins over the defaults.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPFRAME_", extra="forbid", validate_default=True)
+
+    namespaces: list[str] = Field(
+        default_factory=list,
+        description="Namespaces to serve; globs allowed ('team-*'), '!' excludes ('!kube-*'). "
+                    "Empty with all_namespaces false means the kubeconfig's namespace, else 'default'.")
+    all_namespaces: bool = Field(False, description="Serve every namespace (and cluster-scoped resources).")
+    workers: int = Field(4, ge=1, le=256, description="Worker threads per watched kind.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_format: Literal["text", "json"] = Field("text", description="Log line format.")
+    kubeconfig: str | None = Field(None, description="Path of a kubeconfig; default: $KUBECONFIG, "
+                                                     "in-cluster, then ~/.kube/config.")
+    context: str | None = Field(None, description="kubeconfig context to use.")
+    qps: float = Field(50.0, gt=0, description="Client-side limit on API requests per second.")
+    burst: int = Field(100, ge=1, description="Client-side burst of API requests.")
+    prefix: str = Field("opframe.dev", description="Prefix of the annotations and finalizer opframe writes.")
+    finalizer: str = Field("", description="Finalizer name; default '<prefix>/finalizer'.")
+    inactivity_timeout: float | None = Field(
+        None, gt=0, description="Seconds of silence after which a watch is re-opened; default: the "
+                                "watch's own timeout plus 30 s.")
+    watch_list: bool = Field(False, description="Use streaming watch-list (sendInitialEvents) for the "
+                                                "initial sync, falling back to LIST.")
+    shutdown_timeout: float = Field(30.0, ge=0, description="Seconds running handlers get to finish on "
+                                                            "SIGTERM/SIGINT.")
+    sync_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the caches to sync at start.")
+    post_events: bool = Field(True, description="Post Kubernetes Events for handler failures and successes.")
+
+    @field_validator("namespaces")
+    @classmethod
+    def _valid_patterns(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            if not pattern or pattern in ("!",):
+                raise ValueError(f"empty namespace pattern {pattern!r}")
+        return patterns
+
+    @property
+    def finalizer_name(self) -> str:
+        return self.finalizer or f"{self.prefix}/finalizer"
+
+
+class NamespaceSelector:
+    """Which namespaces the operator serves. Invariant: an exclusion always wins over an inclusion."""
+
+    def __init__(self, patterns: list[str], *, all_namespaces: bool) -> None:
+        self.include = [p for p in patterns if not p.startswith("!")]
+        self.exclude = [p[1:] for p in patterns if p.startswith("!")]
+        self.all_namespaces = all_namespaces or (not self.include and bool(self.exclude))
+
+    @property
+    def single(self) -> str | None:
+        """The one namespace to watch, when the patterns name exactly one without globs."""
+        if self.all_namespaces or len(self.include) != 1 or self.exclude:
+            return None
+        only = self.include[0]
+        return None if any(c in only for c in "*?[") else only
+
+    def matches(self, namespace: str | None) -> bool:
+        if namespace is None:  # cluster-scoped objects are served when watching cluster-wide
+            return self.all_namespaces or not self.include or self.single is None
+        if any(fnmatch.fnmatchcase(namespace, p) for p in self.exclude):
+            return False
+        return self.all_namespaces or any(fnmatch.fnmatchcase(namespace, p) for p in self.include)
