@@ -1,0 +1,85 @@
+"""Operator indexes (``opframe.index``): named, always-current lookups over a kind's objects.
+
+An index function runs for every object the kind's informer holds, as kopf's do, and
+returns a value (filed under the key None) or a dict of key -> value. The index maps
+each key to the list of values from all objects, and is passed to every handler as a
+keyword argument named after the index. It is kept by the informer's notifications,
+so it always matches the informer's cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from opframe.handlers.registry import Handler
+from opframe.kube.resources import Resource
+from opframe.runtime.invocation import AsyncRunner, call, object_logger
+
+
+class Index(Mapping[Any, list[Any]]):
+    """A read-only view: key -> values from every indexed object."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_object: dict[str, dict[Any, Any]] = {}
+
+    def _set(self, object_key: str, contribution: dict[Any, Any] | None) -> None:
+        with self._lock:
+            if contribution:
+                self._by_object[object_key] = contribution
+            else:
+                self._by_object.pop(object_key, None)
+
+    def _snapshot(self) -> dict[Any, list[Any]]:
+        with self._lock:
+            result: dict[Any, list[Any]] = {}
+            for contribution in self._by_object.values():
+                for key, value in contribution.items():
+                    result.setdefault(key, []).append(value)
+            return result
+
+    def __getitem__(self, key: Any) -> list[Any]:
+        return self._snapshot()[key]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._snapshot())
+
+    def __len__(self) -> int:
+        return len(self._snapshot())
+
+
+class OperatorIndexes:
+    def __init__(self, runner: AsyncRunner) -> None:
+        self._runner = runner
+        self._handlers: list[tuple[Resource, Handler]] = []
+        self.indexes: dict[str, Index] = {}
+
+    def declare(self, resource: Resource, handler: Handler) -> None:
+        self._handlers.append((resource, handler))
+        self.indexes[handler.id] = Index()
+
+    def update(self, resource: Resource, key: str, body: dict[str, Any] | None) -> None:
+        for indexed, handler in self._handlers:
+            if indexed != resource:
+                continue
+            index = self.indexes[handler.id]
+            if body is None:
+                index._set(key, None)
+                continue
+            metadata = body.get("metadata") or {}
+            kwargs = {"body": body, "spec": body.get("spec", {}), "meta": metadata, "metadata": metadata,
+                      "status": body.get("status", {}), "name": metadata.get("name"),
+                      "namespace": metadata.get("namespace"), "uid": metadata.get("uid"),
+                      "labels": metadata.get("labels", {}), "annotations": metadata.get("annotations", {}),
+                      "logger": object_logger(key), "resource": resource, "param": handler.param}
+            try:
+                value = call(handler, kwargs, self._runner)
+            except Exception:
+                object_logger(key).exception("index %s failed; the object is left out of it", handler.id)
+                value = None
+            index._set(key, value if isinstance(value, dict) else ({None: value} if value is not None else None))
+
+    def kwargs(self) -> dict[str, Index]:
+        return dict(self.indexes)
