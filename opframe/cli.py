@@ -6,6 +6,7 @@ and the fix, and a non-zero exit; tracebacks are for bugs only.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import signal
 import sys
@@ -23,6 +24,169 @@ EXIT_USAGE_ERROR = 1
 @click.version_option(package_name="opframe")
 def main() -> None:
     """opframe: write Kubernetes operators as decorated Python functions."""
+
+
+class OperatorLoadError(Exception):
+    """The operator's code could not be loaded; the message says where and why."""
+
+
+def load_operator_file(path: Path) -> None:
+    """Import an operator file as a module, so its decorators register handlers."""
+    import importlib.util
+    import traceback
+
+    if not path.exists():
+        raise OperatorLoadError(f"operator file {path} does not exist; check the path")
+    if path.is_dir():
+        raise OperatorLoadError(f"{path} is a folder; give a Python file, or a module with -m")
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    name = f"opframe_operator_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise OperatorLoadError(f"{path} cannot be imported as Python; give a .py file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise OperatorLoadError(f"{exc.filename}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == path.resolve()]
+        where = f"{path}:{frames[-1].lineno}" if frames else str(path)
+        raise OperatorLoadError(f"{where}: importing the operator failed: {type(exc).__name__}: {exc}") from None
+
+
+def load_operator_module(name: str) -> None:
+    import importlib
+
+    if "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, "")
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name or (exc.name and name.startswith(exc.name)):
+            raise OperatorLoadError(f"module {name} not found; check -m and PYTHONPATH") from None
+        raise OperatorLoadError(f"importing module {name} failed: {exc}") from None
+    except SyntaxError as exc:
+        raise OperatorLoadError(f"{exc.filename}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except Exception as exc:
+        raise OperatorLoadError(f"importing module {name} failed: {type(exc).__name__}: {exc}") from None
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        import json
+
+        entry = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+                 "message": record.getMessage()}
+        if hasattr(record, "object"):
+            entry["object"] = record.object
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(level: str, fmt: str) -> None:
+    handler = logging.StreamHandler()
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def _settings_help(field: str) -> str:
+    from opframe.settings import Settings
+
+    info = Settings.model_fields[field]
+    return f"{info.description} [env OPFRAME_{field.upper()}]"
+
+
+@main.command("run", context_settings={"show_default": True})
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-m", "--module", "modules", multiple=True, help="Import the operator from this module (repeatable).")
+@click.option("-n", "--namespace", "namespaces", multiple=True, help=_settings_help("namespaces") + " Repeatable.")
+@click.option("-A", "--all-namespaces", is_flag=True, default=None, help=_settings_help("all_namespaces"))
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+@click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default=None, help=_settings_help("log_format"))
+@click.option("--workers", type=int, default=None, help=_settings_help("workers"))
+@click.option("--kubeconfig", default=None, help=_settings_help("kubeconfig"))
+@click.option("--context", default=None, help=_settings_help("context"))
+def run_command(files: tuple[Path, ...], modules: tuple[str, ...], namespaces: tuple[str, ...],
+                all_namespaces: bool | None, verbose: bool, quiet: bool, log_format: str | None,
+                workers: int | None, kubeconfig: str | None, context: str | None) -> None:
+    """Run the operator defined in FILES (and/or -m modules) until SIGTERM or Ctrl-C.
+
+    Every setting can also come from an OPFRAME_* environment variable; the command
+    line wins. Start-up checks the code, the cluster, the resources and RBAC first, and
+    stops with one error line and exit code 1 if anything is wrong.
+    """
+    import pydantic
+
+    from opframe.handlers.registry import default_registry
+    from opframe.runtime.operator import Operator, StartupError
+    from opframe.settings import Settings
+
+    overrides: dict[str, object] = {}
+    if namespaces:
+        overrides["namespaces"] = list(namespaces)
+    if all_namespaces:
+        overrides["all_namespaces"] = True
+    if verbose:
+        overrides["log_level"] = "DEBUG"
+    elif quiet:
+        overrides["log_level"] = "WARNING"
+    for name, value in (("log_format", log_format), ("workers", workers), ("kubeconfig", kubeconfig),
+                        ("context", context)):
+        if value is not None:
+            overrides[name] = value
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        _fail(f"invalid settings: {problems}")
+    if not files and not modules:
+        _fail("no operator given; pass a file (opframe run my_operator.py) or a module (-m my_operator)")
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        for file in files:
+            load_operator_file(file)
+        for module in modules:
+            load_operator_module(module)
+    except OperatorLoadError as exc:
+        _fail(str(exc))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        logging.getLogger("opframe").info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    operator = Operator(settings, default_registry)
+    try:
+        operator.prepare()
+        operator.start()
+    except StartupError as exc:
+        if operator.runner is not None:
+            operator.stop()
+        _fail(str(exc))
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        operator.stop()
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_USAGE_ERROR)
 
 
 @main.group()

@@ -1,0 +1,226 @@
+"""Operator: validates everything, then wires one informer + controller per watched kind.
+
+Start-up is all-or-nothing: ``prepare()`` checks the handlers, the cluster, every
+resource name and the RBAC permissions before anything is watched, and raises one
+``StartupError`` whose message names the cause and the fix. ``start()`` runs the
+startup handlers, starts the informers, waits for their caches, then starts the
+workers (controller-runtime's order: no worker before every cache has synced).
+``stop()`` stops taking work, lets running handlers finish within the shutdown
+timeout, stops daemons and informers, and runs the cleanup handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from opframe.cache.informer import SharedIndexInformer, wait_for_cache_sync
+from opframe.cache.listwatch import ResourceListerWatcher
+from opframe.handlers import filters
+from opframe.handlers.progress import Annotations
+from opframe.handlers.registry import Handler, Kind, Registry, default_registry
+from opframe.kube import errors
+from opframe.kube.client import ClientSettings, KubeClient
+from opframe.kube.config import ConfigurationError, load_configuration
+from opframe.kube.discovery import AmbiguousResourceError, Discovery, ResourceNotFoundError
+from opframe.kube.resources import Resource
+from opframe.runtime.controller import Controller, RuntimeContext
+from opframe.runtime.events import EventRecorder
+from opframe.runtime.indexes import OperatorIndexes
+from opframe.runtime.invocation import AsyncRunner, Memo, call
+from opframe.settings import NamespaceSelector, Settings
+
+logger = logging.getLogger("opframe.operator")
+
+#: How long start-up waits for the API server to answer before calling it unreachable.
+REACHABILITY_BUDGET = 10.0
+SELF_SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
+                                       namespaced=False)
+
+
+class StartupError(Exception):
+    """The operator cannot start; the message names the cause and the fix."""
+
+
+class Operator:
+    def __init__(self, settings: Settings | None = None, registry: Registry | None = None) -> None:
+        self.settings = settings or Settings()
+        self.registry = registry or default_registry
+        self.namespaces = NamespaceSelector(self.settings.namespaces, all_namespaces=self.settings.all_namespaces)
+        self.client: KubeClient | None = None
+        self.resources: dict[tuple[str, ...], Resource] = {}
+        self.controllers: dict[Resource, Controller] = {}
+        self.informers: dict[Resource, SharedIndexInformer] = {}
+        self.memo = Memo()
+        self.runner: AsyncRunner | None = None
+        self.started = threading.Event()
+        self.stopped = threading.Event()
+
+    # -- validation -----------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Check everything start() needs; raise StartupError on the first problem."""
+        if not self.registry.resources() and not self.registry.handlers(Kind.STARTUP):
+            raise StartupError("no handlers are registered; decorate functions with @opframe.on.create(...), "
+                               "@opframe.on.update(...) and the like in the operator file")
+        try:
+            configuration = load_configuration(self.settings.kubeconfig, context=self.settings.context)
+        except ConfigurationError as exc:
+            raise StartupError(str(exc)) from None
+        if not self.namespaces.all_namespaces and not self.namespaces.include:
+            self.namespaces.include = [_kubeconfig_namespace(self.settings) or "default"]
+        self.client = KubeClient(configuration, ClientSettings(qps=self.settings.qps, burst=self.settings.burst))
+        probe = KubeClient(configuration, ClientSettings(retry_budget=REACHABILITY_BUDGET))
+        try:
+            probe.request("GET", "/version")
+        except errors.TransportError as exc:
+            raise StartupError(f"cannot reach the API server at {configuration.host} ({_first_line(exc)}); check "
+                               "that the cluster is running and that the kubeconfig points at it") from None
+        except errors.Unauthorized:
+            raise StartupError(f"the API server at {configuration.host} rejected the credentials (401); renew "
+                               "the token or certificate in the kubeconfig") from None
+        except errors.ApiError:
+            pass  # /version may be forbidden; discovery below tells more
+        finally:
+            probe.close()
+        discovery = Discovery(self.client)
+        for spec in self.registry.resources():
+            try:
+                self.resources[spec] = discovery.resolve(*spec)
+            except (ResourceNotFoundError, AmbiguousResourceError) as exc:
+                raise StartupError(f"{exc} (used by {self._users(spec)})") from None
+            except errors.Forbidden as exc:
+                raise StartupError(f"discovery is forbidden ({exc.message}); grant the operator's account "
+                                   "the system:discovery ClusterRole") from None
+        self._check_rbac()
+
+    def _users(self, spec: tuple[str, ...]) -> str:
+        return ", ".join(sorted({h.id for h in self.registry.handlers() if h.resource == spec}))
+
+    def _check_rbac(self) -> None:
+        assert self.client is not None
+        missing: list[str] = []
+        for spec, resource in self.resources.items():
+            kinds = {h.kind for h in self.registry.handlers() if h.resource == spec}
+            verbs = ["list", "watch"]
+            if kinds & {Kind.CREATE, Kind.UPDATE, Kind.DELETE, Kind.RESUME, Kind.FIELD, Kind.TIMER, Kind.DAEMON}:
+                verbs.append("patch")
+            scopes = [self.namespaces.single] if resource.namespaced and self.namespaces.single else [None]
+            for namespace in scopes:
+                for verb in verbs:
+                    if not self._allowed(resource, verb, namespace):
+                        where = f"in namespace {namespace}" if namespace else "cluster-wide"
+                        missing.append(f"{verb} {resource.qualified_name} {where}")
+        if missing:
+            raise StartupError(
+                f"RBAC forbids the operator to {'; '.join(missing)}; grant these verbs to its account with a "
+                "Role/RoleBinding (one namespace) or a ClusterRole/ClusterRoleBinding (cluster-wide)")
+
+    def _allowed(self, resource: Resource, verb: str, namespace: str | None) -> bool:
+        assert self.client is not None
+        attributes: dict[str, Any] = {"verb": verb, "group": resource.group, "resource": resource.plural}
+        if namespace:
+            attributes["namespace"] = namespace
+        review = self.client.create(SELF_SUBJECT_ACCESS_REVIEWS, {
+            "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": attributes}})
+        return bool((review.get("status") or {}).get("allowed"))
+
+    # -- running --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self.client is None:
+            self.prepare()
+        assert self.client is not None
+        self.runner = AsyncRunner()
+        for handler in self.registry.handlers(Kind.STARTUP):
+            try:
+                call(handler, {"memo": self.memo, "logger": logger, "settings": self.settings, "param": None},
+                     self.runner)
+            except Exception as exc:
+                raise StartupError(f"startup handler {handler.id} failed: {type(exc).__name__}: {exc}") from exc
+        indexes = OperatorIndexes(self.runner)
+        context = RuntimeContext(
+            client=self.client, annotations=Annotations(self.settings.prefix),
+            finalizer=self.settings.finalizer_name, memo=self.memo, runner=self.runner,
+            events=EventRecorder(self.client, enabled=self.settings.post_events),
+            namespace_matches=self.namespaces.matches, indexes=indexes, runtime=self)
+        for spec, resource in self.resources.items():
+            handlers = [h for h in self.registry.handlers() if h.resource == spec]
+            if resource in self.informers:  # two names for one resource share one informer
+                self.controllers[resource].handlers.extend(handlers)
+                continue
+            for handler in handlers:
+                if handler.kind is Kind.INDEX:
+                    indexes.declare(resource, handler)
+            namespace = self.namespaces.single if resource.namespaced else None
+            selector = filters.label_selector([h.labels for h in handlers])
+            informer = SharedIndexInformer(
+                ResourceListerWatcher(self.client, resource, namespace=namespace, label_selector=selector),
+                name=resource.qualified_name, inactivity_timeout=self.settings.inactivity_timeout,
+                use_watch_list=self.settings.watch_list)
+            self.informers[resource] = informer
+            self.controllers[resource] = Controller(context, resource, handlers, informer,
+                                                    workers=self.settings.workers)
+        for informer in self.informers.values():
+            informer.start()
+        if not wait_for_cache_sync(*(i.has_synced for i in self.informers.values()),
+                                   timeout=self.settings.sync_timeout):
+            raise StartupError(f"the caches did not sync within {self.settings.sync_timeout:.0f} s; check the "
+                               "API server's health, or raise OPFRAME_SYNC_TIMEOUT")
+        for controller in self.controllers.values():
+            controller.start()
+        self.started.set()
+        logger.info("opframe started: %s", ", ".join(
+            f"{r.qualified_name} ({len(c.handlers)} handlers)" for r, c in self.controllers.items()))
+
+    def stop(self) -> None:
+        timeout = self.settings.shutdown_timeout
+        for controller in self.controllers.values():
+            if not controller.stop(timeout):
+                logger.warning("%s: handlers still running after %.0f s; stopping anyway", controller.name, timeout)
+        for informer in self.informers.values():
+            informer.stop()
+        for handler in self.registry.handlers(Kind.CLEANUP):
+            try:
+                call(handler, {"memo": self.memo, "logger": logger, "settings": self.settings, "param": None},
+                     self.runner)
+            except Exception:
+                logger.exception("cleanup handler %s failed", handler.id)
+        if self.runner is not None:
+            self.runner.close()
+        if self.client is not None:
+            self.client.close()
+        self.stopped.set()
+
+    def run(self, stop: threading.Event) -> None:
+        """prepare, start, wait for ``stop``, stop."""
+        self.prepare()
+        try:
+            self.start()
+            stop.wait()
+        finally:
+            self.stop()
+
+    def handlers_for(self, resource: Resource) -> list[Handler]:
+        controller = self.controllers.get(resource)
+        return list(controller.handlers) if controller else []
+
+
+def _kubeconfig_namespace(settings: Settings) -> str | None:
+    try:
+        from kubernetes import config
+
+        _, active = config.list_kube_config_contexts(config_file=settings.kubeconfig)  # type: ignore[no-untyped-call]
+        if settings.context:
+            contexts, _ = config.list_kube_config_contexts(config_file=settings.kubeconfig)  # type: ignore[no-untyped-call]
+            active = next((c for c in contexts if c["name"] == settings.context), active)
+        namespace = (active or {}).get("context", {}).get("namespace")
+        return str(namespace) if namespace else None
+    except Exception:
+        return None
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
