@@ -1,0 +1,299 @@
+"""`opframe run` against the real control plane: causes, progress, retries, bursts, deletion, namespaces.
+
+Each operator runs as its own process, exactly as users run it. Its handlers append
+one JSON line per invocation to a journal file, which the tests read from outside.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opframe.kube import KubeClient, Resource, errors
+from opframe.testing import ControlPlane
+from opframe.testing.operator import OperatorProcess
+
+pytestmark = pytest.mark.e2e
+
+CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+
+PRELUDE = '''
+import json, os, time
+import opframe
+from opframe import on
+
+JOURNAL = os.environ["JOURNAL"]
+
+def note(**entry):
+    with open(JOURNAL, "a") as journal:
+        journal.write(json.dumps(entry, default=str) + "\\n")
+'''
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.touch()
+
+    def entries(self, **match: Any) -> list[dict[str, Any]]:
+        lines = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        return [e for e in lines if all(e.get(k) == v for k, v in match.items())]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not seen within {timeout} s: {what}; journal: {self.entries()[-10:]}")
+            time.sleep(0.05)
+
+    def wait_count(self, count: int, timeout: float = 30.0, **match: Any) -> list[dict[str, Any]]:
+        self.wait_for(lambda: len(self.entries(**match)) >= count, timeout, f"{count} x {match}")
+        return self.entries(**match)
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    return Journal(tmp_path / "journal.jsonl")
+
+
+@pytest.fixture
+def operator_factory(control_plane: ControlPlane, tmp_path: Path, journal: Journal) -> Iterator[
+        Callable[..., OperatorProcess]]:
+    started: list[OperatorProcess] = []
+
+    def make(code: str, *args: str) -> OperatorProcess:
+        path = tmp_path / f"operator_{uuid.uuid4().hex[:6]}.py"
+        path.write_text(PRELUDE + textwrap.dedent(code))
+        process = OperatorProcess([path], kubeconfig=control_plane.kubeconfig, args=args,
+                                  env={"JOURNAL": str(journal.path)})
+        started.append(process)
+        return process
+
+    yield make
+    for process in started:
+        process.stop()
+        process.cleanup()
+
+
+def _configmap(namespace: str, name: str, labels: dict[str, str] | None = None, **data: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace, "labels": labels or {"app": "test"}},
+            "data": data}
+
+
+def _wait_gone(client: KubeClient, name: str, namespace: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client.get(CONFIGMAPS, name, namespace=namespace)
+        except errors.NotFound:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{namespace}/{name} was not deleted within {timeout} s")
+
+
+HANDLERS = '''
+@on.create("configmaps", labels={"app": "test"})
+def created(name, namespace, **_):
+    note(handler="create", name=name)
+    return {"created": name}
+
+@on.update("configmaps", labels={"app": "test"})
+def updated(name, old, new, diff, **_):
+    note(handler="update", name=name, old=old.get("data"), new=new.get("data"), diff=[list(d) for d in diff])
+
+@on.delete("configmaps", labels={"app": "test"})
+def deleted(name, **_):
+    note(handler="delete", name=name)
+
+@on.resume("configmaps", labels={"app": "test"})
+def resumed(name, **_):
+    note(handler="resume", name=name)
+
+@on.field("configmaps", field="data.watched", labels={"app": "test"})
+def watched_changed(name, old, new, **_):
+    note(handler="field", name=name, old=old, new=new)
+'''
+
+
+def test_each_cause_fires_once_and_a_succeeded_handler_never_reruns(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator = operator_factory(HANDLERS, "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, _configmap(namespace, "one", a="1", watched="x"))
+    journal.wait_count(1, handler="create", name="one")
+    journal.wait_count(1, handler="field", name="one")
+    kube_client.patch(CONFIGMAPS, "one", {"data": {"a": "2"}}, namespace=namespace)
+    updates = journal.wait_count(1, handler="update", name="one")
+    assert updates[0]["old"] == {"a": "1", "watched": "x"} and updates[0]["new"] == {"a": "2", "watched": "x"}
+    assert updates[0]["diff"] == [["change", ["data", "a"], "1", "2"]]
+    kube_client.patch(CONFIGMAPS, "one", {"data": {"watched": "y"}}, namespace=namespace)
+    fields = journal.wait_count(2, handler="field", name="one")
+    assert (fields[1]["old"], fields[1]["new"]) == ("x", "y")
+    time.sleep(1.0)  # nothing else may fire: our own writes are not changes
+    assert len(journal.entries(handler="create")) == 1
+    assert len(journal.entries(handler="update")) == 2
+    assert journal.entries(handler="resume") == []
+
+    assert operator.stop() == 0
+    restarted = operator_factory(HANDLERS, "-n", namespace).start().wait_started()
+    journal.wait_count(1, handler="resume", name="one")
+    time.sleep(1.0)
+    assert len(journal.entries(handler="create")) == 1, "a succeeded create handler ran again after restart"
+    assert len(journal.entries(handler="update")) == 2
+    stored = kube_client.get(CONFIGMAPS, "one", namespace=namespace)
+    assert "opframe.dev/finalizer" in stored["metadata"]["finalizers"]
+    assert "opframe.dev/progress" not in stored["metadata"].get("annotations", {})
+    kube_client.delete(CONFIGMAPS, "one", namespace=namespace)
+    journal.wait_count(1, handler="delete", name="one")
+    _wait_gone(kube_client, "one", namespace)
+    assert restarted.stop() == 0
+
+
+def test_temporary_error_is_retried_after_its_delay_and_permanent_error_stops(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator_factory('''
+    @on.create("configmaps", labels={"app": "test"})
+    def flaky(name, retry, **_):
+        note(handler="flaky", name=name, retry=retry, at=time.time())
+        if retry < 2:
+            raise opframe.TemporaryError("not yet", delay=1)
+        return "done"
+
+    @on.create("configmaps", labels={"app": "test"})
+    def hopeless(name, retry, **_):
+        note(handler="hopeless", name=name, retry=retry)
+        raise opframe.PermanentError("never")
+
+    @on.create("configmaps", labels={"app": "test"})
+    def growing(name, retry, **_):
+        note(handler="growing", name=name, retry=retry, at=time.time())
+        if retry < 3:
+            raise ValueError("boom")
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, _configmap(namespace, "r"))
+    flaky = journal.wait_count(3, handler="flaky", name="r")
+    assert [e["retry"] for e in flaky] == [0, 1, 2]
+    gaps = [b["at"] - a["at"] for a, b in zip(flaky, flaky[1:], strict=False)]
+    assert all(gap >= 0.9 for gap in gaps), gaps
+    growing = journal.wait_count(4, handler="growing", name="r", timeout=60)
+    growing_gaps = [b["at"] - a["at"] for a, b in zip(growing, growing[1:], strict=False)]
+    assert growing_gaps[-1] > growing_gaps[0], f"backoff did not grow: {growing_gaps}"
+    time.sleep(1.5)
+    assert len(journal.entries(handler="hopeless")) == 1, "a PermanentError was retried"
+    stored = kube_client.get(CONFIGMAPS, "r", namespace=namespace)
+    annotations = stored["metadata"].get("annotations", {})
+    assert "opframe.dev/last-handled-configuration" in annotations  # the cause is complete
+    events = kube_client.list(Resource("", "v1", "events", "Event"), namespace=namespace).items
+    reasons = {(e["reason"], e["involvedObject"]["name"]) for e in events}
+    assert ("HandlerFailed", "r") in reasons
+
+
+def test_retry_count_survives_kill_9_in_the_middle_of_a_retry_series(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    code = '''
+    @on.create("configmaps", labels={"app": "test"})
+    def slow_to_succeed(name, retry, **_):
+        note(handler="h", name=name, retry=retry)
+        if retry < 4:
+            raise opframe.TemporaryError("later", delay=0.5)
+    '''
+    first = operator_factory(code, "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, _configmap(namespace, "k"))
+    journal.wait_count(2, handler="h")
+    first.kill()
+    seen = [e["retry"] for e in journal.entries(handler="h")]
+    operator_factory(code, "-n", namespace).start().wait_started()
+    journal.wait_for(lambda: any(e["retry"] == 4 for e in journal.entries(handler="h")), 30, "retry 4")
+    retries = [e["retry"] for e in journal.entries(handler="h")]
+    # After the restart the count goes on from where the killed operator left it.
+    after = retries[len(seen):]
+    assert after[0] >= seen[-1] and after[-1] == 4, retries
+    assert retries == sorted(retries)
+
+
+def test_a_burst_of_50_updates_during_a_slow_handler_leads_to_at_most_2_more_calls(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator_factory('''
+    @on.update("configmaps", labels={"app": "test"})
+    def slow(name, new, diff, **_):
+        note(handler="slow", name=name, value=new["data"]["n"], diff=[list(d) for d in diff])
+        time.sleep(1.5)
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, _configmap(namespace, "b", n="0"))
+    time.sleep(0.5)
+    kube_client.patch(CONFIGMAPS, "b", {"data": {"n": "1"}}, namespace=namespace)
+    journal.wait_count(1, handler="slow")
+    for n in range(2, 52):
+        kube_client.patch(CONFIGMAPS, "b", {"data": {"n": str(n)}}, namespace=namespace)
+    journal.wait_for(lambda: any(e["value"] == "51" for e in journal.entries(handler="slow")), 30, "final value")
+    time.sleep(2.0)
+    calls = journal.entries(handler="slow")
+    assert len(calls) - 1 <= 2, [c["value"] for c in calls]
+    assert calls[-1]["value"] == "51"
+    assert calls[-1]["diff"][0][0] == "change" and calls[-1]["diff"][0][3] == "51"
+
+
+def test_deletion_runs_the_delete_handler_and_finishes_after_a_restart(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    code = '''
+    @on.create("configmaps", labels={"app": "test"})
+    def created(name, **_):
+        note(handler="create", name=name)
+
+    @on.delete("configmaps", labels={"app": "test"})
+    def deleting(name, retry, **_):
+        note(handler="delete", name=name, retry=retry)
+        if os.path.exists(os.environ["JOURNAL"] + ".block"):
+            raise opframe.TemporaryError("blocked", delay=0.5)
+    '''
+    block = Path(str(journal.path) + ".block")
+    block.touch()
+    first = operator_factory(code, "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, _configmap(namespace, "d"))
+    journal.wait_count(1, handler="create", name="d")
+    journal.wait_for(lambda: "opframe.dev/finalizer" in kube_client.get(
+        CONFIGMAPS, "d", namespace=namespace)["metadata"].get("finalizers", []), 10, "finalizer")
+    kube_client.delete(CONFIGMAPS, "d", namespace=namespace)
+    journal.wait_count(1, handler="delete", name="d")
+    assert first.stop() == 0  # stopped mid-deletion
+    still_there = kube_client.get(CONFIGMAPS, "d", namespace=namespace)
+    assert still_there["metadata"]["deletionTimestamp"]
+    block.unlink()
+    operator_factory(code, "-n", namespace).start().wait_started()
+    _wait_gone(kube_client, "d", namespace)
+    assert journal.entries(handler="delete")[-1]["retry"] >= 1
+
+
+def test_namespace_globs_include_exclude_and_pick_up_new_namespaces(
+        kube_client: KubeClient, journal: Journal, operator_factory: Callable[..., OperatorProcess]) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    team_a, team_b, excluded = f"team-a-{suffix}", f"team-b-{suffix}", f"team-x-{suffix}"
+    for name in (team_a, excluded):
+        kube_client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    operator_factory('''
+    @on.create("configmaps", labels={"app": "test"})
+    def created(name, namespace, **_):
+        note(handler="create", name=name, namespace=namespace)
+    ''', "-n", f"team-*-{suffix}", "-n", f"!team-x-*").start().wait_started()
+    kube_client.create(CONFIGMAPS, _configmap(team_a, "in-a"))
+    kube_client.create(CONFIGMAPS, _configmap(excluded, "in-x"))
+    journal.wait_count(1, handler="create", name="in-a")
+    kube_client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": team_b}})
+    kube_client.create(CONFIGMAPS, _configmap(team_b, "in-b"))
+    journal.wait_count(1, handler="create", name="in-b", namespace=team_b)
+    time.sleep(1.0)
+    assert journal.entries(name="in-x") == []
+    assert "annotations" not in kube_client.get(CONFIGMAPS, "in-x", namespace=excluded)["metadata"]
