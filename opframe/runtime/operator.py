@@ -34,7 +34,7 @@ from opframe.settings import NamespaceSelector, Settings
 logger = logging.getLogger("opframe.operator")
 
 #: How long start-up waits for the API server to answer before calling it unreachable.
-REACHABILITY_BUDGET = 10.0
+REACHABILITY_BUDGET = 5.0
 SELF_SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
                                        namespaced=False)
 

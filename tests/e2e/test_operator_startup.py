@@ -1,0 +1,106 @@
+"""Every start-up error of `opframe run` is one clear line and exit code 1, before anything is watched."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from opframe.kube import KubeClient, Resource
+from opframe.testing import ControlPlane
+
+pytestmark = pytest.mark.e2e
+
+GOOD = 'from opframe import on\n\n@on.create("configmaps")\ndef created(**_):\n    pass\n'
+
+
+def _run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "opframe.cli", "run", *args], capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def _single_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+def test_missing_file(control_plane: ControlPlane, tmp_path: Path) -> None:
+    error = _single_error(_run(str(tmp_path / "nope.py"), "--kubeconfig", str(control_plane.kubeconfig)))
+    assert error == f"error: operator file {tmp_path / 'nope.py'} does not exist; check the path"
+
+
+def test_syntax_error_names_file_and_line(control_plane: ControlPlane, tmp_path: Path) -> None:
+    source = tmp_path / "broken.py"
+    source.write_text("from opframe import on\n\ndef oops(:\n    pass\n")
+    error = _single_error(_run(str(source), "--kubeconfig", str(control_plane.kubeconfig)))
+    assert error.startswith(f"error: {source}:3: syntax error:")
+
+
+def test_import_error_names_file_and_line(control_plane: ControlPlane, tmp_path: Path) -> None:
+    source = tmp_path / "imports.py"
+    source.write_text("from opframe import on\n\nimport no_such_module_anywhere\n")
+    error = _single_error(_run(str(source), "--kubeconfig", str(control_plane.kubeconfig)))
+    assert error == (f"error: {source}:3: importing the operator failed: ModuleNotFoundError: "
+                     "No module named 'no_such_module_anywhere'")
+
+
+def test_no_handler_registered(control_plane: ControlPlane, tmp_path: Path) -> None:
+    source = tmp_path / "empty.py"
+    source.write_text("import opframe\n")
+    error = _single_error(_run(str(source), "--kubeconfig", str(control_plane.kubeconfig)))
+    assert error.startswith("error: no handlers are registered; decorate functions with @opframe.on.create")
+
+
+def test_unknown_resource_suggests_names(control_plane: ControlPlane, tmp_path: Path) -> None:
+    source = tmp_path / "typo.py"
+    source.write_text('from opframe import on\n\n@on.create("configmapz")\ndef created(**_):\n    pass\n')
+    error = _single_error(_run(str(source), "--kubeconfig", str(control_plane.kubeconfig)))
+    assert error == "error: unknown resource 'configmapz'; did you mean configmaps? (used by created)"
+
+
+def test_unreachable_cluster(control_plane: ControlPlane, tmp_path: Path) -> None:
+    config = json.loads(control_plane.kubeconfig.read_text())
+    config["clusters"][0]["cluster"]["server"] = "https://127.0.0.1:1"
+    kubeconfig = tmp_path / "unreachable"
+    kubeconfig.write_text(json.dumps(config))
+    source = tmp_path / "good.py"
+    source.write_text(GOOD)
+    error = _single_error(_run(str(source), "--kubeconfig", str(kubeconfig)))
+    assert error.startswith("error: cannot reach the API server at https://127.0.0.1:1 (")
+    assert error.endswith("check that the cluster is running and that the kubeconfig points at it")
+
+
+def test_rbac_that_forbids_listing_and_watching(control_plane: ControlPlane, kube_client: KubeClient,
+                                                namespace: str, tmp_path: Path) -> None:
+    accounts = Resource("", "v1", "serviceaccounts")
+    kube_client.create(accounts, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                  "metadata": {"name": "powerless", "namespace": namespace}})
+    token = kube_client.create(accounts, {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                                          "spec": {"expirationSeconds": 600}},
+                               namespace=namespace, name="powerless", subresource="token")["status"]["token"]
+    ca = base64.b64encode(control_plane.pki.serving_ca.read_bytes()).decode()
+    kubeconfig = tmp_path / "powerless"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sa",
+        "clusters": [{"name": "c", "cluster": {"server": control_plane.server, "certificate-authority-data": ca}}],
+        "users": [{"name": "sa", "user": {"token": token}}],
+        "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa", "namespace": namespace}}],
+    }))
+    source = tmp_path / "good.py"
+    source.write_text(GOOD)
+    error = _single_error(_run(str(source), "--kubeconfig", str(kubeconfig), "-n", namespace))
+    assert error.startswith(f"error: RBAC forbids the operator to list configmaps in namespace {namespace}; "
+                            f"watch configmaps in namespace {namespace}; patch configmaps in namespace {namespace};")
+    assert "grant these verbs" in error
+
+
+def test_no_operator_given() -> None:
+    error = _single_error(_run())
+    assert error.startswith("error: no operator given")
