@@ -21,7 +21,7 @@ def _register(kind: Kind, resource: tuple[str, ...], registry: Registry | None, 
         raise TypeError(f"on.{kind.value}() needs a resource, e.g. on.{kind.value}('websites.example.com')")
 
     def decorator(fn: F) -> F:
-        (registry or default_registry).add(make(kind, fn, resource, **options))
+        (registry if registry is not None else default_registry).add(make(kind, fn, resource, **options))
         return fn
 
     return decorator

@@ -49,8 +49,9 @@ def has_finalizer(body: Mapping[str, Any], finalizer: str) -> bool:
     return finalizer in ((body.get("metadata") or {}).get("finalizers") or ())
 
 
-def detect(body: Mapping[str, Any], *, annotations: Annotations, finalizer: str, first_sight: bool) -> Cause:
-    current = essence(body, own_prefix=annotations.own_prefix)
+def detect(body: Mapping[str, Any], *, annotations: Annotations, finalizer: str, first_sight: bool,
+           include: tuple[tuple[str, ...], ...] = ()) -> Cause:
+    current = essence(body, own_prefix=annotations.own_prefix, include=include)
     diff_base = annotations.read_diff_base(body)
     progress = annotations.read_progress(body)
     metadata = body.get("metadata") or {}

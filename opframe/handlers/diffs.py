@@ -48,9 +48,22 @@ def resolve_path(body: Mapping[str, Any] | None, path: tuple[str, ...]) -> Any:
     return value
 
 
-def essence(body: Mapping[str, Any], *, own_prefix: str) -> dict[str, Any]:
-    """The essence of ``body``; annotations starting with ``own_prefix`` are left out."""
+def essence(body: Mapping[str, Any], *, own_prefix: str, include: tuple[tuple[str, ...], ...] = ()) -> dict[str, Any]:
+    """The essence of ``body``; annotations starting with ``own_prefix`` are left out.
+
+    ``include`` adds fields that are otherwise outside the essence, such as
+    ``("status", "phase")``: opframe tracks a status field when a handler names it
+    (``field="status.phase"``), where kopf would ignore every status change.
+    """
     result = {key: copy.deepcopy(value) for key, value in body.items() if key not in SYSTEM_TOP_LEVEL}
+    for path in include:
+        value = resolve_path(body, path)
+        if value is None or not path:
+            continue
+        target = result
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = copy.deepcopy(value)
     metadata = body.get("metadata") or {}
     labels = metadata.get("labels") or {}
     annotations = {

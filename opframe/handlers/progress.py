@@ -55,9 +55,11 @@ def _parse(text: Any) -> datetime.datetime | None:
     if not isinstance(text, str):
         return None
     try:
-        return datetime.datetime.fromisoformat(text)
+        moment = datetime.datetime.fromisoformat(text)
     except ValueError:
         return None
+    # A hand-written timestamp without an offset is UTC; a naive one would not compare with now_utc().
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
 
 
 @dataclasses.dataclass

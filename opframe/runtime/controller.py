@@ -84,6 +84,8 @@ class Controller:
         self._change_handlers = [h for h in handlers if h.kind in (Kind.CREATE, Kind.UPDATE, Kind.DELETE,
                                                                    Kind.RESUME, Kind.FIELD)]
         self._event_handlers = [h for h in handlers if h.kind is Kind.EVENT]
+        #: Fields outside the essence that some handler names (status.*): tracked too.
+        self._include = tuple(sorted({h.field for h in self._change_handlers if h.field and h.field[0] == "status"}))
         self._timers = [h for h in handlers if h.kind is Kind.TIMER]
         self._daemons = [h for h in handlers if h.kind is Kind.DAEMON]
         self._threads: list[threading.Thread] = []
@@ -126,7 +128,8 @@ class Controller:
         self.context.indexes.update(self.resource, key, body if event_type != "DELETED" else None)
         if old is not None and (self._timers or self._daemons):
             prefix = self.context.annotations.own_prefix
-            if diffs.essence(old, own_prefix=prefix) != diffs.essence(body, own_prefix=prefix):
+            if diffs.essence(old, own_prefix=prefix, include=self._include) != diffs.essence(
+                    body, own_prefix=prefix, include=self._include):
                 self._last_change[key] = time.monotonic()
         for handler in self._event_handlers:
             self._run_event_handler(handler, event_type, body, key)
@@ -188,7 +191,7 @@ class Controller:
             first_sight = key not in self._seen
             self._seen.add(key)
         cause = detect(body, annotations=self.context.annotations, finalizer=self.context.finalizer,
-                       first_sight=first_sight)
+                       first_sight=first_sight, include=self._include)
         patch = Patch()
         requeue_after: float | None = None
 
@@ -346,18 +349,23 @@ class Controller:
     # -- writing back -----------------------------------------------------------------------------
 
     def _apply(self, key: str, body: dict[str, Any], patch: Patch) -> None:
+        """Write the reconcile's outcome: one PATCH of the object, then its status subresource if needed.
+
+        The object's PATCH goes first: it may carry a resourceVersion precondition (for
+        the finalizer list), which a status write before it would always break.
+        """
         if not patch:
             return
         namespace, name = split_key(key)
         status = patch.pop("status", None) if "status" in self.resource.subresources else None
         written: dict[str, Any] | None = None
-        if status:
-            written = self.context.client.patch(self.resource, name, {"status": status}, namespace=namespace,
-                                                subresource="status")
-            self.patches += 1
         rest = _pruned(dict(patch))
         if rest:
             written = self.context.client.patch(self.resource, name, rest, namespace=namespace)
+            self.patches += 1
+        if status:
+            written = self.context.client.patch(self.resource, name, {"status": status}, namespace=namespace,
+                                                subresource="status")
             self.patches += 1
         if written is not None:
             with self._lock:

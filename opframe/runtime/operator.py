@@ -46,13 +46,14 @@ class StartupError(Exception):
 class Operator:
     def __init__(self, settings: Settings | None = None, registry: Registry | None = None) -> None:
         self.settings = settings or Settings()
-        self.registry = registry or default_registry
+        self.registry = registry if registry is not None else default_registry
         self.namespaces = NamespaceSelector(self.settings.namespaces, all_namespaces=self.settings.all_namespaces)
         self.client: KubeClient | None = None
         self.resources: dict[tuple[str, ...], Resource] = {}
         self.controllers: dict[Resource, Controller] = {}
         self.informers: dict[Resource, SharedIndexInformer] = {}
         self.memo = Memo()
+        self._discovery: Discovery | None = None
         self.runner: AsyncRunner | None = None
         self.started = threading.Event()
         self.stopped = threading.Event()
@@ -202,6 +203,13 @@ class Operator:
             stop.wait()
         finally:
             self.stop()
+
+    def resource(self, *spec: str) -> Resource:
+        """Resolve a resource name as the decorators do (for handlers: ``runtime.resource("deployments")``)."""
+        assert self.client is not None, "the operator is not prepared"
+        if self._discovery is None:
+            self._discovery = Discovery(self.client)
+        return self._discovery.resolve(*spec)
 
     def handlers_for(self, resource: Resource) -> list[Handler]:
         controller = self.controllers.get(resource)

@@ -1,0 +1,220 @@
+"""Diffs, reduction to a field, and the essence of an object (kopf's definitions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from opframe.handlers.diffs import KUBECTL_LAST_APPLIED, DiffItem, diff, essence, parse_path, reduce, resolve_path
+
+OWN = "opframe.dev/"
+
+# -- diff ----------------------------------------------------------------------------------------
+
+
+def test_equal_values_have_no_diff() -> None:
+    assert diff({"spec": {"a": 1}}, {"spec": {"a": 1}}) == ()
+
+
+def test_added_key() -> None:
+    assert diff({}, {"a": 1}) == (DiffItem("add", ("a",), None, 1),)
+
+
+def test_removed_key() -> None:
+    assert diff({"a": 1}, {}) == (DiffItem("remove", ("a",), 1, None),)
+
+
+def test_changed_value() -> None:
+    assert diff({"a": 1}, {"a": 2}) == (DiffItem("change", ("a",), 1, 2),)
+
+
+def test_nested_change_has_the_full_path() -> None:
+    assert diff({"spec": {"x": {"y": 1}}}, {"spec": {"x": {"y": 2}}}) == (
+        DiffItem("change", ("spec", "x", "y"), 1, 2),)
+
+
+def test_added_subtree_is_one_item() -> None:
+    assert diff({"spec": {}}, {"spec": {"x": {"y": 1}}}) == (DiffItem("add", ("spec", "x"), None, {"y": 1}),)
+
+
+def test_lists_are_compared_as_whole_values() -> None:
+    assert diff({"l": [1, 2]}, {"l": [1, 3]}) == (DiffItem("change", ("l",), [1, 2], [1, 3]),)
+
+
+def test_dict_replaced_by_scalar_is_a_change() -> None:
+    assert diff({"a": {"b": 1}}, {"a": 5}) == (DiffItem("change", ("a",), {"b": 1}, 5),)
+
+
+@pytest.mark.parametrize(("old", "new", "item"), [
+    (None, {"a": 1}, DiffItem("add", (), None, {"a": 1})),
+    ({"a": 1}, None, DiffItem("remove", (), {"a": 1}, None)),
+    (None, 3, DiffItem("add", (), None, 3)),
+    ({"a": None}, {"a": 1}, DiffItem("add", ("a",), None, 1)),
+    ({"a": 1}, {"a": None}, DiffItem("remove", ("a",), 1, None)),
+], ids=["from-none", "to-none", "scalar-from-none", "key-from-none", "key-to-none"])
+def test_none_counts_as_absent(old: Any, new: Any, item: DiffItem) -> None:
+    assert diff(old, new) == (item,)
+
+
+def test_items_are_ordered_by_key() -> None:
+    assert [item.path for item in diff({"b": 1, "c": 1}, {"a": 1, "b": 2})] == [("a",), ("b",), ("c",)]
+
+
+def test_diff_with_a_base_path_prefixes_every_path() -> None:
+    assert diff({"a": 1}, {"a": 2}, ("spec",)) == (DiffItem("change", ("spec", "a"), 1, 2),)
+
+
+# -- reduce --------------------------------------------------------------------------------------
+
+FULL = diff({"spec": {"replicas": 1, "image": "a"}, "data": {"k": "v"}},
+            {"spec": {"replicas": 2, "image": "a", "port": 80}, "data": {}})
+
+
+def test_reduce_keeps_only_items_under_the_field_with_relative_paths() -> None:
+    assert reduce(FULL, ("spec",)) == (DiffItem("add", ("port",), None, 80), DiffItem("change", ("replicas",), 1, 2))
+
+
+def test_reduce_to_the_exact_field_has_an_empty_path() -> None:
+    assert reduce(FULL, ("spec", "replicas")) == (DiffItem("change", (), 1, 2),)
+
+
+def test_reduce_to_an_unchanged_field_is_empty() -> None:
+    assert reduce(FULL, ("spec", "image")) == ()
+
+
+def test_reduce_to_the_root_keeps_everything() -> None:
+    assert reduce(FULL, ()) == FULL
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ({}, {"spec": {"replicas": 3}}, (DiffItem("add", (), None, 3),)),
+    ({"spec": {"replicas": 3}}, {}, (DiffItem("remove", (), 3, None),)),
+    ({"spec": "text"}, {"spec": {"replicas": 3}}, (DiffItem("add", (), None, 3),)),
+    ({"spec": {"replicas": 3}}, {"spec": ["x"]}, (DiffItem("remove", (), 3, None),)),
+    ({}, {"spec": {"other": 1}}, ()),
+], ids=["parent-added", "parent-removed", "parent-was-scalar", "parent-became-list", "parent-added-without-field"])
+def test_reduce_sees_a_change_above_the_field(old: Any, new: Any, expected: tuple[DiffItem, ...]) -> None:
+    assert reduce(diff(old, new), ("spec", "replicas")) == expected
+
+
+def test_reduce_of_a_change_above_reaches_nested_field_values() -> None:
+    items = diff({}, {"spec": {"template": {"image": "nginx", "port": 80}}})
+    assert reduce(items, ("spec", "template")) == (DiffItem("add", (), None, {"image": "nginx", "port": 80}),)
+
+
+# -- paths ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("field", "path"), [
+    (None, ()),
+    ("", ()),
+    ("spec", ("spec",)),
+    ("spec.replicas", ("spec", "replicas")),
+    ("spec..replicas.", ("spec", "replicas")),
+    (("spec", "replicas"), ("spec", "replicas")),
+    (["spec", "replicas"], ("spec", "replicas")),
+], ids=["none", "empty", "one", "dotted", "stray-dots", "tuple", "list"])
+def test_parse_path(field: Any, path: tuple[str, ...]) -> None:
+    assert parse_path(field) == path
+
+
+@pytest.mark.parametrize(("body", "path", "value"), [
+    ({"a": {"b": 1}}, ("a", "b"), 1),
+    ({"a": {"b": 1}}, (), {"a": {"b": 1}}),
+    ({"a": {"b": 1}}, ("a", "c"), None),
+    ({"a": [1]}, ("a", "0"), None),
+    (None, ("a",), None),
+], ids=["nested", "root", "missing", "through-a-list", "no-body"])
+def test_resolve_path(body: Any, path: tuple[str, ...], value: Any) -> None:
+    assert resolve_path(body, path) == value
+
+
+# -- essence -------------------------------------------------------------------------------------
+
+
+def body(**extra: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "example.com/v1",
+        "kind": "Website",
+        "metadata": {
+            "name": "site", "namespace": "default", "uid": "u-1", "resourceVersion": "42", "generation": 3,
+            "finalizers": ["opframe.dev/finalizer"], "creationTimestamp": "2024-01-01T00:00:00Z",
+            "labels": {"app": "web"},
+            "annotations": {
+                "team": "blue",
+                "opframe.dev/last-handled-configuration": "{}",
+                "opframe.dev/progress": "{}",
+                KUBECTL_LAST_APPLIED: "{...}",
+            },
+            "managedFields": [{"manager": "kubectl"}],
+        },
+        "spec": {"replicas": 2},
+        "status": {"ready": True},
+        **extra,
+    }
+
+
+def test_essence_keeps_spec() -> None:
+    assert essence(body(), own_prefix=OWN)["spec"] == {"replicas": 2}
+
+
+def test_essence_drops_api_version_kind_and_status() -> None:
+    assert set(essence(body(), own_prefix=OWN)) == {"spec", "metadata"}
+
+
+def test_essence_keeps_only_labels_and_annotations_of_metadata() -> None:
+    assert set(essence(body(), own_prefix=OWN)["metadata"]) == {"labels", "annotations"}
+
+
+def test_essence_keeps_labels() -> None:
+    assert essence(body(), own_prefix=OWN)["metadata"]["labels"] == {"app": "web"}
+
+
+def test_essence_drops_own_and_kubectl_annotations() -> None:
+    assert essence(body(), own_prefix=OWN)["metadata"]["annotations"] == {"team": "blue"}
+
+
+def test_essence_keeps_another_operators_annotations() -> None:
+    obj = body()
+    obj["metadata"]["annotations"]["other.dev/progress"] = "x"
+    assert "other.dev/progress" in essence(obj, own_prefix=OWN)["metadata"]["annotations"]
+
+
+def test_essence_of_a_prefix_lookalike_is_kept() -> None:
+    obj = body()
+    obj["metadata"]["annotations"]["opframe.dev.example/x"] = "y"
+    assert "opframe.dev.example/x" in essence(obj, own_prefix=OWN)["metadata"]["annotations"]
+
+
+def test_essence_keeps_every_other_top_level_field() -> None:
+    configmap = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"},
+                 "data": {"k": "v"}, "binaryData": {"b": "AA=="}}
+    assert essence(configmap, own_prefix=OWN) == {"data": {"k": "v"}, "binaryData": {"b": "AA=="}}
+
+
+def test_essence_omits_metadata_without_labels_or_foreign_annotations() -> None:
+    obj = {"metadata": {"name": "x", "labels": {}, "annotations": {"opframe.dev/progress": "{}"}}, "spec": {}}
+    assert essence(obj, own_prefix=OWN) == {"spec": {}}
+
+
+def test_essence_does_not_change_with_own_annotations() -> None:
+    before = body()
+    after = body()
+    after["metadata"]["annotations"]["opframe.dev/progress"] = '{"cause": "update"}'
+    after["metadata"]["resourceVersion"] = "43"
+    after["status"] = {"ready": False}
+    assert essence(before, own_prefix=OWN) == essence(after, own_prefix=OWN)
+
+
+def test_essence_is_a_deep_copy() -> None:
+    obj = body()
+    result = essence(obj, own_prefix=OWN)
+    result["spec"]["replicas"] = 99
+    result["metadata"]["labels"]["app"] = "changed"
+    assert obj["spec"]["replicas"] == 2
+    assert obj["metadata"]["labels"]["app"] == "web"
+
+
+def test_essence_of_an_object_without_metadata() -> None:
+    assert essence({"spec": {"a": 1}}, own_prefix=OWN) == {"spec": {"a": 1}}

@@ -1,0 +1,171 @@
+"""Retry decisions: PermanentError, TemporaryError, retries=, timeout= and the backoff policies."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+import tenacity
+
+from opframe.handlers.retries import (
+    DEFAULT_BACKOFF_MAX,
+    DEFAULT_TEMPORARY_DELAY,
+    PermanentError,
+    TemporaryError,
+    backoff_delay,
+    decide,
+)
+
+
+def run(error: BaseException, *, retries_so_far: int = 1, started: float = 1000.0, now: float = 1000.0,
+        max_retries: int | None = None, timeout: float | None = None, backoff: Any = 5.0):  # type: ignore[no-untyped-def]
+    return decide(error, retries_so_far=retries_so_far, started=started, now=now, max_retries=max_retries,
+                  timeout=timeout, backoff=backoff)
+
+
+# -- PermanentError ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("retries_so_far", [1, 100], ids=["first-attempt", "many-attempts"])
+def test_permanent_error_is_never_retried(retries_so_far: int) -> None:
+    decision = run(PermanentError("bad spec"), retries_so_far=retries_so_far, max_retries=None, timeout=None)
+    assert (decision.retry, decision.delay) == (False, 0.0)
+
+
+def test_permanent_error_reason_names_it() -> None:
+    assert run(PermanentError("bad spec")).reason == "permanent error: bad spec"
+
+
+# -- TemporaryError ------------------------------------------------------------------------------
+
+
+def test_temporary_error_is_retried_after_its_delay() -> None:
+    decision = run(TemporaryError("not yet", delay=7.5))
+    assert (decision.retry, decision.delay) == (True, 7.5)
+
+
+def test_temporary_error_default_delay_is_kopfs_60_s() -> None:
+    assert run(TemporaryError("not yet")).delay == DEFAULT_TEMPORARY_DELAY == 60.0
+
+
+def test_temporary_error_without_delay_uses_the_default() -> None:
+    assert run(TemporaryError("not yet", delay=None)).delay == DEFAULT_TEMPORARY_DELAY
+
+
+def test_temporary_error_negative_delay_is_zero() -> None:
+    assert run(TemporaryError("now", delay=-3)).delay == 0.0
+
+
+def test_temporary_error_ignores_the_handler_backoff() -> None:
+    assert run(TemporaryError("x", delay=2), backoff=100.0).delay == 2
+
+
+def test_temporary_error_reason_names_it() -> None:
+    assert run(TemporaryError("not yet", delay=1)).reason == "temporary error: not yet"
+
+
+# -- retries= and timeout= -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("error", [TemporaryError("t", delay=1), RuntimeError("r")], ids=["temporary", "other"])
+def test_gives_up_after_max_retries(error: Exception) -> None:
+    decision = run(error, retries_so_far=3, max_retries=3)
+    assert (decision.retry, decision.delay) == (False, 0.0)
+    assert decision.reason.startswith("gave up after 3 attempts")
+
+
+def test_retries_below_max_retries() -> None:
+    assert run(RuntimeError("r"), retries_so_far=2, max_retries=3).retry
+
+
+def test_zero_max_retries_never_retries() -> None:
+    assert not run(RuntimeError("r"), retries_so_far=1, max_retries=0).retry
+
+
+@pytest.mark.parametrize("error", [TemporaryError("t", delay=1), RuntimeError("r")], ids=["temporary", "other"])
+def test_gives_up_after_timeout(error: Exception) -> None:
+    decision = run(error, started=1000.0, now=1010.0, timeout=10.0)
+    assert not decision.retry
+    assert "timeout 10.0 s" in decision.reason
+
+
+def test_retries_before_timeout() -> None:
+    assert run(RuntimeError("r"), started=1000.0, now=1009.9, timeout=10.0).retry
+
+
+def test_no_limits_retries_forever() -> None:
+    assert run(RuntimeError("r"), retries_so_far=10_000, started=0.0, now=1e9).retry
+
+
+# -- backoff for other errors ----------------------------------------------------------------------
+
+
+def test_other_error_reason_names_the_exception_type() -> None:
+    assert run(ValueError("oops")).reason == "ValueError: oops"
+
+
+@pytest.mark.parametrize("backoff", [5, 5.0], ids=["int", "float"])
+def test_fixed_number_backoff(backoff: float) -> None:
+    assert [run(RuntimeError("r"), retries_so_far=n, backoff=backoff).delay for n in (1, 2, 10)] == [5.0] * 3
+
+
+def test_tenacity_wait_strategy_backoff() -> None:
+    strategy = tenacity.wait_exponential(multiplier=2, max=100)
+    assert [backoff_delay(strategy, n) for n in (1, 2, 3, 4, 10)] == [2, 4, 8, 16, 100]
+
+
+def test_tenacity_wait_strategy_is_used_by_decide() -> None:
+    assert run(RuntimeError("r"), retries_so_far=3, backoff=tenacity.wait_fixed(12)).delay == 12.0
+
+
+def test_combined_tenacity_strategies() -> None:
+    assert backoff_delay(tenacity.wait_fixed(1) + tenacity.wait_fixed(2), 1) == 3.0
+
+
+def test_backoff_before_any_failure_counts_as_the_first_attempt() -> None:
+    strategy = tenacity.wait_exponential(multiplier=2)
+    assert backoff_delay(strategy, 0) == backoff_delay(strategy, 1) == 2
+
+
+@pytest.mark.parametrize("retries_so_far", [1, 2, 3, 5, 8, 9, 10, 20, 100, 10_000],
+                         ids=lambda n: f"attempt-{n}")
+def test_default_backoff_stays_within_bounds(retries_so_far: int) -> None:
+    for _ in range(20):
+        assert 0.0 <= backoff_delay(None, retries_so_far) <= DEFAULT_BACKOFF_MAX == 300.0
+
+
+@pytest.mark.parametrize("jitter", ["none", "full"])
+def test_default_backoff_grows_then_settles_at_the_maximum(monkeypatch: pytest.MonkeyPatch, jitter: str) -> None:
+    monkeypatch.setattr(random, "uniform", lambda low, high: low if jitter == "none" else high)
+    delays = [backoff_delay(None, n) for n in range(1, 15)]
+    assert all(a < b for a, b in zip(delays[:9], delays[1:10], strict=True))
+    assert delays[-1] == DEFAULT_BACKOFF_MAX
+
+
+def test_default_backoff_starts_around_a_second() -> None:
+    for _ in range(20):
+        assert 1.0 <= backoff_delay(None, 1) <= 2.0
+
+
+def test_default_backoff_is_used_by_decide() -> None:
+    assert 1.0 <= run(RuntimeError("r"), retries_so_far=1, backoff=None).delay <= 2.0
+
+
+def test_default_backoff_is_jittered() -> None:
+    assert len({backoff_delay(None, 4) for _ in range(20)}) > 1
+
+
+# -- the exceptions --------------------------------------------------------------------------------
+
+
+def test_temporary_error_keeps_message_and_delay() -> None:
+    error = TemporaryError("wait", delay=3)
+    assert (str(error), error.delay) == ("wait", 3)
+
+
+def test_handler_errors_share_a_base() -> None:
+    from opframe.handlers.retries import HandlerError
+
+    assert issubclass(TemporaryError, HandlerError)
+    assert issubclass(PermanentError, HandlerError)
