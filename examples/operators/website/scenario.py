@@ -6,6 +6,7 @@ the API server; a step that does not complete in time raises ScenarioError.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -45,10 +46,8 @@ def wait_until(what: str, check: Callable[[], Any], timeout: float = STEP_TIMEOU
 
 def install_crd(client: KubeClient) -> None:
     crd = yaml.safe_load((HERE / "crd.yaml").read_text())
-    try:
+    with contextlib.suppress(errors.Conflict):
         client.create(CRDS, crd)
-    except errors.Conflict:
-        pass
     wait_until("the Website CRD to be established", lambda: any(
         c["type"] == "Established" and c["status"] == "True"
         for c in (client.get(CRDS, crd["metadata"]["name"]).get("status") or {}).get("conditions") or []))
