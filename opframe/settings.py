@@ -71,8 +71,8 @@ class NamespaceSelector:
         return None if any(c in only for c in "*?[") else only
 
     def matches(self, namespace: str | None) -> bool:
-        if namespace is None:  # cluster-scoped objects are served when watching cluster-wide
-            return self.all_namespaces or not self.include or self.single is None
+        if namespace is None:  # cluster-scoped objects (namespaces, nodes, ...) belong to no namespace
+            return True
         if any(fnmatch.fnmatchcase(namespace, p) for p in self.exclude):
             return False
         return self.all_namespaces or any(fnmatch.fnmatchcase(namespace, p) for p in self.include)

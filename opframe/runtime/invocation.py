@@ -114,10 +114,21 @@ class _Signature:
 
     @classmethod
     def accepts(cls, fn: Callable[..., Any]) -> tuple[bool, frozenset[str]]:
+        try:
+            hash(fn)
+        except TypeError:  # e.g. a callable dataclass instance: inspect it each time
+            return cls._inspect(fn)
         with cls._lock:
             known = cls._cache.get(fn)
         if known is not None:
             return known
+        result = cls._inspect(fn)
+        with cls._lock:
+            cls._cache[fn] = result
+        return result
+
+    @staticmethod
+    def _inspect(fn: Callable[..., Any]) -> tuple[bool, frozenset[str]]:
         try:
             parameters = inspect.signature(fn).parameters.values()
         except (TypeError, ValueError):
@@ -127,8 +138,6 @@ class _Signature:
             names = frozenset(p.name for p in parameters
                               if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD))
             result = (var_keyword, names)
-        with cls._lock:
-            cls._cache[fn] = result
         return result
 
 
