@@ -25,7 +25,8 @@ SOURCE_LABEL = "mirror.opframe.dev/source"
 
 def _targets(globs: str, namespaces: list[str], source_namespace: str) -> list[str]:
     patterns = [g.strip() for g in globs.split(",") if g.strip()]
-    return sorted(ns for ns in namespaces if ns != source_namespace and any(fnmatch.fnmatchcase(ns, p) for p in patterns))
+    return sorted(ns for ns in namespaces
+                  if ns != source_namespace and any(fnmatch.fnmatchcase(ns, p) for p in patterns))
 
 
 def _copy(source: dict[str, Any], namespace: str) -> dict[str, Any]:

@@ -36,7 +36,8 @@ def only(registry: Registry):  # type: ignore[no-untyped-def]
     (lambda r: on.startup(registry=r), Kind.STARTUP),
     (lambda r: on.cleanup(registry=r), Kind.CLEANUP),
     (lambda r: on.probe(registry=r), Kind.PROBE),
-], ids=lambda v: v.value if isinstance(v, Kind) else "")
+], ids=["create", "update", "delete", "resume", "field", "event", "timer", "daemon", "index", "startup", "cleanup",
+        "probe"])
 def test_decorator_registers_its_kind(decorator: Callable[[Registry], Callable[[Any], Any]], kind: Kind) -> None:
     registry = Registry()
     decorator(registry)(fn)
@@ -59,14 +60,13 @@ def test_lifecycle_handlers_have_no_resource() -> None:
     assert only(registry).resource == ()
 
 
-@pytest.mark.parametrize("decorator", [
-    lambda: on.create(), lambda: on.update(), lambda: on.delete(), lambda: on.resume(),
-    lambda: on.field(field="spec"), lambda: on.event(), lambda: on.timer(interval=1), lambda: on.daemon(),
-    lambda: on.index(),
+@pytest.mark.parametrize(("decorator", "options"), [
+    (on.create, {}), (on.update, {}), (on.delete, {}), (on.resume, {}), (on.field, {"field": "spec"}),
+    (on.event, {}), (on.timer, {"interval": 1}), (on.daemon, {}), (on.index, {}),
 ], ids=["create", "update", "delete", "resume", "field", "event", "timer", "daemon", "index"])
-def test_decorator_without_a_resource_is_rejected(decorator: Callable[[], Any]) -> None:
+def test_decorator_without_a_resource_is_rejected(decorator: Callable[..., Any], options: dict[str, Any]) -> None:
     with pytest.raises(TypeError, match="needs a resource"):
-        decorator()
+        decorator(registry=Registry(), **options)
 
 
 @pytest.mark.parametrize("interval", [0, 0.0, -1], ids=["zero", "zero-float", "negative"])

@@ -86,7 +86,7 @@ def test_record_creates_a_pending_record_once() -> None:
 @pytest.mark.parametrize(("state", "finished"), [
     (HandlerState.PENDING, False), (HandlerState.DELAYED, False),
     (HandlerState.SUCCEEDED, True), (HandlerState.FAILED, True),
-], ids=lambda v: v.value if isinstance(v, HandlerState) else str(v))
+], ids=["pending", "delayed", "succeeded", "failed"])
 def test_finished(state: HandlerState, finished: bool) -> None:
     assert HandlerRecord(state=state).finished is finished
 

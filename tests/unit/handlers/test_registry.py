@@ -124,7 +124,8 @@ def test_same_function_on_two_fields_gets_two_ids() -> None:
     (Kind.FIELD, False, False),
     (Kind.EVENT, False, False),
     (Kind.INDEX, False, False),
-], ids=lambda v: v.value if isinstance(v, Kind) else str(v))
+], ids=["delete", "optional-delete", "timer", "optional-timer", "daemon", "optional-daemon", "create", "update",
+        "resume", "field", "event", "index"])
 def test_requires_finalizer(kind: Kind, optional: bool, expected: bool) -> None:
     assert Handler(id="h", fn=reconcile, kind=kind, resource=RESOURCE, optional=optional).requires_finalizer is expected
 
@@ -189,4 +190,4 @@ def test_is_async(fn: object, expected: bool) -> None:
 
 
 def test_change_kinds_are_the_persisted_ones() -> None:
-    assert CHANGE_KINDS == {Kind.CREATE, Kind.UPDATE, Kind.DELETE, Kind.RESUME, Kind.FIELD}
+    assert {Kind.CREATE, Kind.UPDATE, Kind.DELETE, Kind.RESUME, Kind.FIELD} == CHANGE_KINDS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -139,7 +140,7 @@ def test_default_backoff_stays_within_bounds(retries_so_far: int) -> None:
 def test_default_backoff_grows_then_settles_at_the_maximum(monkeypatch: pytest.MonkeyPatch, jitter: str) -> None:
     monkeypatch.setattr(random, "uniform", lambda low, high: low if jitter == "none" else high)
     delays = [backoff_delay(None, n) for n in range(1, 15)]
-    assert all(a < b for a, b in zip(delays[:9], delays[1:10], strict=True))
+    assert all(a < b for a, b in itertools.pairwise(delays[:10]))
     assert delays[-1] == DEFAULT_BACKOFF_MAX
 
 

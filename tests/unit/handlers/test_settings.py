@@ -46,7 +46,9 @@ def test_defaults() -> None:
     ("OPFRAME_CONTEXT", "kind-dev", "context", "kind-dev"),
     ("OPFRAME_NAMESPACES", '["team-*", "!team-x"]', "namespaces", ["team-*", "!team-x"]),
     ("opframe_workers", "2", "workers", 2),
-], ids=lambda v: v if isinstance(v, str) and v.lower().startswith("opframe_") else "")
+], ids=["workers", "all-namespaces", "log-level", "log-format", "qps", "burst", "prefix", "finalizer",
+        "inactivity-timeout", "watch-list", "shutdown-timeout", "sync-timeout", "post-events", "kubeconfig", "context",
+        "namespaces-json", "lower-case-name"])
 def test_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch, variable: str, value: str, field: str,
                                       expected: object) -> None:
     monkeypatch.setenv(variable, value)
@@ -73,7 +75,9 @@ def test_explicit_values_win_over_the_environment(monkeypatch: pytest.MonkeyPatc
     ("OPFRAME_SHUTDOWN_TIMEOUT", "-1"),
     ("OPFRAME_SYNC_TIMEOUT", "0"),
     ("OPFRAME_ALL_NAMESPACES", "maybe"),
-], ids=lambda v: v)
+], ids=["workers-zero", "workers-too-many", "workers-not-a-number", "log-level-unknown", "log-format-unknown",
+        "qps-zero", "burst-zero", "inactivity-timeout-zero", "shutdown-timeout-negative", "sync-timeout-zero",
+        "all-namespaces-not-a-bool"])
 def test_invalid_environment_value_is_rejected(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError):
