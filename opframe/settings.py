@@ -7,18 +7,20 @@ command line wins over the environment, which wins over the defaults.
 from __future__ import annotations
 
 import fnmatch
-from typing import Literal
+import json
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPFRAME_", extra="forbid", validate_default=True)
 
-    namespaces: list[str] = Field(
+    namespaces: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Namespaces to serve; globs allowed ('team-*'), '!' excludes ('!kube-*'). "
+        description="Namespaces to serve, comma-separated in the environment; globs allowed ('team-*'), "
+                    "'!' excludes ('!kube-*'). "
                     "Empty with all_namespaces false means the kubeconfig's namespace, else 'default'.")
     all_namespaces: bool = Field(False, description="Serve every namespace (and cluster-scoped resources).")
     workers: int = Field(4, ge=1, le=256, description="Worker threads per watched kind.")
@@ -27,8 +29,9 @@ class Settings(BaseSettings):
     kubeconfig: str | None = Field(None, description="Path of a kubeconfig; default: $KUBECONFIG, "
                                                      "in-cluster, then ~/.kube/config.")
     context: str | None = Field(None, description="kubeconfig context to use.")
-    qps: float = Field(50.0, gt=0, description="Client-side limit on API requests per second.")
-    burst: int = Field(100, ge=1, description="Client-side burst of API requests.")
+    qps: float = Field(100.0, gt=0, description="Client-side limit on API requests per second (an operator "
+                                                "writes about one PATCH per handled change).")
+    burst: int = Field(200, ge=1, description="Client-side burst of API requests.")
     prefix: str = Field("opframe.dev", description="Prefix of the annotations and finalizer opframe writes.")
     finalizer: str = Field("", description="Finalizer name; default '<prefix>/finalizer'.")
     inactivity_timeout: float | None = Field(
@@ -40,6 +43,15 @@ class Settings(BaseSettings):
                                                             "SIGTERM/SIGINT.")
     sync_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the caches to sync at start.")
     post_events: bool = Field(True, description="Post Kubernetes Events for handler failures and successes.")
+
+    @field_validator("namespaces", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("namespaces")
     @classmethod

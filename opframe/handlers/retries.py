@@ -67,8 +67,10 @@ def backoff_delay(backoff: Any, retries_so_far: int, rng: random.Random | None =
     """
     if isinstance(backoff, int | float):
         return float(backoff)
+    # The first wait goes positionally: older tenacity releases (9.0 among them) call it ``initial``
+    # and have no ``multiplier``, which newer ones take instead.
     strategy: tenacity.wait.wait_base = backoff if backoff is not None else tenacity.wait_exponential_jitter(
-        multiplier=DEFAULT_BACKOFF_INITIAL, max=DEFAULT_BACKOFF_MAX)
+        DEFAULT_BACKOFF_INITIAL, max=DEFAULT_BACKOFF_MAX)
     return float(strategy(_Attempt(max(1, retries_so_far))))  # type: ignore[arg-type]
 
 

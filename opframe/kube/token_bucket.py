@@ -41,6 +41,17 @@ class TokenBucket:
             self._tokens -= 1.0
             return 0.0 if self._tokens >= 0 else -self._tokens / self.qps
 
+    def try_acquire(self) -> bool:
+        """Take a token only if one is there now; never reserves a future one."""
+        with self._lock:
+            now = self._clock.now()
+            self._tokens = min(float(self.burst), self._tokens + (now - self._last) * self.qps)
+            self._last = now
+            if self._tokens < 1.0:
+                return False
+            self._tokens -= 1.0
+            return True
+
     def acquire(self) -> float:
         """Take one token and sleep until it may be used. Returns the seconds waited."""
         delay = self.reserve()

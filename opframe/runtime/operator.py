@@ -54,6 +54,7 @@ class Operator:
         self.informers: dict[Resource, SharedIndexInformer] = {}
         self.memo = Memo()
         self._discovery: Discovery | None = None
+        self.events: EventRecorder | None = None
         self.runner: AsyncRunner | None = None
         self.started = threading.Event()
         self.stopped = threading.Event()
@@ -142,10 +143,12 @@ class Operator:
             except Exception as exc:
                 raise StartupError(f"startup handler {handler.id} failed: {type(exc).__name__}: {exc}") from exc
         indexes = OperatorIndexes(self.runner)
+        self.events = EventRecorder(self.client, enabled=self.settings.post_events)
+        self.events.start()
         context = RuntimeContext(
             client=self.client, annotations=Annotations(self.settings.prefix),
             finalizer=self.settings.finalizer_name, memo=self.memo, runner=self.runner,
-            events=EventRecorder(self.client, enabled=self.settings.post_events),
+            events=self.events,
             namespace_matches=self.namespaces.matches, indexes=indexes, runtime=self)
         for spec, resource in self.resources.items():
             handlers = [h for h in self.registry.handlers() if h.resource == spec]
@@ -189,6 +192,8 @@ class Operator:
                      self.runner)
             except Exception:
                 logger.exception("cleanup handler %s failed", handler.id)
+        if self.events is not None:
+            self.events.stop()
         if self.runner is not None:
             self.runner.close()
         if self.client is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import warnings
 from typing import Any
 
 import pytest
@@ -170,3 +171,23 @@ def test_handler_errors_share_a_base() -> None:
 
     assert issubclass(TemporaryError, HandlerError)
     assert issubclass(PermanentError, HandlerError)
+
+
+def test_default_backoff_works_with_tenacity_releases_without_multiplier(monkeypatch: pytest.MonkeyPatch) -> None:
+    class OldJitter(tenacity.wait.wait_base):
+        """wait_exponential_jitter as older tenacity releases (9.0 among them) define it: no ``multiplier``."""
+
+        def __init__(self, initial: float = 1, max: float = 1e9, exp_base: float = 2, jitter: float = 1) -> None:
+            self.initial, self.max, self.exp_base, self.jitter = initial, max, exp_base, jitter
+
+        def __call__(self, retry_state: Any) -> float:
+            return min(self.initial * self.exp_base ** (retry_state.attempt_number - 1), self.max)
+
+    monkeypatch.setattr(tenacity, "wait_exponential_jitter", OldJitter)
+    assert [backoff_delay(None, n) for n in (1, 2, 20)] == [1.0, 2.0, DEFAULT_BACKOFF_MAX]
+
+
+def test_default_backoff_raises_no_deprecation_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        backoff_delay(None, 1)

@@ -45,10 +45,11 @@ def test_defaults() -> None:
     ("OPFRAME_KUBECONFIG", "/tmp/kubeconfig", "kubeconfig", "/tmp/kubeconfig"),
     ("OPFRAME_CONTEXT", "kind-dev", "context", "kind-dev"),
     ("OPFRAME_NAMESPACES", '["team-*", "!team-x"]', "namespaces", ["team-*", "!team-x"]),
+    ("OPFRAME_NAMESPACES", "team-*, !team-x", "namespaces", ["team-*", "!team-x"]),
     ("opframe_workers", "2", "workers", 2),
 ], ids=["workers", "all-namespaces", "log-level", "log-format", "qps", "burst", "prefix", "finalizer",
         "inactivity-timeout", "watch-list", "shutdown-timeout", "sync-timeout", "post-events", "kubeconfig", "context",
-        "namespaces-json", "lower-case-name"])
+        "namespaces-json", "namespaces-comma-separated", "lower-case-name"])
 def test_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch, variable: str, value: str, field: str,
                                       expected: object) -> None:
     monkeypatch.setenv(variable, value)
@@ -188,13 +189,13 @@ def test_single_namespace_detection(patterns: list[str], all_namespaces: bool, s
     assert NamespaceSelector(patterns, all_namespaces=all_namespaces).single == single
 
 
-@pytest.mark.parametrize(("patterns", "all_namespaces", "expected"), [
-    (["default"], False, False),
-    (["team-*"], False, True),
-    (["a", "b"], False, True),
-    (["!kube-system"], False, True),
-    ([], True, True),
-], ids=["single-namespace", "glob", "several", "only-exclusions", "all-namespaces"])
-def test_cluster_scoped_objects_are_served_when_watching_cluster_wide(patterns: list[str], all_namespaces: bool,
-                                                                      expected: bool) -> None:
-    assert NamespaceSelector(patterns, all_namespaces=all_namespaces).matches(None) is expected
+@pytest.mark.parametrize(("patterns", "all_namespaces"), [
+    (["default"], False),
+    (["team-*"], False),
+    (["a", "b"], False),
+    (["!kube-system"], False),
+    (["default", "!default"], False),
+    ([], True),
+], ids=["single-namespace", "glob", "several", "only-exclusions", "all-excluded", "all-namespaces"])
+def test_cluster_scoped_objects_are_always_served(patterns: list[str], all_namespaces: bool) -> None:
+    assert NamespaceSelector(patterns, all_namespaces=all_namespaces).matches(None) is True
