@@ -92,7 +92,7 @@ def wait_for(check: Any, timeout: float, what: str) -> None:
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> int:
@@ -182,7 +182,8 @@ def main() -> int:
                 stream = client.watch(scenario.WEBSITES, namespace="default", resource_version=before,
                                       timeout_seconds=10, inactivity_timeout=30,
                                       field_selector=f"metadata.name={name}")
-                reader = threading.Thread(target=lambda s=stream: events.extend(e.type for e in s), daemon=True)
+                reader = threading.Thread(target=lambda s=stream, seen=events: seen.extend(e.type for e in s),
+                                          daemon=True)
                 reader.start()
                 client.patch(scenario.WEBSITES, name, {"spec": {"domain": "b.example.com"}}, namespace="default")
                 time.sleep(3.0)
