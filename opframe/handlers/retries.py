@@ -7,7 +7,7 @@ re-queues the object's key with that delay, so workers keep serving other object
   as in kopf), counted against ``retries=``;
 * ``PermanentError``: recorded as a failure, never retried;
 * any other exception: retried with the handler's backoff; by default exponential
-  with jitter from 1 s up to 5 min (tenacity's ``wait_exponential_jitter``), instead
+  with jitter from 1 s up to 5 min (``ExponentialJitter``, a tenacity wait strategy), instead
   of kopf's fixed 60 s;
 * ``retries=N`` gives up after N attempts, ``timeout=S`` after S seconds since the
   first attempt; giving up is a permanent failure.
@@ -20,6 +20,8 @@ import random
 from typing import Any
 
 import tenacity
+
+from opframe.kube.backoff import ExponentialJitter
 
 #: kopf's default delay for TemporaryError.
 DEFAULT_TEMPORARY_DELAY = 60.0
@@ -67,10 +69,8 @@ def backoff_delay(backoff: Any, retries_so_far: int, rng: random.Random | None =
     """
     if isinstance(backoff, int | float):
         return float(backoff)
-    # The first wait goes positionally: older tenacity releases (9.0 among them) call it ``initial``
-    # and have no ``multiplier``, which newer ones take instead.
-    strategy: tenacity.wait.wait_base = backoff if backoff is not None else tenacity.wait_exponential_jitter(
-        DEFAULT_BACKOFF_INITIAL, max=DEFAULT_BACKOFF_MAX)
+    strategy: tenacity.wait.wait_base = backoff if backoff is not None else ExponentialJitter(
+        DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX, rng=rng)
     return float(strategy(_Attempt(max(1, retries_so_far))))  # type: ignore[arg-type]
 
 

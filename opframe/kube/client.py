@@ -37,6 +37,7 @@ from urllib3.exceptions import (
 )
 
 from opframe.kube import errors
+from opframe.kube.backoff import ExponentialJitter
 from opframe.kube.clock import REAL_CLOCK, Clock
 from opframe.kube.resources import Resource
 from opframe.kube.token_bucket import TokenBucket
@@ -208,7 +209,7 @@ class KubeClient:
         self._clock = clock
         self._pool = self._make_pool(configuration, self.settings.pool_size)
         self._wait = _wait_for_retry(
-            tenacity.wait_exponential_jitter(RETRY_INITIAL_WAIT, max=RETRY_MAX_WAIT)
+            ExponentialJitter(RETRY_INITIAL_WAIT, RETRY_MAX_WAIT)
         )
         self.request_count = 0
 

@@ -138,9 +138,12 @@ def test_default_backoff_stays_within_bounds(retries_so_far: int) -> None:
 
 
 @pytest.mark.parametrize("jitter", ["none", "full"])
-def test_default_backoff_grows_then_settles_at_the_maximum(monkeypatch: pytest.MonkeyPatch, jitter: str) -> None:
-    monkeypatch.setattr(random, "uniform", lambda low, high: low if jitter == "none" else high)
-    delays = [backoff_delay(None, n) for n in range(1, 15)]
+def test_default_backoff_grows_then_settles_at_the_maximum(jitter: str) -> None:
+    class PinnedRandom(random.Random):
+        def random(self) -> float:
+            return 0.0 if jitter == "none" else 0.999999
+
+    delays = [backoff_delay(None, n, PinnedRandom()) for n in range(1, 15)]
     assert all(a < b for a, b in itertools.pairwise(delays[:10]))
     assert delays[-1] == DEFAULT_BACKOFF_MAX
 
@@ -173,18 +176,11 @@ def test_handler_errors_share_a_base() -> None:
     assert issubclass(PermanentError, HandlerError)
 
 
-def test_default_backoff_works_with_tenacity_releases_without_multiplier(monkeypatch: pytest.MonkeyPatch) -> None:
-    class OldJitter(tenacity.wait.wait_base):
-        """wait_exponential_jitter as older tenacity releases (9.0 among them) define it: no ``multiplier``."""
-
-        def __init__(self, initial: float = 1, max: float = 1e9, exp_base: float = 2, jitter: float = 1) -> None:
-            self.initial, self.max, self.exp_base, self.jitter = initial, max, exp_base, jitter
-
-        def __call__(self, retry_state: Any) -> float:
-            return min(self.initial * self.exp_base ** (retry_state.attempt_number - 1), self.max)
-
-    monkeypatch.setattr(tenacity, "wait_exponential_jitter", OldJitter)
-    assert [backoff_delay(None, n) for n in (1, 2, 20)] == [1.0, 2.0, DEFAULT_BACKOFF_MAX]
+def test_default_backoff_doubles_from_one_second_with_jitter_up_to_five_minutes() -> None:
+    for attempt, base in ((1, 1.0), (2, 2.0), (3, 4.0), (9, 256.0)):
+        delays = [backoff_delay(None, attempt) for _ in range(50)]
+        assert all(base <= d < min(2 * base, DEFAULT_BACKOFF_MAX) or d == DEFAULT_BACKOFF_MAX for d in delays)
+    assert backoff_delay(None, 20) == DEFAULT_BACKOFF_MAX
 
 
 def test_default_backoff_raises_no_deprecation_warning() -> None:
