@@ -51,3 +51,7 @@ clean:
 .PHONY: bench-informer
 bench-informer: venv controlplane
 	$(BIN)/python bench/informer_sync.py --objects 10000 --repeat 3
+
+.PHONY: bench-operator
+bench-operator: venv controlplane
+	$(BIN)/python bench/operator_runtime.py --rate 50 --seconds 20
