@@ -54,6 +54,8 @@ logger = logging.getLogger("opframe.controller")
 EXPECTATION_TIMEOUT = 30.0
 #: A conflict on our PATCH (someone else wrote in between) is retried soon.
 CONFLICT_RETRY_DELAY = 0.2
+#: How often a finalizer PATCH is re-based on a fresh object before giving up to a requeue.
+CONFLICT_ATTEMPTS = 3
 
 
 @dataclasses.dataclass
@@ -203,8 +205,10 @@ class Controller:
 
         if being_deleted:
             self.daemons.stop_object(key, timeout=None)
-        delay = self._handle_cause(key, body, cause, patch)
-        requeue_after = _earliest(requeue_after, delay)
+        # Without change handlers there is no diff-base to keep, but a finalizer that a
+        # timer or daemon needed must still be released.
+        if self._change_handlers or cause.reason is Reason.DELETE:
+            requeue_after = _earliest(requeue_after, self._handle_cause(key, body, cause, patch))
 
         if not being_deleted:
             requeue_after = _earliest(requeue_after, self._run_timers(key, body, patch))
@@ -351,8 +355,12 @@ class Controller:
     def _apply(self, key: str, body: dict[str, Any], patch: Patch) -> None:
         """Write the reconcile's outcome: one PATCH of the object, then its status subresource if needed.
 
-        The object's PATCH goes first: it may carry a resourceVersion precondition (for
-        the finalizer list), which a status write before it would always break.
+        The object's PATCH goes first: when it changes the finalizer list it carries a
+        resourceVersion precondition, which a status write before it would break. If
+        someone else wrote in between (409), the finalizer change is re-applied to the
+        fresh list and the same outcome is sent again: handlers that succeeded are not
+        run again, and the diff-base stays the state they handled, so the other writer's
+        change is seen as the next update.
         """
         if not patch:
             return
@@ -361,8 +369,20 @@ class Controller:
         written: dict[str, Any] | None = None
         rest = _pruned(dict(patch))
         if rest:
-            written = self.context.client.patch(self.resource, name, rest, namespace=namespace)
-            self.patches += 1
+            for attempt in range(CONFLICT_ATTEMPTS):
+                try:
+                    written = self.context.client.patch(self.resource, name, rest, namespace=namespace)
+                    self.patches += 1
+                    break
+                except errors.Conflict:
+                    metadata = rest.get("metadata") or {}
+                    if "finalizers" not in metadata or attempt + 1 == CONFLICT_ATTEMPTS:
+                        raise
+                    fresh = self.context.client.get(self.resource, name, namespace=namespace)["metadata"]
+                    keep = self.context.finalizer in metadata["finalizers"]
+                    others = [f for f in fresh.get("finalizers") or [] if f != self.context.finalizer]
+                    metadata["finalizers"] = [*others, self.context.finalizer] if keep else others
+                    metadata["resourceVersion"] = fresh["resourceVersion"]
         if status:
             written = self.context.client.patch(self.resource, name, {"status": status}, namespace=namespace,
                                                 subresource="status")

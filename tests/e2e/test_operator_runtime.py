@@ -7,99 +7,20 @@ one JSON line per invocation to a journal file, which the tests read from outsid
 from __future__ import annotations
 
 import itertools
-import json
-import textwrap
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
+from operator_journal import CONFIGMAPS, NAMESPACES, Journal, configmap, journal, operator_factory, wait_gone
 
-from opframe.kube import KubeClient, Resource, errors
-from opframe.testing import ControlPlane
+from opframe.kube import KubeClient, Resource
 from opframe.testing.operator import OperatorProcess
 
+__all__ = ["journal", "operator_factory"]  # fixtures
+
 pytestmark = pytest.mark.e2e
-
-CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
-NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
-
-PRELUDE = '''
-import json, os, time
-import opframe
-from opframe import on
-
-JOURNAL = os.environ["JOURNAL"]
-
-def note(**entry):
-    with open(JOURNAL, "a") as journal:
-        journal.write(json.dumps(entry, default=str) + "\\n")
-'''
-
-
-class Journal:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.touch()
-
-    def entries(self, **match: Any) -> list[dict[str, Any]]:
-        lines = [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
-        return [e for e in lines if all(e.get(k) == v for k, v in match.items())]
-
-    def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not seen within {timeout} s: {what}; journal: {self.entries()[-10:]}")
-            time.sleep(0.05)
-
-    def wait_count(self, count: int, timeout: float = 30.0, **match: Any) -> list[dict[str, Any]]:
-        self.wait_for(lambda: len(self.entries(**match)) >= count, timeout, f"{count} x {match}")
-        return self.entries(**match)
-
-
-@pytest.fixture
-def journal(tmp_path: Path) -> Journal:
-    return Journal(tmp_path / "journal.jsonl")
-
-
-@pytest.fixture
-def operator_factory(control_plane: ControlPlane, tmp_path: Path, journal: Journal) -> Iterator[
-        Callable[..., OperatorProcess]]:
-    started: list[OperatorProcess] = []
-
-    def make(code: str, *args: str) -> OperatorProcess:
-        path = tmp_path / f"operator_{uuid.uuid4().hex[:6]}.py"
-        path.write_text(PRELUDE + textwrap.dedent(code))
-        process = OperatorProcess([path], kubeconfig=control_plane.kubeconfig, args=args,
-                                  env={"JOURNAL": str(journal.path)})
-        started.append(process)
-        return process
-
-    yield make
-    for process in started:
-        process.stop()
-        process.cleanup()
-
-
-def _configmap(namespace: str, name: str, labels: dict[str, str] | None = None, **data: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels or {"app": "test"}},
-            "data": data}
-
-
-def _wait_gone(client: KubeClient, name: str, namespace: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            client.get(CONFIGMAPS, name, namespace=namespace)
-        except errors.NotFound:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{namespace}/{name} was not deleted within {timeout} s")
-
 
 HANDLERS = '''
 @on.create("configmaps", labels={"app": "test"})
@@ -129,7 +50,7 @@ def test_each_cause_fires_once_and_a_succeeded_handler_never_reruns(
         kube_client: KubeClient, namespace: str, journal: Journal,
         operator_factory: Callable[..., OperatorProcess]) -> None:
     operator = operator_factory(HANDLERS, "-n", namespace).start().wait_started()
-    kube_client.create(CONFIGMAPS, _configmap(namespace, "one", a="1", watched="x"))
+    kube_client.create(CONFIGMAPS, configmap(namespace, "one", a="1", watched="x"))
     journal.wait_count(1, handler="create", name="one")
     journal.wait_count(1, handler="field", name="one")
     kube_client.patch(CONFIGMAPS, "one", {"data": {"a": "2"}}, namespace=namespace)
@@ -155,7 +76,7 @@ def test_each_cause_fires_once_and_a_succeeded_handler_never_reruns(
     assert "opframe.dev/progress" not in stored["metadata"].get("annotations", {})
     kube_client.delete(CONFIGMAPS, "one", namespace=namespace)
     journal.wait_count(1, handler="delete", name="one")
-    _wait_gone(kube_client, "one", namespace)
+    wait_gone(kube_client, "one", namespace)
     assert restarted.stop() == 0
 
 
@@ -181,7 +102,7 @@ def test_temporary_error_is_retried_after_its_delay_and_permanent_error_stops(
         if retry < 3:
             raise ValueError("boom")
     ''', "-n", namespace).start().wait_started()
-    kube_client.create(CONFIGMAPS, _configmap(namespace, "r"))
+    kube_client.create(CONFIGMAPS, configmap(namespace, "r"))
     flaky = journal.wait_count(3, handler="flaky", name="r")
     assert [e["retry"] for e in flaky] == [0, 1, 2]
     gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(flaky)]
@@ -210,7 +131,7 @@ def test_retry_count_survives_kill_9_in_the_middle_of_a_retry_series(
             raise opframe.TemporaryError("later", delay=0.5)
     '''
     first = operator_factory(code, "-n", namespace).start().wait_started()
-    kube_client.create(CONFIGMAPS, _configmap(namespace, "k"))
+    kube_client.create(CONFIGMAPS, configmap(namespace, "k"))
     journal.wait_count(2, handler="h")
     first.kill()
     seen = [e["retry"] for e in journal.entries(handler="h")]
@@ -232,7 +153,7 @@ def test_a_burst_of_50_updates_during_a_slow_handler_leads_to_at_most_2_more_cal
         note(handler="slow", name=name, value=new["data"]["n"], diff=[list(d) for d in diff])
         time.sleep(1.5)
     ''', "-n", namespace).start().wait_started()
-    kube_client.create(CONFIGMAPS, _configmap(namespace, "b", n="0"))
+    kube_client.create(CONFIGMAPS, configmap(namespace, "b", n="0"))
     time.sleep(0.5)
     kube_client.patch(CONFIGMAPS, "b", {"data": {"n": "1"}}, namespace=namespace)
     journal.wait_count(1, handler="slow")
@@ -263,7 +184,7 @@ def test_deletion_runs_the_delete_handler_and_finishes_after_a_restart(
     block = Path(str(journal.path) + ".block")
     block.touch()
     first = operator_factory(code, "-n", namespace).start().wait_started()
-    kube_client.create(CONFIGMAPS, _configmap(namespace, "d"))
+    kube_client.create(CONFIGMAPS, configmap(namespace, "d"))
     journal.wait_count(1, handler="create", name="d")
     journal.wait_for(lambda: "opframe.dev/finalizer" in kube_client.get(
         CONFIGMAPS, "d", namespace=namespace)["metadata"].get("finalizers", []), 10, "finalizer")
@@ -274,7 +195,7 @@ def test_deletion_runs_the_delete_handler_and_finishes_after_a_restart(
     assert still_there["metadata"]["deletionTimestamp"]
     block.unlink()
     operator_factory(code, "-n", namespace).start().wait_started()
-    _wait_gone(kube_client, "d", namespace)
+    wait_gone(kube_client, "d", namespace)
     assert journal.entries(handler="delete")[-1]["retry"] >= 1
 
 
@@ -289,11 +210,11 @@ def test_namespace_globs_include_exclude_and_pick_up_new_namespaces(
     def created(name, namespace, **_):
         note(handler="create", name=name, namespace=namespace)
     ''', "-n", f"team-*-{suffix}", "-n", "!team-x-*").start().wait_started()
-    kube_client.create(CONFIGMAPS, _configmap(team_a, "in-a"))
-    kube_client.create(CONFIGMAPS, _configmap(excluded, "in-x"))
+    kube_client.create(CONFIGMAPS, configmap(team_a, "in-a"))
+    kube_client.create(CONFIGMAPS, configmap(excluded, "in-x"))
     journal.wait_count(1, handler="create", name="in-a")
     kube_client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": team_b}})
-    kube_client.create(CONFIGMAPS, _configmap(team_b, "in-b"))
+    kube_client.create(CONFIGMAPS, configmap(team_b, "in-b"))
     journal.wait_count(1, handler="create", name="in-b", namespace=team_b)
     time.sleep(1.0)
     assert journal.entries(name="in-x") == []

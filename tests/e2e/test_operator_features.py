@@ -1,0 +1,191 @@
+"""More of `opframe run` on the real control plane: event handlers, async handlers, timers,
+daemons, filters, modules, JSON logs, graceful shutdown, other objects flowing during retries."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from operator_journal import CONFIGMAPS, Journal, configmap, journal, operator_factory, wait_gone
+
+from opframe.kube import KubeClient
+from opframe.testing import ControlPlane
+from opframe.testing.operator import OperatorProcess
+
+__all__ = ["journal", "operator_factory"]  # fixtures
+
+pytestmark = pytest.mark.e2e
+
+
+def test_event_handlers_see_every_event_and_errors_do_not_retry(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator_factory('''
+    @on.event("configmaps", labels={"app": "test"})
+    def every(type, name, event, **_):
+        note(handler="event", type=type, name=name, rv=event["object"]["metadata"]["resourceVersion"])
+        if name == "raises":
+            raise RuntimeError("event handlers are never retried")
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "e", v="1"))
+    kube_client.patch(CONFIGMAPS, "e", {"data": {"v": "2"}}, namespace=namespace)
+    kube_client.delete(CONFIGMAPS, "e", namespace=namespace)
+    events = journal.wait_count(3, handler="event", name="e")
+    assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "DELETED"]
+    kube_client.create(CONFIGMAPS, configmap(namespace, "raises"))
+    journal.wait_count(1, handler="event", name="raises")
+    time.sleep(1.0)
+    assert len(journal.entries(handler="event", name="raises")) == 1
+
+
+def test_async_handlers_run_like_sync_ones(kube_client: KubeClient, namespace: str, journal: Journal,
+                                           operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator_factory('''
+    import asyncio
+
+    @on.create("configmaps", labels={"app": "test"})
+    async def created(name, retry, **_):
+        await asyncio.sleep(0.1)
+        note(handler="async", name=name, retry=retry)
+        if retry == 0:
+            raise opframe.TemporaryError("once more", delay=0.2)
+        return {"async": True}
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "a"))
+    calls = journal.wait_count(2, handler="async", name="a")
+    assert [c["retry"] for c in calls] == [0, 1]
+
+
+def test_timers_repeat_through_the_queue_and_stop_with_the_object(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator_factory('''
+    @opframe.timer("configmaps", interval=0.5, labels={"app": "test"})
+    def tick(name, **_):
+        note(handler="tick", name=name, at=time.time())
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "t"))
+    ticks = journal.wait_count(4, handler="tick", name="t")
+    gaps = [b["at"] - a["at"] for a, b in itertools.pairwise(ticks)]
+    assert all(0.4 <= gap <= 2.0 for gap in gaps), gaps
+    assert "opframe.dev/finalizer" in kube_client.get(CONFIGMAPS, "t", namespace=namespace)["metadata"]["finalizers"]
+    kube_client.delete(CONFIGMAPS, "t", namespace=namespace)
+    wait_gone(kube_client, "t", namespace)
+    count = len(journal.entries(handler="tick"))
+    time.sleep(1.5)
+    assert len(journal.entries(handler="tick")) <= count + 1
+
+
+def test_daemons_stop_on_filter_mismatch_and_on_deletion(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator_factory('''
+    @opframe.daemon("configmaps", labels={"app": "test"}, annotations={"daemon": opframe.PRESENT})
+    def worker(name, stopped, **_):
+        note(handler="daemon-start", name=name)
+        while not stopped.wait(0.1):
+            pass
+        note(handler="daemon-stop", name=name)
+    ''', "-n", namespace).start().wait_started()
+    body = configmap(namespace, "d1")
+    body["metadata"]["annotations"] = {"daemon": "yes"}
+    kube_client.create(CONFIGMAPS, body)
+    journal.wait_count(1, handler="daemon-start", name="d1")
+    kube_client.patch(CONFIGMAPS, "d1", {"metadata": {"annotations": {"daemon": None}}}, namespace=namespace)
+    journal.wait_count(1, handler="daemon-stop", name="d1")
+    body = configmap(namespace, "d2")
+    body["metadata"]["annotations"] = {"daemon": "yes"}
+    kube_client.create(CONFIGMAPS, body)
+    journal.wait_count(1, handler="daemon-start", name="d2")
+    kube_client.delete(CONFIGMAPS, "d2", namespace=namespace)
+    journal.wait_count(1, handler="daemon-stop", name="d2")
+    wait_gone(kube_client, "d2", namespace)
+
+
+def test_annotation_value_and_when_filters(kube_client: KubeClient, namespace: str, journal: Journal,
+                                           operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator_factory('''
+    @on.create("configmaps", annotations={"team": "blue"}, when=lambda body, **_: body["data"].get("go") == "yes")
+    def chosen(name, **_):
+        note(handler="chosen", name=name)
+
+    @on.update("configmaps", field="data.size", value=lambda v: v is not None and int(v) > 10)
+    def big(name, new, **_):
+        note(handler="big", name=name, size=new)
+    ''', "-n", namespace).start().wait_started()
+    for name, team, go in (("match", "blue", "yes"), ("wrong-team", "red", "yes"), ("wrong-when", "blue", "no")):
+        body = configmap(namespace, name, go=go, size="1")
+        body["metadata"]["annotations"] = {"team": team}
+        kube_client.create(CONFIGMAPS, body)
+    journal.wait_count(1, handler="chosen", name="match")
+    kube_client.patch(CONFIGMAPS, "match", {"data": {"size": "5"}}, namespace=namespace)
+    kube_client.patch(CONFIGMAPS, "match", {"data": {"size": "50"}}, namespace=namespace)
+    big = journal.wait_count(1, handler="big", name="match")
+    time.sleep(1.0)
+    assert [e["name"] for e in journal.entries(handler="chosen")] == ["match"]
+    assert [e["size"] for e in journal.entries(handler="big")] == ["50"] == [b["size"] for b in big]
+
+
+def test_a_retrying_object_does_not_hold_up_others(kube_client: KubeClient, namespace: str, journal: Journal,
+                                                   operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator_factory('''
+    @on.create("configmaps", labels={"app": "test"})
+    def created(name, **_):
+        note(handler="create", name=name, at=time.time())
+        if name == "stuck":
+            raise opframe.TemporaryError("stuck", delay=30)
+    ''', "-n", namespace, "--workers", "1").start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "stuck"))
+    journal.wait_count(1, handler="create", name="stuck")
+    started = time.time()
+    for i in range(5):
+        kube_client.create(CONFIGMAPS, configmap(namespace, f"free-{i}"))
+    for i in range(5):
+        journal.wait_count(1, handler="create", name=f"free-{i}", timeout=10)
+    assert max(e["at"] for e in journal.entries(handler="create") if e["name"].startswith("free")) - started < 5
+
+
+def test_graceful_shutdown_lets_a_running_handler_finish_and_persists_it(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator = operator_factory('''
+    @on.create("configmaps", labels={"app": "test"})
+    def slow(name, **_):
+        note(handler="slow-start", name=name)
+        time.sleep(2)
+        note(handler="slow-end", name=name)
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "g"))
+    journal.wait_count(1, handler="slow-start", name="g")
+    assert operator.stop() == 0
+    assert journal.entries(handler="slow-end", name="g")
+    annotations = kube_client.get(CONFIGMAPS, "g", namespace=namespace)["metadata"].get("annotations", {})
+    assert "opframe.dev/last-handled-configuration" in annotations
+
+
+def test_module_operator_and_json_logs(control_plane: ControlPlane, kube_client: KubeClient, namespace: str,
+                                       tmp_path: Path, journal: Journal) -> None:
+    package = tmp_path / "mypkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "ops.py").write_text(
+        "import json, os\nfrom opframe import on\n\n"
+        "@on.create('configmaps', labels={'app': 'test'})\n"
+        "def created(name, logger, **_):\n"
+        "    logger.info('hello from a module')\n"
+        "    open(os.environ['JOURNAL'], 'a').write(json.dumps({'handler': 'module', 'name': name}) + '\\n')\n")
+    with OperatorProcess([], kubeconfig=control_plane.kubeconfig,
+                         args=["-m", "mypkg.ops", "-n", namespace, "--log-format", "json"],
+                         env={"JOURNAL": str(journal.path), "PYTHONPATH": str(tmp_path)}) as operator:
+        operator.wait_started()
+        kube_client.create(CONFIGMAPS, configmap(namespace, "m"))
+        journal.wait_count(1, handler="module", name="m")
+        operator.wait_for_output("hello from a module")
+        assert operator.stop() == 0
+        records = [json.loads(line) for line in operator.output().splitlines() if line.startswith("{")]
+        hello = next(r for r in records if "hello from a module" in r["message"])
+        assert hello["level"] == "INFO" and hello["object"] == f"{namespace}/m"
