@@ -18,7 +18,7 @@ import threading
 from typing import Any
 
 from opframe.handlers.registry import Handler
-from opframe.runtime.invocation import AsyncRunner, call, object_logger
+from opframe.runtime.invocation import AsyncRunner, accepted_kwargs, call, object_logger
 
 logger = logging.getLogger("opframe.daemons")
 
@@ -45,11 +45,27 @@ class DaemonStopped:
 
 
 class _Running:
+    """One running daemon. After ``stopped`` is set, an async daemon still running after
+    ``cancellation_timeout`` seconds is cancelled; a sync one cannot be, and is left to
+    end on its own (its thread is a daemon thread, so it never blocks the process's exit)."""
+
     def __init__(self, stopped: DaemonStopped, done: threading.Event,
-                 future: concurrent.futures.Future[Any] | None) -> None:
+                 future: concurrent.futures.Future[Any] | None, cancellation_timeout: float | None) -> None:
         self.stopped = stopped
         self.done = done
         self.future = future
+        self.cancellation_timeout = cancellation_timeout
+
+    def request_stop(self) -> None:
+        self.stopped.set()
+        if self.cancellation_timeout is not None:
+            timer = threading.Timer(self.cancellation_timeout, self._cancel_if_running)
+            timer.daemon = True
+            timer.start()
+
+    def _cancel_if_running(self) -> None:
+        if not self.done.is_set() and self.future is not None:
+            self.future.cancel()
 
 
 class DaemonKeeper:
@@ -70,18 +86,25 @@ class DaemonKeeper:
         done = threading.Event()
         kwargs = {**kwargs, "stopped": stopped}
         log = object_logger(key)
+        entry = _Running(stopped, done, None, handler.cancellation_timeout)
 
         def body() -> None:
             try:
                 if handler.initial_delay and stopped.wait(handler.initial_delay):
                     return
-                call(handler, kwargs, self._runner)
+                if handler.is_async:
+                    entry.future = self._runner.submit(handler.fn(**accepted_kwargs(handler, kwargs)))
+                    entry.future.result()
+                else:
+                    call(handler, kwargs, self._runner)
+            except concurrent.futures.CancelledError:
+                log.warning("daemon %s did not stop within %s s and was cancelled", handler.id,
+                            handler.cancellation_timeout)
             except Exception:
                 log.exception("daemon %s failed", handler.id)
             finally:
                 done.set()
 
-        entry = _Running(stopped, done, None)
         with self._lock:
             self._running.setdefault(key, {})[handler.id] = entry
         thread = threading.Thread(target=body, name=f"daemon-{handler.id}-{key}", daemon=True)
@@ -91,7 +114,7 @@ class DaemonKeeper:
         with self._lock:
             entry = self._running.get(key, {}).pop(handler_id, None)
         if entry is not None:
-            entry.stopped.set()
+            entry.request_stop()
             if timeout:
                 entry.done.wait(timeout)
 
@@ -99,7 +122,7 @@ class DaemonKeeper:
         with self._lock:
             entries = self._running.pop(key, {})
         for entry in entries.values():
-            entry.stopped.set()
+            entry.request_stop()
         if timeout:
             for entry in entries.values():
                 entry.done.wait(timeout)

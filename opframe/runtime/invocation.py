@@ -141,10 +141,15 @@ class _Signature:
         return result
 
 
+def accepted_kwargs(handler: Handler, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments the handler's function takes."""
+    var_keyword, names = _Signature.accepts(handler.fn)
+    return dict(kwargs) if var_keyword else {k: v for k, v in kwargs.items() if k in names}
+
+
 def call(handler: Handler, kwargs: Mapping[str, Any], runner: AsyncRunner | None) -> Any:
     """Call a handler with the kwargs it accepts; async ones on the shared loop."""
-    var_keyword, names = _Signature.accepts(handler.fn)
-    arguments = dict(kwargs) if var_keyword else {k: v for k, v in kwargs.items() if k in names}
+    arguments = accepted_kwargs(handler, kwargs)
     if handler.is_async:
         if runner is None:
             raise RuntimeError("an async handler needs the operator's AsyncRunner")

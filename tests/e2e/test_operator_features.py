@@ -189,3 +189,71 @@ def test_module_operator_and_json_logs(control_plane: ControlPlane, kube_client:
         records = [json.loads(line) for line in operator.output().splitlines() if line.startswith("{")]
         hello = next(r for r in records if "hello from a module" in r["message"])
         assert hello["level"] == "INFO" and hello["object"] == f"{namespace}/m"
+
+
+def test_startup_and_cleanup_handlers_run_once_around_the_operator(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator = operator_factory('''
+    @on.startup()
+    def begin(memo, **_):
+        memo.greeting = "hello"
+        note(handler="startup")
+
+    @on.create("configmaps", labels={"app": "test"})
+    def created(name, memo, **_):
+        note(handler="create", name=name, greeting=memo.greeting)
+
+    @on.cleanup()
+    def end(memo, **_):
+        note(handler="cleanup", greeting=memo.greeting)
+    ''', "-n", namespace).start().wait_started()
+    assert len(journal.entries(handler="startup")) == 1
+    kube_client.create(CONFIGMAPS, configmap(namespace, "s"))
+    assert journal.wait_count(1, handler="create", name="s")[0]["greeting"] == "hello"
+    assert operator.stop() == 0
+    assert [e["greeting"] for e in journal.entries(handler="cleanup")] == ["hello"]
+
+
+def test_idle_timer_waits_until_the_object_is_quiet(kube_client: KubeClient, namespace: str, journal: Journal,
+                                                   operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator_factory('''
+    @opframe.timer("configmaps", interval=0.3, idle=2.0, labels={"app": "test"})
+    def quiet(name, **_):
+        note(handler="quiet", name=name, at=time.time())
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "q", n="0"))
+    journal.wait_count(1, handler="quiet", name="q")
+    busy_until = time.time() + 2.0
+    n = 0
+    while time.time() < busy_until:  # keep changing it: the timer must hold off
+        n += 1
+        kube_client.patch(CONFIGMAPS, "q", {"data": {"n": str(n)}}, namespace=namespace)
+        time.sleep(0.2)
+    last_change = time.time()
+    during = [e for e in journal.entries(handler="quiet") if busy_until - 1.5 < e["at"] < last_change]
+    assert during == [], during
+    after = journal.wait_count(len(journal.entries(handler="quiet")) + 1, handler="quiet", name="q")
+    assert after[-1]["at"] - last_change >= 1.5
+
+
+def test_async_daemon_is_cancelled_after_its_cancellation_timeout(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator_factory('''
+    import asyncio
+
+    @opframe.daemon("configmaps", labels={"app": "test"}, cancellation_timeout=0.5)
+    async def stubborn(name, **_):
+        note(handler="daemon-start", name=name)
+        try:
+            await asyncio.sleep(3600)  # ignores `stopped`
+        except asyncio.CancelledError:
+            note(handler="daemon-cancelled", name=name)
+            raise
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "c"))
+    journal.wait_count(1, handler="daemon-start", name="c")
+    kube_client.delete(CONFIGMAPS, "c", namespace=namespace)
+    journal.wait_count(1, handler="daemon-cancelled", name="c", timeout=10)
+    wait_gone(kube_client, "c", namespace)
