@@ -107,7 +107,17 @@ def _settings_help(field: str) -> str:
     return f"{info.description} [env OPFRAME_{field.upper()}]"
 
 
-@main.command("run", context_settings={"show_default": True})
+def _settings_epilog() -> str:
+    from opframe.settings import Settings
+
+    lines = ["\b", "Settings (environment variable: default, meaning):"]
+    for name, info in Settings.model_fields.items():
+        default = info.default_factory() if info.default_factory is not None else info.default  # type: ignore[call-arg]
+        lines.append(f"  OPFRAME_{name.upper()}: {default!r}, {info.description}")
+    return "\n".join(lines)
+
+
+@main.command("run", context_settings={"show_default": True}, epilog=_settings_epilog())
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-m", "--module", "modules", multiple=True, help="Import the operator from this module (repeatable).")
 @click.option("-n", "--namespace", "namespaces", multiple=True, help=_settings_help("namespaces") + " Repeatable.")
