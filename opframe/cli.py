@@ -128,9 +128,14 @@ def _settings_epilog() -> str:
 @click.option("--workers", type=int, default=None, help=_settings_help("workers"))
 @click.option("--kubeconfig", default=None, help=_settings_help("kubeconfig"))
 @click.option("--context", default=None, help=_settings_help("context"))
+@click.option("--leader-election", is_flag=True, default=None, help=_settings_help("leader_election"))
+@click.option("--lease-name", default=None, help=_settings_help("lease_name"))
+@click.option("--lease-namespace", default=None, help=_settings_help("lease_namespace"))
+@click.option("--health-port", type=int, default=None, help=_settings_help("health_port"))
 def run_command(files: tuple[Path, ...], modules: tuple[str, ...], namespaces: tuple[str, ...],
                 all_namespaces: bool | None, verbose: bool, quiet: bool, log_format: str | None,
-                workers: int | None, kubeconfig: str | None, context: str | None) -> None:
+                workers: int | None, kubeconfig: str | None, context: str | None, leader_election: bool | None,
+                lease_name: str | None, lease_namespace: str | None, health_port: int | None) -> None:
     """Run the operator defined in FILES (and/or -m modules) until SIGTERM or Ctrl-C.
 
     Every setting can also come from an OPFRAME_* environment variable; the command
@@ -152,8 +157,11 @@ def run_command(files: tuple[Path, ...], modules: tuple[str, ...], namespaces: t
         overrides["log_level"] = "DEBUG"
     elif quiet:
         overrides["log_level"] = "WARNING"
+    if leader_election:
+        overrides["leader_election"] = True
     for name, value in (("log_format", log_format), ("workers", workers), ("kubeconfig", kubeconfig),
-                        ("context", context)):
+                        ("context", context), ("lease_name", lease_name), ("lease_namespace", lease_namespace),
+                        ("health_port", health_port)):
         if value is not None:
             overrides[name] = value
     try:
@@ -188,10 +196,13 @@ def run_command(files: tuple[Path, ...], modules: tuple[str, ...], namespaces: t
             operator.stop()
         _fail(str(exc))
     try:
-        while not stop.wait(0.5):
+        while not stop.wait(0.2) and not operator.lost_leadership.is_set():
             pass
     finally:
         operator.stop()
+    if operator.lost_leadership.is_set():
+        _fail("lost the leader lease (no renewal within the renew deadline); exiting so that another replica "
+              "takes over")
 
 
 def _fail(message: str) -> None:

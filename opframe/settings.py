@@ -43,6 +43,17 @@ class Settings(BaseSettings):
                                                             "SIGTERM/SIGINT.")
     sync_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the caches to sync at start.")
     post_events: bool = Field(True, description="Post Kubernetes Events for handler failures and successes.")
+    leader_election: bool = Field(False, description="Take part in Lease-based leader election; only the leader "
+                                                     "handles (on in the Helm chart).")
+    lease_name: str = Field("opframe", description="Name of the coordination.k8s.io Lease.")
+    lease_namespace: str | None = Field(None, description="Namespace of the Lease; default: the service account's "
+                                                          "namespace in a pod, else the kubeconfig's, else 'default'.")
+    lease_duration: float = Field(15.0, gt=0, description="Seconds another replica respects a lease it saw renewed.")
+    renew_deadline: float = Field(10.0, gt=0, description="Seconds the leader may fail to renew before it stops.")
+    retry_period: float = Field(2.0, gt=0, description="Seconds between lease attempts.")
+    health_port: int | None = Field(None, ge=0, le=65535, description="Port for /healthz, /readyz and /metrics; "
+                                                                      "unset: no HTTP server (0: any free port).")
+    health_host: str = Field("0.0.0.0", description="Address the health and metrics server listens on.")
 
     @field_validator("namespaces", mode="before")
     @classmethod

@@ -166,6 +166,18 @@ class Reflector:
     def seconds_since_activity(self) -> float:
         return self._clock.now() - self.stats.last_activity
 
+    def stuck(self) -> bool:
+        """A watch is open but has said nothing for longer than its inactivity timeout.
+
+        The Reflector closes such a watch itself; this stays true while it cannot open
+        a new one that answers, which is what a liveness probe should report.
+        """
+        if self.state not in (State.WATCH, State.BACKOFF) or not self.last_sync_resource_version:
+            return False
+        limit = self.inactivity_timeout if self.inactivity_timeout is not None else (
+            2 * self.min_watch_timeout + WATCH_CLOSE_GRACE)
+        return self.seconds_since_activity() > limit
+
     # -- LIST -----------------------------------------------------------------------------
 
     def _list_resource_version(self) -> str:
@@ -250,6 +262,7 @@ class Reflector:
             stream.close()
             raise _Stop()
         self.stats.watches += 1
+        self.stats.last_activity = self._clock.now()  # the server answered: it is alive
         return stream
 
     def _step_watch(self) -> State:
@@ -322,6 +335,7 @@ class Reflector:
             raise _Stop()
         if initial is not None:
             return self._fall_back_to_list()
+        self.stats.last_activity = self._clock.now()  # a clean end by the server is news too
         if count == 0 and self._clock.now() - started < VERY_SHORT_WATCH:
             return self._fail(errors.TransportError("very short watch: closed at once with no events"),
                               State.LIST)

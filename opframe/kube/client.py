@@ -22,7 +22,8 @@ import contextlib
 import dataclasses
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
@@ -212,6 +213,8 @@ class KubeClient:
             ExponentialJitter(RETRY_INITIAL_WAIT, RETRY_MAX_WAIT)
         )
         self.request_count = 0
+        #: Called after every request with (method, HTTP code or 0 without an answer, seconds).
+        self.observer: Callable[[str, int, float], None] | None = None
 
     @staticmethod
     def _make_pool(configuration: Any, size: int) -> urllib3.PoolManager:
@@ -272,15 +275,19 @@ class KubeClient:
         self.request_count += 1
         timeout = urllib3.Timeout(connect=self.settings.connect_timeout,
                                   read=read_timeout or self.settings.request_timeout)
+        started = time.monotonic()
         try:
             response = self._pool.request(
                 method, self.url(path, query), body=body, headers=self._headers(content_type, accept),
                 timeout=timeout, retries=False, redirect=False, preload_content=not stream,
             )
         except (NewConnectionError, ConnectTimeoutError) as exc:
+            self._observe(method, 0, started)
             raise RequestNotSentError(f"{method} {path}: cannot connect to {self.host}: {exc}") from exc
         except (HTTPError, OSError) as exc:
+            self._observe(method, 0, started)
             raise errors.TransportError(f"{method} {path}: {exc}") from exc
+        self._observe(method, response.status, started)
         if not 200 <= response.status < 300:
             data = response.data if not stream else response.read()
             if stream:
@@ -288,6 +295,10 @@ class KubeClient:
             raise errors.from_response(response.status, data, method=method, path=path,
                                        retry_after_header=response.headers.get("Retry-After"))
         return response
+
+    def _observe(self, method: str, code: int, started: float) -> None:
+        if self.observer is not None:
+            self.observer(method, code, time.monotonic() - started)
 
     def request(self, method: str, path: str, *, query: Any = None, body: Any = None,
                 content_type: str | None = None, accept: str = "application/json") -> Any:

@@ -41,6 +41,7 @@ from opframe.handlers.registry import Handler, Kind
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
+from opframe.queue.metrics import NO_METRICS
 from opframe.queue.ratelimiting import RateLimitingQueue
 from opframe.queue.workqueue import ShutDown
 from opframe.runtime.daemons import DaemonKeeper
@@ -71,6 +72,7 @@ class RuntimeContext:
     namespace_matches: Callable[[str | None], bool]
     indexes: Any  # runtime.indexes.OperatorIndexes
     runtime: Any = None  # the Operator, passed to handlers as `runtime`
+    metrics: Any = None  # runtime.metrics.OperatorMetrics, if exported
 
 
 class Controller:
@@ -82,7 +84,8 @@ class Controller:
         self.informer = informer
         self.workers = workers
         self.name = resource.qualified_name
-        self.queue: RateLimitingQueue[str] = RateLimitingQueue(name=self.name)
+        recorder = context.metrics.queue_recorder(self.name) if context.metrics is not None else NO_METRICS
+        self.queue: RateLimitingQueue[str] = RateLimitingQueue(name=self.name, metrics=recorder)
         self._change_handlers = [h for h in handlers if h.kind in (Kind.CREATE, Kind.UPDATE, Kind.DELETE,
                                                                    Kind.RESUME, Kind.FIELD)]
         self._event_handlers = [h for h in handlers if h.kind is Kind.EVENT]
@@ -144,7 +147,7 @@ class Controller:
                               type_=event_type)
         try:
             self._count(handler)
-            call(handler, kwargs, self.context.runner)
+            self._invoke(handler, kwargs)
         except Exception:  # never retried (kopf's rule for event handlers)
             object_logger(key).exception("event handler %s failed", handler.id)
 
@@ -259,7 +262,7 @@ class Controller:
             log = object_logger(key)
             self._count(handler)
             try:
-                result = call(handler, kwargs, self.context.runner)
+                result = self._invoke(handler, kwargs)
             except Exception as error:
                 record.retries += 1
                 decision = retries.decide(
@@ -421,7 +424,7 @@ class Controller:
                 kwargs = self._kwargs(handler, body, key, reason=Reason.DELETE.value, patch=Patch())
                 self._count(handler)
                 try:
-                    call(handler, kwargs, self.context.runner)
+                    self._invoke(handler, kwargs)
                 except Exception:
                     object_logger(key).exception("optional delete handler %s failed", handler.id)
 
@@ -446,7 +449,7 @@ class Controller:
                 kwargs = self._kwargs(handler, body, key, reason="timer", patch=patch)
                 self._count(handler)
                 try:
-                    result = call(handler, kwargs, self.context.runner)
+                    result = self._invoke(handler, kwargs)
                     if result is not None:
                         patch.status[handler.id] = result
                 except Exception as error:
@@ -492,6 +495,18 @@ class Controller:
         }
         kwargs.update(self.context.indexes.kwargs())
         return kwargs
+
+    def _invoke(self, handler: Handler, kwargs: dict[str, Any]) -> Any:
+        """Call a handler, recording its duration and outcome in the operator's metrics."""
+        started = time.monotonic()
+        failed = True
+        try:
+            result = call(handler, kwargs, self.context.runner)
+            failed = False
+            return result
+        finally:
+            if self.context.metrics is not None:
+                self.context.metrics.observe_handler(self.name, handler.id, time.monotonic() - started, failed)
 
     def _count(self, handler: Handler) -> None:
         with self._lock:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from opframe.cache.informer import SharedIndexInformer, wait_for_cache_sync
 from opframe.cache.listwatch import ResourceListerWatcher
+from opframe.cache.reflector import ReflectorStats
 from opframe.handlers import filters
 from opframe.handlers.progress import Annotations
 from opframe.handlers.registry import Handler, Kind, Registry, default_registry
@@ -27,8 +29,11 @@ from opframe.kube.discovery import AmbiguousResourceError, Discovery, ResourceNo
 from opframe.kube.resources import Resource
 from opframe.runtime.controller import Controller, RuntimeContext
 from opframe.runtime.events import EventRecorder
+from opframe.runtime.health import HealthServer
 from opframe.runtime.indexes import OperatorIndexes
 from opframe.runtime.invocation import AsyncRunner, Memo, call
+from opframe.runtime.leader import LeaderElector, LeaseConfig, default_identity
+from opframe.runtime.metrics import OperatorMetrics
 from opframe.settings import NamespaceSelector, Settings
 
 logger = logging.getLogger("opframe.operator")
@@ -55,6 +60,12 @@ class Operator:
         self.memo = Memo()
         self._discovery: Discovery | None = None
         self.events: EventRecorder | None = None
+        self.metrics: OperatorMetrics | None = None
+        self.health: HealthServer | None = None
+        self.elector: LeaderElector | None = None
+        self.leader_gauge: Any = None
+        #: Set when this replica lost its lease: it must stop handling and exit non-zero.
+        self.lost_leadership = threading.Event()
         self.runner: AsyncRunner | None = None
         self.started = threading.Event()
         self.stopped = threading.Event()
@@ -143,13 +154,15 @@ class Operator:
             except Exception as exc:
                 raise StartupError(f"startup handler {handler.id} failed: {type(exc).__name__}: {exc}") from exc
         indexes = OperatorIndexes(self.runner)
+        self.metrics = OperatorMetrics()
+        self.client.observer = self.metrics.observe_request
         self.events = EventRecorder(self.client, enabled=self.settings.post_events)
         self.events.start()
         context = RuntimeContext(
             client=self.client, annotations=Annotations(self.settings.prefix),
             finalizer=self.settings.finalizer_name, memo=self.memo, runner=self.runner,
             events=self.events,
-            namespace_matches=self.namespaces.matches, indexes=indexes, runtime=self)
+            namespace_matches=self.namespaces.matches, indexes=indexes, runtime=self, metrics=self.metrics)
         for spec, resource in self.resources.items():
             handlers = [h for h in self.registry.handlers() if h.resource == spec]
             if resource in self.informers:  # two names for one resource share one informer
@@ -165,25 +178,105 @@ class Operator:
                 name=resource.qualified_name, inactivity_timeout=self.settings.inactivity_timeout,
                 use_watch_list=self.settings.watch_list)
             self.informers[resource] = informer
+            self.metrics.watch_reflector(resource.qualified_name, _stats_of(informer))
             self.controllers[resource] = Controller(context, resource, handlers, informer,
                                                     workers=self.settings.workers)
         for informer in self.informers.values():
             informer.start()
+        self._start_health_server()
         if not wait_for_cache_sync(*(i.has_synced for i in self.informers.values()),
                                    timeout=self.settings.sync_timeout):
             raise StartupError(f"the caches did not sync within {self.settings.sync_timeout:.0f} s; check the "
                                "API server's health, or raise OPFRAME_SYNC_TIMEOUT")
+        if self.settings.leader_election:
+            self._start_leader_election()
+        else:
+            self._start_workers()
+
+    def _start_workers(self) -> None:
         for controller in self.controllers.values():
             controller.start()
         self.started.set()
         logger.info("opframe started: %s", ", ".join(
             f"{r.qualified_name} ({len(c.handlers)} handlers)" for r, c in self.controllers.items()))
 
+    def _start_leader_election(self) -> None:
+        assert self.client is not None
+        namespace = self.settings.lease_namespace or _service_account_namespace() or _kubeconfig_namespace(
+            self.settings) or "default"
+        config = LeaseConfig(name=self.settings.lease_name, namespace=namespace, identity=default_identity(),
+                             lease_duration=self.settings.lease_duration,
+                             renew_deadline=self.settings.renew_deadline, retry_period=self.settings.retry_period)
+        # One attempt per request, each shorter than a retry period: a renewal must fail
+        # fast enough for the leader to give up before its lease can expire for others.
+        lease_client = KubeClient(self.client.configuration, ClientSettings(
+            retry_budget=0.0, request_timeout=config.retry_period, connect_timeout=config.retry_period))
+        self.leader_gauge = self.metrics.leader.labels(config.name) if self.metrics is not None else None
+
+        def started_leading() -> None:
+            if self.leader_gauge is not None:
+                self.leader_gauge.set(1)
+            self._start_workers()
+
+        def stopped_leading() -> None:
+            if self.leader_gauge is not None:
+                self.leader_gauge.set(0)
+            # Stop handling at once: no new keys; the process then exits non-zero.
+            for controller in self.controllers.values():
+                controller.queue.shut_down()
+            self.lost_leadership.set()
+
+        self.elector = LeaderElector(lease_client, config, on_started_leading=started_leading,
+                                     on_stopped_leading=stopped_leading)
+        logger.info("waiting to lead lease %s/%s as %s", namespace, config.name, config.identity)
+        self.elector.start()
+
+    def _start_health_server(self) -> None:
+        if self.settings.health_port is None:
+            return
+        probes = self.registry.handlers(Kind.PROBE)
+
+        def probe_check(handler: Handler) -> Callable[[], str | None]:
+            def check() -> str | None:
+                call(handler, {"memo": self.memo, "logger": logger, "settings": self.settings, "param": None},
+                     self.runner)
+                return None
+            return check
+
+        def watch_check(informer: SharedIndexInformer) -> Callable[[], str | None]:
+            def check() -> str | None:
+                if informer.reflector.stuck():
+                    return (f"no news from the watch for {informer.reflector.seconds_since_activity():.0f} s "
+                            f"(state {informer.reflector.state.value})")
+                return None
+            return check
+
+        def leader_check() -> str | None:
+            if self.lost_leadership.is_set():
+                return "lost the lease"
+            return None
+
+        liveness: list[tuple[str, Callable[[], str | None]]] = [("ping", lambda: None)]
+        liveness += [(f"watch-{r.qualified_name}", watch_check(i)) for r, i in self.informers.items()]
+        liveness += [(f"probe-{h.id}", probe_check(h)) for h in probes]
+        readiness: list[tuple[str, Callable[[], str | None]]] = [
+            ("informers-synced", lambda: None if all(i.has_synced() for i in self.informers.values())
+             else "caches not synced yet"),
+            ("leader-election", leader_check),
+        ]
+        self.health = HealthServer(self.settings.health_host, self.settings.health_port, liveness=liveness,
+                                   readiness=readiness, metrics=self.metrics.render if self.metrics else None)
+        self.health.start()
+        logger.info("health and metrics on %s:%d (/healthz, /readyz, /metrics)", self.settings.health_host,
+                    self.health.port)
+
     def stop(self) -> None:
-        timeout = self.settings.shutdown_timeout
+        timeout = 0.0 if self.lost_leadership.is_set() else self.settings.shutdown_timeout
         for controller in self.controllers.values():
             if not controller.stop(timeout):
                 logger.warning("%s: handlers still running after %.0f s; stopping anyway", controller.name, timeout)
+        if self.elector is not None:
+            self.elector.stop()  # a leader releases its lease, so a standby takes over at once
         for informer in self.informers.values():
             informer.stop()
         for handler in self.registry.handlers(Kind.CLEANUP):
@@ -198,6 +291,8 @@ class Operator:
             self.runner.close()
         if self.client is not None:
             self.client.close()
+        if self.health is not None:
+            self.health.stop()
         self.stopped.set()
 
     def run(self, stop: threading.Event) -> None:
@@ -232,6 +327,18 @@ def _kubeconfig_namespace(settings: Settings) -> str | None:
         namespace = (active or {}).get("context", {}).get("namespace")
         return str(namespace) if namespace else None
     except Exception:
+        return None
+
+
+def _stats_of(informer: SharedIndexInformer) -> Callable[[], ReflectorStats]:
+    return lambda: informer.reflector.stats
+
+
+def _service_account_namespace() -> str | None:
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace") as namespace_file:
+            return namespace_file.read().strip() or None
+    except OSError:
         return None
 
 
