@@ -31,6 +31,12 @@ class RateLimitingQueue(DelayingQueue[T]):
         self.add_after(item, delay)
         return delay
 
+    def retry_after(self, item: T, delay: float) -> None:
+        """Re-add ``item`` after a delay chosen by the caller (a handler's own retry policy),
+        counted as a retry in the queue's metrics."""
+        self._metrics.on_retry()
+        self.add_after(item, delay)
+
     def forget(self, item: T) -> None:
         self.rate_limiter.forget(item)
 

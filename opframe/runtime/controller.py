@@ -199,6 +199,7 @@ class Controller:
                        first_sight=first_sight, include=self._include)
         patch = Patch()
         requeue_after: float | None = None
+        retrying = False
 
         being_deleted = bool(body["metadata"].get("deletionTimestamp"))
         wants_finalizer = any(h.requires_finalizer and self._matches(h, body) for h in self.handlers)
@@ -211,7 +212,8 @@ class Controller:
         # Without change handlers there is no diff-base to keep, but a finalizer that a
         # timer or daemon needed must still be released.
         if self._change_handlers or cause.reason is Reason.DELETE:
-            requeue_after = _earliest(requeue_after, self._handle_cause(key, body, cause, patch))
+            come_back, retrying = self._handle_cause(key, body, cause, patch)
+            requeue_after = _earliest(requeue_after, come_back)
 
         if not being_deleted:
             requeue_after = _earliest(requeue_after, self._run_timers(key, body, patch))
@@ -224,15 +226,21 @@ class Controller:
             return
         except errors.NotFound:
             return
-        if requeue_after is not None:
+        if requeue_after is not None and retrying:
+            self.queue.retry_after(key, requeue_after)
+        elif requeue_after is not None:
             self.queue.add_after(key, requeue_after)
         else:
             self.queue.forget(key)
 
-    def _handle_cause(self, key: str, body: dict[str, Any], cause: Cause, patch: Patch) -> float | None:
-        """Run the cause's due handlers; record progress in ``patch``. Returns when to come back."""
+    def _handle_cause(self, key: str, body: dict[str, Any], cause: Cause,
+                      patch: Patch) -> tuple[float | None, bool]:
+        """Run the cause's due handlers; record progress in ``patch``.
+
+        Returns when to come back, and whether that is a retry of a failed handler.
+        """
         if cause.reason is Reason.NONE:
-            return None
+            return None, False
         selected = self._select(cause, body)
         annotations = self.context.annotations
         if not selected:
@@ -240,12 +248,13 @@ class Controller:
                 self._remove_finalizer(body, patch)
             elif cause.reason in (Reason.CREATE, Reason.UPDATE):
                 self._set_diff_base(patch, cause)
-            return None
+            return None, False
         progress = cause.progress
         if progress is None or progress.cause != cause.reason.value or progress.digest != digest(cause.essence):
             progress = Progress(cause=cause.reason.value, digest=digest(cause.essence))
         now = now_utc()
         come_back: float | None = None
+        retrying = False
         for handler, handler_diff in selected:
             record = progress.record(handler.id)
             if record.finished:
@@ -273,6 +282,7 @@ class Controller:
                     record.delayed_until = now + datetime.timedelta(seconds=decision.delay)
                     record.message = decision.reason
                     come_back = _earliest(come_back, decision.delay)
+                    retrying = True
                     log.error("handler %s failed (%s); retrying in %.1f s", handler.id, decision.reason,
                               decision.delay)
                 else:
@@ -299,7 +309,7 @@ class Controller:
                 patch.metadata.annotations[annotations.progress] = None
         else:
             patch.metadata.annotations[annotations.progress] = progress.to_annotation()
-        return come_back
+        return come_back, retrying
 
     def _select(self, cause: Cause, body: dict[str, Any]) -> list[tuple[Handler, diffs.Diff]]:
         """The handlers this cause runs, with the diff each sees (reduced for field handlers)."""

@@ -3,7 +3,7 @@
 Put it between a client and kube-apiserver to test what networks do to watches:
 ``cut()`` closes every open connection (a dropped stream), ``stall()`` keeps the
 open connections up but stops moving their bytes (a stuck stream), ``refuse()``
-makes new connections fail until ``accept()``. TLS passes through untouched:
+makes new connections fail until ``accept()``, and ``delay`` slows every chunk. TLS passes through untouched:
 the client still verifies the API server's certificate, which covers 127.0.0.1.
 
 Invariants: every socket and thread it starts ends in ``close()``; a stalled
@@ -53,6 +53,8 @@ class ChaosProxy:
         self._refusing = threading.Event()
         self._closing = threading.Event()
         self.accepted = 0
+        #: Seconds each forwarded chunk is held back: a slow network, for timing-dependent tests.
+        self.delay = 0.0
         self._spawn(self._accept_loop)
 
     @property
@@ -154,6 +156,8 @@ class ChaosProxy:
                 data = source.recv(CHUNK)
                 if not data:
                     break
+                if self.delay:
+                    connection.closed.wait(self.delay)
                 target.sendall(data)
         except OSError:
             pass

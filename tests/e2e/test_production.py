@@ -1,0 +1,244 @@
+"""Running in production: leader election, health and metrics, on the real control plane."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from operator_journal import CONFIGMAPS, PRELUDE, Journal, configmap, journal
+
+from opframe.kube import KubeClient, Resource
+from opframe.testing import ControlPlane
+from opframe.testing.controlplane import free_port
+from opframe.testing.operator import OperatorProcess
+from opframe.testing.proxy import ChaosProxy
+
+pytestmark = pytest.mark.e2e
+__all__ = ["journal"]  # a fixture
+
+LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
+#: Short lease timings keep the tests quick; they keep client-go's proportions
+#: (duration > deadline > 1.2 x retry period).
+LEASE = {"OPFRAME_LEASE_DURATION": "4", "OPFRAME_RENEW_DEADLINE": "3", "OPFRAME_RETRY_PERIOD": "0.5"}
+HANDLER = PRELUDE + '''
+@on.create("configmaps", labels={"app": "test"})
+def created(name, **_):
+    note(handler="create", name=name, pid=os.getpid(), at=time.time())
+'''
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.fixture
+def operator_file(tmp_path: Path) -> Path:
+    path = tmp_path / "leader_operator.py"
+    path.write_text(HANDLER)
+    return path
+
+
+@pytest.fixture
+def replicas(control_plane: ControlPlane, operator_file: Path, journal: Journal,
+             namespace: str) -> Iterator[Callable[..., OperatorProcess]]:
+    started: list[OperatorProcess] = []
+
+    def start(kubeconfig: Path | None = None, extra_env: dict[str, str] | None = None) -> OperatorProcess:
+        process = OperatorProcess(
+            [operator_file], kubeconfig=kubeconfig or control_plane.kubeconfig,
+            args=["-n", namespace, "--leader-election", "--lease-name", "test-lease", "--lease-namespace", namespace],
+            env={"JOURNAL": str(journal.path), **LEASE, **(extra_env or {})}).start()
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
+        process.cleanup()
+
+
+def _leader(kube_client: KubeClient, namespace: str) -> str:
+    return kube_client.get(LEASES, "test-lease", namespace=namespace)["spec"].get("holderIdentity") or ""
+
+
+def _handled_by(journal: Journal, name: str, timeout: float = 30) -> dict[str, object]:
+    return journal.wait_count(1, handler="create", name=name, timeout=timeout)[0]
+
+
+def test_only_the_leader_handles_and_a_killed_leader_is_replaced(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        replicas: Callable[..., OperatorProcess]) -> None:
+    first = replicas()
+    first.wait_started()
+    second = replicas()
+    second.wait_for_output("waiting to lead lease")
+    time.sleep(1.5)
+    assert "opframe started" not in second.output()  # the standby does not handle
+    for i in range(5):
+        kube_client.create(CONFIGMAPS, configmap(namespace, f"one-{i}"))
+    for i in range(5):
+        assert _handled_by(journal, f"one-{i}")["pid"] == first.pid
+    os.kill(first.pid, signal.SIGKILL)
+    killed_at = time.time()
+    first.wait()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "after-kill"))
+    handled = _handled_by(journal, "after-kill")
+    assert handled["pid"] == second.pid
+    # LeaseDuration + RetryPeriod, plus the time to start the workers and handle.
+    assert float(handled["at"]) - killed_at <= 4 + 0.5 + 2.0
+    assert {e["pid"] for e in journal.entries(handler="create")} == {first.pid, second.pid}
+
+
+def test_graceful_stop_releases_the_lease_and_hands_over_within_3_seconds(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        replicas: Callable[..., OperatorProcess]) -> None:
+    first = replicas()
+    first.wait_started()
+    second = replicas()
+    second.wait_for_output("waiting to lead lease")
+    stopping = time.time()
+    assert first.stop() == 0
+    assert "released the lease" in first.output()
+    second.wait_started(timeout=10)
+    assert time.time() - stopping <= 3.0 + 1.0  # the stop itself takes a moment
+    kube_client.create(CONFIGMAPS, configmap(namespace, "after-stop"))
+    assert _handled_by(journal, "after-stop")["pid"] == second.pid
+
+
+def test_a_leader_that_cannot_renew_stops_before_its_lease_expires(
+        control_plane: ControlPlane, kube_client: KubeClient, namespace: str, journal: Journal,
+        replicas: Callable[..., OperatorProcess], tmp_path: Path) -> None:
+    assert control_plane.ports is not None
+    with ChaosProxy("127.0.0.1", control_plane.ports.apiserver) as proxy:
+        config = json.loads(control_plane.kubeconfig.read_text())
+        config["clusters"][0]["cluster"]["server"] = proxy.url
+        via_proxy = tmp_path / "via-proxy"
+        via_proxy.write_text(json.dumps(config))
+        leader = replicas(via_proxy)
+        leader.wait_started()
+        standby = replicas()
+        standby.wait_for_output("waiting to lead lease")
+        proxy.refuse()  # the leader is cut off from the API server
+        cut_at = time.monotonic()
+        code = leader.wait(timeout=30)
+        stopped_after = time.monotonic() - cut_at
+        assert code == 1
+        assert "lost the leader lease" in leader.output()
+        # It stops within RenewDeadline (+ one retry period and a request timeout), before
+        # LeaseDuration after its last renewal has passed for the others.
+        assert stopped_after < 4.0, stopped_after
+        standby.wait_started(timeout=15)
+        kube_client.create(CONFIGMAPS, configmap(namespace, "after-partition"))
+        assert _handled_by(journal, "after-partition")["pid"] == standby.pid
+
+
+def test_healthz_turns_500_while_a_watch_is_stalled_and_readyz_waits_for_sync(
+        control_plane: ControlPlane, kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_file: Path, tmp_path: Path) -> None:
+    assert control_plane.ports is not None
+    port = free_port()
+    with ChaosProxy("127.0.0.1", control_plane.ports.apiserver) as proxy:
+        config = json.loads(control_plane.kubeconfig.read_text())
+        config["clusters"][0]["cluster"]["server"] = proxy.url
+        via_proxy = tmp_path / "via-proxy"
+        via_proxy.write_text(json.dumps(config))
+        proxy.delay = 0.3  # a slow network: the initial LIST takes seconds
+        with OperatorProcess([operator_file], kubeconfig=via_proxy,
+                             args=["-n", namespace, "--health-port", str(port)],
+                             env={"JOURNAL": str(journal.path), "OPFRAME_INACTIVITY_TIMEOUT": "2"}) as operator:
+            operator.wait_for_output("health and metrics on", timeout=60)
+            code, body = _get(port, "/readyz?verbose")
+            assert code == 500 and "[-]informers-synced failed: caches not synced yet" in body, body
+            proxy.delay = 0.0
+            ready_codes = [code]
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                code, _ = _get(port, "/readyz")
+                ready_codes.append(code)
+                if code == 200:
+                    break
+                time.sleep(0.02)
+            operator.wait_started()
+            code, body = _get(port, "/readyz?verbose")
+            assert code == 200 and "[+]informers-synced ok" in body
+            assert _get(port, "/healthz") == (200, "ok")
+
+            proxy.stall()
+            proxy.refuse()  # the stream stalls and no new watch can be opened
+            deadline = time.monotonic() + 30
+            while _get(port, "/healthz")[0] != 500:
+                assert time.monotonic() < deadline, "healthz never turned 500"
+                time.sleep(0.2)
+            code, body = _get(port, "/healthz")
+            assert code == 500 and "[-]watch-configmaps failed: no news from the watch" in body
+            assert body.rstrip().endswith("healthz check failed") and "[+]ping ok" in body
+            proxy.resume()
+            proxy.accept()
+            deadline = time.monotonic() + 30
+            while _get(port, "/healthz")[0] != 200:
+                assert time.monotonic() < deadline, "healthz never recovered"
+                time.sleep(0.2)
+    assert ready_codes[0] == 500 and ready_codes[-1] == 200
+
+
+def test_metrics_parse_as_prometheus_text_and_move_with_the_work(
+        control_plane: ControlPlane, kube_client: KubeClient, namespace: str, journal: Journal,
+        tmp_path: Path) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    source = tmp_path / "metrics_operator.py"
+    source.write_text(PRELUDE + '''
+@on.create("configmaps", labels={"app": "test"})
+def created(name, retry, **_):
+    if name == "flaky" and retry == 0:
+        raise opframe.TemporaryError("once", delay=0.1)
+''')
+    port = free_port()
+    with OperatorProcess([source], kubeconfig=control_plane.kubeconfig,
+                         args=["-n", namespace, "--health-port", str(port)],
+                         env={"JOURNAL": str(journal.path)}) as operator:
+        operator.wait_started()
+
+        def scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+            code, text = _get(port, "/metrics")
+            assert code == 200
+            return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                    for family in text_string_to_metric_families(text) for s in family.samples}
+
+        before = scrape()
+        for name in ("a", "b", "flaky"):
+            kube_client.create(CONFIGMAPS, configmap(namespace, name))
+        time.sleep(2.0)
+        after = scrape()
+
+        def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], series: str,
+                  **labels: str) -> float:
+            return samples.get((series, tuple(sorted(labels.items()))), 0.0)
+
+        handler = {"resource": "configmaps", "handler": "created"}
+        assert value(after, "opframe_handler_invocations_total", **handler) - value(
+            before, "opframe_handler_invocations_total", **handler) == 4
+        assert value(after, "opframe_handler_errors_total", **handler) == 1
+        assert value(after, "workqueue_adds_total", name="configmaps") > value(
+            before, "workqueue_adds_total", name="configmaps")
+        assert value(after, "workqueue_retries_total", name="configmaps") >= 1
+        assert value(after, "opframe_api_requests_total", verb="PATCH", code="200") >= 3
+        assert value(after, "workqueue_depth", name="configmaps") == 0
+        names = {name for name, _ in after}
+        for series in ("workqueue_queue_duration_seconds_bucket", "workqueue_work_duration_seconds_bucket",
+                       "workqueue_unfinished_work_seconds", "workqueue_longest_running_processor_seconds",
+                       "opframe_handler_duration_seconds_bucket", "opframe_watch_restarts_total",
+                       "opframe_relists_total", "opframe_watch_events_total",
+                       "opframe_api_request_duration_seconds_bucket"):
+            assert series in names, series
