@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo controlplane venv lint typecheck layers unit e2e clean
+.PHONY: test demo controlplane helm venv lint typecheck layers unit e2e clean
 
 venv: $(STAMP)
 
@@ -23,6 +23,10 @@ $(STAMP): pyproject.toml
 controlplane:
 	@./controlplane/build.sh
 
+# Builds helm from the Go module proxy (chart lint/render in the tests); a no-op when present.
+helm:
+	@./tools/helm/build.sh
+
 lint: venv
 	$(BIN)/ruff check opframe tests examples bench
 
@@ -35,10 +39,10 @@ layers: venv
 unit: venv
 	$(BIN)/pytest tests/unit
 
-e2e: venv controlplane
+e2e: venv controlplane helm
 	$(BIN)/pytest tests/e2e examples
 
-test: venv controlplane lint typecheck layers
+test: venv controlplane helm lint typecheck layers
 	$(BIN)/pytest
 
 demo: venv controlplane

@@ -68,8 +68,9 @@ class Discovery:
 
     def resolve(self, *spec: str) -> Resource:
         """A Resource from a name, ``(group_or_apiversion, plural)`` or ``(group, version, plural)``."""
-        if not spec or not all(isinstance(part, str) and part for part in spec) or len(spec) > 3:
-            raise ValueError(f"a resource is named by 1 to 3 non-empty strings, got {spec!r}")
+        names = spec[1:] if len(spec) == 3 else spec  # in (group, version, plural) the core group is ""
+        if not spec or len(spec) > 3 or not all(isinstance(part, str) for part in spec) or not all(names):
+            raise ValueError(f"a resource is named by 1 to 3 strings (only a group may be empty), got {spec!r}")
         for refresh in (False, True):
             found = self._match(spec, self.resources(refresh=refresh))
             if found:

@@ -1,0 +1,158 @@
+"""The Helm chart: lint, render, reject bad values, apply to the real control plane, prove its RBAC."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from operator_journal import CONFIGMAPS, configmap
+
+from opframe.kube import Discovery, KubeClient, Resource, errors
+from opframe.testing import ControlPlane
+from opframe.testing.operator import OperatorProcess
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "opframe"
+HELM_VERSION = "v3.22.0"
+
+
+def helm_binary() -> Path:
+    root = os.environ.get("OPFRAME_CACHE_DIR") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "opframe")
+    path = Path(root) / "tools" / f"helm-{HELM_VERSION}" / "helm"
+    if not path.exists():
+        raise AssertionError(f"helm is not built at {path}; run 'make helm'")
+    return path
+
+
+def helm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(helm_binary()), *args], capture_output=True, text=True, check=False, timeout=120)
+
+
+def render(namespace: str, *sets: str) -> list[dict[str, Any]]:
+    result = helm("template", "rel", str(CHART), "--namespace", namespace, *[f"--set={s}" for s in sets])
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def by_kind(docs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] == kind]
+
+
+def test_chart_lints() -> None:
+    result = helm("lint", str(CHART), "--strict")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 chart(s) failed" in result.stdout
+
+
+def test_default_render_is_least_privilege_and_restricted() -> None:
+    docs = render("ops")
+    deployment = by_kind(docs, "Deployment")[0]
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert deployment["spec"]["replicas"] == 2
+    assert "--leader-election" in container["args"] and "--namespace=ops" in container["args"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["resources"]["requests"] == {"cpu": "50m", "memory": "128Mi"}
+    security = container["securityContext"]
+    assert security["runAsNonRoot"] and security["readOnlyRootFilesystem"]
+    assert security["capabilities"]["drop"] == ["ALL"] and security["allowPrivilegeEscalation"] is False
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert by_kind(docs, "PodDisruptionBudget")[0]["spec"]["minAvailable"] == 1
+    assert by_kind(docs, "Service")[0]["spec"]["ports"][0]["name"] == "http-metrics"
+    assert by_kind(docs, "ClusterRole") == []
+    rules = [rule for role in by_kind(docs, "Role") for rule in role["rules"]]
+    granted = {(g, r, v) for rule in rules for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    assert ("", "secrets", "get") not in granted and not any(r == "*" or v == "*" for _, r, v in granted)
+    assert {("coordination.k8s.io", "leases", "update"), ("", "events", "create"),
+            ("", "configmaps", "watch")} <= granted
+    assert by_kind(docs, "ConfigMap")[0]["data"]["operator.py"].startswith("from opframe import on")
+
+
+def test_non_default_values_render() -> None:
+    single = render("ops", "replicas=1", "operator.source=image", "operator.path=/app/op.py",
+                    "namespaces={team-a,team-b}", "operator.args={--workers,8}")
+    container = by_kind(single, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+    assert "--leader-election" not in container["args"]
+    assert container["args"][:3] == ["/app/op.py", "--namespace=team-a", "--namespace=team-b"]
+    assert container["args"][-2:] == ["--workers", "8"]
+    assert by_kind(single, "PodDisruptionBudget") == [] and by_kind(single, "ConfigMap") == []
+    assert {r["metadata"]["namespace"] for r in by_kind(single, "Role") if r["metadata"]["name"] == "rel-opframe"} == {
+        "team-a", "team-b"}
+    wide = render("ops", "allNamespaces=true")
+    assert "--all-namespaces" in by_kind(wide, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert len(by_kind(wide, "ClusterRole")) == 1 and len(by_kind(wide, "ClusterRoleBinding")) == 1
+
+
+@pytest.mark.parametrize(("setting", "complaint"), [
+    ("replicas=0", "/replicas"),
+    ("operator.source=git", "/operator/source"),
+    ("operator.path=relative.py", "/operator/path"),
+    ("health.port=80", "/health/port"),
+    ("rbac.rules[0].verbs={steal}", "/rbac/rules/0/verbs/0"),
+    ("securityContext.runAsNonRoot=false", "/securityContext/runAsNonRoot"),
+    ("replica=3", "additional properties 'replica' not allowed"),
+], ids=["replicas", "source", "path", "port", "verb", "root", "typo"])
+def test_bad_values_are_rejected(setting: str, complaint: str) -> None:
+    result = helm("template", "rel", str(CHART), f"--set={setting}")
+    assert result.returncode != 0
+    assert complaint in result.stderr, result.stderr
+
+
+def _apply(client: KubeClient, docs: list[dict[str, Any]]) -> None:
+    discovery = Discovery(client)
+    for doc in docs:
+        group, _, version = doc["apiVersion"].rpartition("/")
+        resource = discovery.resolve(group, version, doc["kind"])
+        client.patch(resource, doc["metadata"]["name"], doc, namespace=doc["metadata"].get("namespace"),
+                     patch_type="apply", field_manager="opframe-chart-test", force=True)
+
+
+def test_applied_chart_rbac_is_enough_and_cannot_read_secrets(control_plane: ControlPlane, kube_client: KubeClient,
+                                                               namespace: str, tmp_path: Path) -> None:
+    docs = render(namespace, "replicas=1")
+    _apply(kube_client, docs)
+    deployment = kube_client.get(Resource("apps", "v1", "deployments"), "rel-opframe", namespace=namespace)
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "rel-opframe"
+
+    token = kube_client.create(Resource("", "v1", "serviceaccounts"), {
+        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}},
+        namespace=namespace, name="rel-opframe", subresource="token")["status"]["token"]
+    ca = base64.b64encode(control_plane.pki.serving_ca.read_bytes()).decode()
+    kubeconfig = tmp_path / "chart-sa"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "sa",
+        "clusters": [{"name": "c", "cluster": {"server": control_plane.server, "certificate-authority-data": ca}}],
+        "users": [{"name": "sa", "user": {"token": token}}],
+        "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa", "namespace": namespace}}],
+    }))
+    code = tmp_path / "operator.py"
+    code.write_text(by_kind(docs, "ConfigMap")[0]["data"]["operator.py"])
+    args = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"][1:]
+    args = [a for a in args if not a.startswith("--health-port")]
+    with OperatorProcess([code], kubeconfig=kubeconfig, args=[*args, "--leader-election",
+                                                             f"--lease-namespace={namespace}"]) as operator:
+        operator.wait_started()
+        body = configmap(namespace, "hello", labels={"opframe.dev/example": "true"})
+        kube_client.create(CONFIGMAPS, body)
+        operator.wait_for_output(f"saw {namespace}/hello")
+        assert operator.stop() == 0
+        assert "Traceback" not in operator.output()
+    from opframe.kube import load_configuration
+
+    with KubeClient(load_configuration(kubeconfig)) as as_operator:
+        with pytest.raises(errors.Forbidden):
+            as_operator.list(Resource("", "v1", "secrets"), namespace=namespace)
+        with pytest.raises(errors.Forbidden):
+            as_operator.get(Resource("", "v1", "secrets"), "anything", namespace=namespace)
+        with pytest.raises(errors.Forbidden):
+            as_operator.list(CONFIGMAPS, namespace="default")
