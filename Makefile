@@ -59,3 +59,7 @@ bench-informer: venv controlplane
 .PHONY: bench-operator
 bench-operator: venv controlplane
 	$(BIN)/python bench/operator_runtime.py --rate 50 --seconds 20
+
+.PHONY: bench-failover
+bench-failover: venv controlplane
+	$(BIN)/python bench/leader_failover.py --kills 10
