@@ -1,0 +1,410 @@
+"""Benchmark: opframe against kopf on the same local control plane, in one run.
+
+Each scenario runs each framework as its own process (`opframe run` / `kopf run`)
+against the same kube-apiserver with the same objects (created afresh in a namespace
+of their own, so neither framework sees the other's annotations). Both operators are
+written as their users would write them, with the same handler bodies; each handler
+appends a line to a journal file, and completion is read from that journal or from
+the API server, never from the frameworks' logs.
+
+Scenarios:
+  S1 initial sync: N objects exist before start; one create/resume handler returning
+     at once. Time until every object was handled; CPU seconds; peak RSS.
+  S2 update storm: 1,000 objects, each updated 20 times as fast as a client can; the
+     update handler sleeps 50 ms. Time until every object's final spec was handled;
+     total handler invocations.
+  S3 latency: changes at a steady 50/s for 60 s over 50 objects; from the PATCH's API
+     response to the handler's start: p50, p99.
+  S4 idle cost: 10,000 objects watched and handled, then 60 s without changes: CPU
+     seconds and RSS over those 60 s.
+  S5 many handlers: one kind with 5 update handlers; API writes per update (MODIFIED
+     events a watch sees after the update, minus the update itself).
+
+Non-default settings (also written to the results): kopf runs with `--standalone`
+(no peering CRD) and `-n <namespace>`; opframe runs with `-n <namespace>`. Nothing
+else is changed on either side.
+
+Usage: python bench/kopf_compare.py [--quick]   (make bench)
+Writes bench/results/<date>.json and prints one table with opframe/kopf ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import datetime
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+KOPF_REQUIREMENT = "kopf>=1.45,<1.46"
+GROUP, VERSION, PLURAL = "bench.opframe.dev", "v1", "benchobjects"
+CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+    "metadata": {"name": f"{PLURAL}.{GROUP}"},
+    "spec": {"group": GROUP, "scope": "Namespaced",
+             "names": {"plural": PLURAL, "singular": "benchobject", "kind": "BenchObject"},
+             "versions": [{"name": VERSION, "served": True, "storage": True, "subresources": {"status": {}},
+                           "schema": {"openAPIV3Schema": {"type": "object",
+                                                          "x-kubernetes-preserve-unknown-fields": True}}}]},
+}
+
+# The same handler bodies for both frameworks; only the import and decorator names differ.
+BODIES = {
+    "sync": '''
+@{on}.create("{group}", "{version}", "{plural}")
+@{on}.resume("{group}", "{version}", "{plural}")
+def handled(name, spec, **_):
+    note(name, spec.get("v"))
+''',
+    "storm": '''
+@{on}.create("{group}", "{version}", "{plural}")
+@{on}.resume("{group}", "{version}", "{plural}")
+def created(name, spec, **_):
+    note(name, spec.get("v"))
+
+@{on}.update("{group}", "{version}", "{plural}")
+def updated(name, spec, **_):
+    time.sleep(0.05)
+    note(name, spec.get("v"))
+''',
+    "latency": '''
+@{on}.create("{group}", "{version}", "{plural}")
+@{on}.resume("{group}", "{version}", "{plural}")
+def created(name, spec, **_):
+    note(name, spec.get("v"))
+
+@{on}.update("{group}", "{version}", "{plural}")
+def updated(name, spec, **_):
+    note(name, spec.get("v"))
+''',
+    "many": '''
+@{on}.create("{group}", "{version}", "{plural}")
+def created(name, spec, **_):
+    note(name, spec.get("v"))
+''' + "".join(f'''
+@{{on}}.update("{{group}}", "{{version}}", "{{plural}}")
+def update_{i}(name, spec, **_):
+    note(name, spec.get("v"), {i})
+''' for i in range(5)),
+}
+PRELUDE = '''
+import json, os, time
+{imports}
+JOURNAL = open(os.environ["JOURNAL"], "a", buffering=1)
+
+def note(name, value, extra=None):
+    JOURNAL.write(json.dumps([name, value, time.time(), extra]) + "\\n")
+'''
+IMPORTS = {"opframe": "from opframe import on", "kopf": "import kopf"}
+DECORATOR = {"opframe": "on", "kopf": "kopf.on"}
+
+
+# -- plumbing ------------------------------------------------------------------------------
+
+def kopf_venv() -> Path:
+    """kopf in its own virtual environment, never an opframe dependency."""
+    cache = Path(os.environ.get("OPFRAME_CACHE_DIR") or Path.home() / ".cache" / "opframe")
+    venv = cache / "kopf-venv"
+    if not (venv / "bin" / "kopf").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", KOPF_REQUIREMENT], check=True)
+    return venv
+
+
+def operator_source(framework: str, scenario: str) -> str:
+    body = BODIES[scenario].format(on=DECORATOR[framework], group=GROUP, version=VERSION, plural=PLURAL)
+    return PRELUDE.format(imports=IMPORTS[framework]) + body
+
+
+class Operator:
+    """One framework's operator process, with its journal and /proc readings."""
+
+    def __init__(self, framework: str, scenario: str, namespace: str, kubeconfig: Path, workdir: Path) -> None:
+        self.framework = framework
+        self.journal = workdir / f"{framework}-{scenario}-{namespace}.jsonl"
+        self.journal.touch()
+        source = workdir / f"{framework}_{scenario}.py"
+        source.write_text(operator_source(framework, scenario))
+        self.log = open(workdir / f"{framework}-{scenario}-{namespace}.log", "wb")  # noqa: SIM115
+        env = {**os.environ, "JOURNAL": str(self.journal), "KUBECONFIG": str(kubeconfig), "PYTHONUNBUFFERED": "1"}
+        if framework == "kopf":
+            argv = [str(kopf_venv() / "bin" / "kopf"), "run", "--standalone", "-n", namespace, str(source)]
+        else:
+            argv = [sys.executable, "-m", "opframe.cli", "run", str(source), "-n", namespace,
+                    "--kubeconfig", str(kubeconfig)]
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
+
+    def entries(self) -> list[list[Any]]:
+        return [json.loads(line) for line in self.journal.read_text().splitlines() if line.strip()]
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def memory(self, field: str) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(0.05)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+class Bench:
+    def __init__(self, client: Any, kubeconfig: Path, workdir: Path) -> None:
+        from opframe.kube import Resource
+
+        self.client = client
+        self.kubeconfig = kubeconfig
+        self.workdir = workdir
+        self.objects = Resource(GROUP, VERSION, PLURAL, "BenchObject", subresources=("status",))
+        self.namespaces = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+
+    def namespace(self, label: str) -> str:
+        name = f"{label}-{uuid.uuid4().hex[:6]}"
+        self.client.create(self.namespaces, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        return name
+
+    def create_objects(self, namespace: str, count: int) -> None:
+        def make(i: int) -> None:
+            self.client.create(self.objects, {"apiVersion": f"{GROUP}/{VERSION}", "kind": "BenchObject",
+                                              "metadata": {"name": f"o-{i:06d}", "namespace": namespace},
+                                              "spec": {"v": 0, "payload": "x" * 200}})
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(make, range(count)))
+
+    def start(self, framework: str, scenario: str, namespace: str) -> Operator:
+        return Operator(framework, scenario, namespace, self.kubeconfig, self.workdir)
+
+    # -- scenarios ---------------------------------------------------------------------------
+
+    def s1_and_s4(self, framework: str, count: int, idle: float | None) -> dict[str, Any]:
+        namespace = self.namespace(f"s1-{framework}")
+        self.create_objects(namespace, count)
+        operator = self.start(framework, "sync", namespace)
+        try:
+            wait_for(lambda: len({e[0] for e in operator.entries()}) >= count, 1800, f"S1 {framework} {count}")
+            result: dict[str, Any] = {"objects": count, "seconds": time.monotonic() - operator.started,
+                                      "cpu_seconds": operator.cpu_seconds(), "peak_rss": operator.memory("VmHWM")}
+            if idle:
+                time.sleep(5)  # let the tail of the sync settle
+                cpu_before = operator.cpu_seconds()
+                time.sleep(idle)
+                result["idle"] = {"seconds": idle, "cpu_seconds": operator.cpu_seconds() - cpu_before,
+                                  "rss": operator.memory("VmRSS")}
+            return result
+        finally:
+            operator.stop()
+
+    def s2(self, framework: str, count: int = 1000, updates: int = 20) -> dict[str, Any]:
+        namespace = self.namespace(f"s2-{framework}")
+        self.create_objects(namespace, count)
+        operator = self.start(framework, "storm", namespace)
+        try:
+            wait_for(lambda: len({e[0] for e in operator.entries()}) >= count, 900, f"S2 {framework} create")
+            time.sleep(2)
+            baseline = len(operator.entries())
+            started = time.monotonic()
+
+            def storm(i: int) -> None:
+                for value in range(1, updates + 1):
+                    self.client.patch(self.objects, f"o-{i:06d}", {"spec": {"v": value}}, namespace=namespace)
+            with concurrent.futures.ThreadPoolExecutor(16) as pool:
+                list(pool.map(storm, range(count)))
+            written = time.monotonic() - started
+
+            def converged() -> bool:
+                final = {e[0] for e in operator.entries()[baseline:] if e[1] == updates}
+                return len(final) >= count
+            wait_for(converged, 1800, f"S2 {framework} convergence")
+            seconds = time.monotonic() - started
+            time.sleep(3)  # calls still in flight count too
+            return {"objects": count, "updates_each": updates, "writes_seconds": written,
+                    "seconds_to_converge": seconds, "handler_calls": len(operator.entries()) - baseline}
+        finally:
+            operator.stop()
+
+    def s3(self, framework: str, rate: float = 50.0, seconds: float = 60.0) -> dict[str, Any]:
+        namespace = self.namespace(f"s3-{framework}")
+        self.create_objects(namespace, 50)
+        operator = self.start(framework, "latency", namespace)
+        try:
+            wait_for(lambda: len({e[0] for e in operator.entries()}) >= 50, 300, f"S3 {framework} create")
+            time.sleep(2)
+            sent: dict[tuple[str, int], float] = {}
+            total = int(rate * seconds)
+            start = time.monotonic()
+            for n in range(total):
+                delay = start + n / rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                name, value = f"o-{n % 50:06d}", n + 1
+                self.client.patch(self.objects, name, {"spec": {"v": value}}, namespace=namespace)
+                sent[(name, value)] = time.time()
+            achieved = total / (time.monotonic() - start)
+            last = (f"o-{(total - 1) % 50:06d}", total)
+            wait_for(lambda: any((e[0], e[1]) == last for e in operator.entries()), 300, f"S3 {framework} tail")
+            handled = {}
+            for name, value, at, _ in operator.entries():
+                handled.setdefault((name, value), at)
+            latencies = [handled[k] - t for k, t in sent.items() if k in handled]
+            return {"changes": total, "achieved_rate": achieved, "handled": len(latencies),
+                    "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * percentile(latencies, 0.99)}
+        finally:
+            operator.stop()
+
+    def s5(self, framework: str, updates: int = 5) -> dict[str, Any]:
+        namespace = self.namespace(f"s5-{framework}")
+        self.create_objects(namespace, 1)
+        operator = self.start(framework, "many", namespace)
+        try:
+            wait_for(lambda: len(operator.entries()) >= 1, 300, f"S5 {framework} create")
+            time.sleep(3)
+            writes = []
+            for value in range(1, updates + 1):
+                before = self.client.get(self.objects, "o-000000", namespace=namespace)["metadata"]["resourceVersion"]
+                events: list[str] = []
+                stream = self.client.watch(self.objects, namespace=namespace, resource_version=before,
+                                           timeout_seconds=10, inactivity_timeout=30,
+                                           field_selector="metadata.name=o-000000")
+                reader = threading.Thread(target=lambda s=stream, seen=events: seen.extend(e.type for e in s),
+                                          daemon=True)
+                reader.start()
+                self.client.patch(self.objects, "o-000000", {"spec": {"v": value}}, namespace=namespace)
+                wait_for(lambda v=value: len([e for e in operator.entries() if e[1] == v]) >= 5, 120,
+                         f"S5 {framework} handlers")
+                time.sleep(3)
+                stream.close()
+                reader.join(5)
+                writes.append(events.count("MODIFIED") - 1)
+            return {"handlers": 5, "updates": updates, "writes_per_update": statistics.mean(writes),
+                    "writes": writes}
+        finally:
+            operator.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter windows, for a smoke run")
+    options = parser.parse_args()
+    quick = options.quick
+
+    from opframe.kube import ClientSettings, KubeClient, Resource, errors, load_configuration
+    from opframe.testing import ControlPlane
+
+    kopf_venv()
+    workdir = Path(tempfile.mkdtemp(prefix="opframe-vs-kopf-"))
+    sizes = [100, 300] if quick else [1000, 10_000]
+    scale = [100, 300, 900] if quick else [1000, 10_000, 30_000]
+    window = 10.0 if quick else 60.0
+    results: dict[str, Any] = {
+        "date": datetime.date.today().isoformat(), "kopf": KOPF_REQUIREMENT, "quick": quick,
+        "non_default_settings": {"kopf": ["--standalone (no peering)", "-n <namespace>"],
+                                 "opframe": ["-n <namespace>"]},
+        "machine": {"cpus": os.cpu_count()}, "runs": {}}
+    with ControlPlane() as plane:
+        client = KubeClient(load_configuration(plane.kubeconfig), ClientSettings(qps=5000, burst=5000))
+        crds = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
+        client.create(crds, CRD)
+        wait_for(lambda: any(c["type"] == "Established" and c["status"] == "True" for c in
+                             (client.get(crds, CRD["metadata"]["name"]).get("status") or {}).get("conditions") or []),
+                 60, "CRD established")
+        bench = Bench(client, plane.kubeconfig, workdir)
+        runs = results["runs"]
+        for framework in ("opframe", "kopf"):
+            for count in sizes:
+                idle = window if count == sizes[-1] else None
+                print(f"S1 {framework} {count} objects ...", file=sys.stderr, flush=True)
+                runs.setdefault("S1", {}).setdefault(framework, []).append(bench.s1_and_s4(framework, count, idle))
+        for count in scale[len(sizes):]:
+            print(f"S1 scale opframe {count} objects ...", file=sys.stderr, flush=True)
+            runs["S1"]["opframe"].append(bench.s1_and_s4("opframe", count, None))
+        for framework in ("opframe", "kopf"):
+            print(f"S2 {framework} ...", file=sys.stderr, flush=True)
+            runs.setdefault("S2", {})[framework] = bench.s2(framework, count=100 if quick else 1000)
+            print(f"S3 {framework} ...", file=sys.stderr, flush=True)
+            runs.setdefault("S3", {})[framework] = bench.s3(framework, seconds=window)
+            print(f"S5 {framework} ...", file=sys.stderr, flush=True)
+            runs.setdefault("S5", {})[framework] = bench.s5(framework)
+        del errors
+
+    s1 = {fw: {r["objects"]: r for r in runs["S1"][fw]} for fw in ("opframe", "kopf")}
+    big = sizes[-1]
+    rows: list[tuple[str, float, float]] = []
+    for count in sizes:
+        rows.append((f"S1 sync {count} objects: seconds", s1["opframe"][count]["seconds"],
+                     s1["kopf"][count]["seconds"]))
+        rows.append((f"S1 sync {count} objects: CPU seconds", s1["opframe"][count]["cpu_seconds"],
+                     s1["kopf"][count]["cpu_seconds"]))
+        rows.append((f"S1 sync {count} objects: peak RSS MiB", s1["opframe"][count]["peak_rss"] / 2**20,
+                     s1["kopf"][count]["peak_rss"] / 2**20))
+    rows += [
+        ("S2 storm: seconds to converge", runs["S2"]["opframe"]["seconds_to_converge"],
+         runs["S2"]["kopf"]["seconds_to_converge"]),
+        ("S2 storm: handler calls", runs["S2"]["opframe"]["handler_calls"], runs["S2"]["kopf"]["handler_calls"]),
+        ("S3 latency p50 ms", runs["S3"]["opframe"]["p50_ms"], runs["S3"]["kopf"]["p50_ms"]),
+        ("S3 latency p99 ms", runs["S3"]["opframe"]["p99_ms"], runs["S3"]["kopf"]["p99_ms"]),
+        (f"S4 idle {big} objects {window:.0f} s: CPU seconds", s1["opframe"][big]["idle"]["cpu_seconds"],
+         s1["kopf"][big]["idle"]["cpu_seconds"]),
+        (f"S4 idle {big} objects: RSS MiB", s1["opframe"][big]["idle"]["rss"] / 2**20,
+         s1["kopf"][big]["idle"]["rss"] / 2**20),
+        ("S5 5 handlers: API writes per update", runs["S5"]["opframe"]["writes_per_update"],
+         runs["S5"]["kopf"]["writes_per_update"]),
+    ]
+    results["table"] = [{"figure": f, "opframe": o, "kopf": k, "ratio": (o / k) if k else None} for f, o, k in rows]
+    results["scale"] = [{"objects": r["objects"], "seconds": r["seconds"], "peak_rss": r["peak_rss"],
+                         "cpu_seconds": r["cpu_seconds"]} for r in runs["S1"]["opframe"]]
+    print(f"\n{'figure':46} {'opframe':>10} {'kopf':>10} {'opframe/kopf':>13}")
+    for row in results["table"]:
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
+        print(f"{row['figure']:46} {row['opframe']:10.2f} {row['kopf']:10.2f} {ratio:>13}")
+    print("\nopframe S1 scale:")
+    for row in results["scale"]:
+        print(f"  {row['objects']:>6} objects: {row['seconds']:7.2f} s, {row['cpu_seconds']:7.2f} CPU s, "
+              f"peak RSS {row['peak_rss'] / 2**20:7.1f} MiB")
+    out = HERE / "results" / f"{results['date']}{'-quick' if quick else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
