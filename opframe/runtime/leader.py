@@ -140,7 +140,8 @@ class LeaderElector:
                             self.config.identity)
                 self._on_started()
             else:
-                self._sleep(self.config.retry_period * (1.0 + self._rng.random() * (JITTER_FACTOR - 1.0)))
+                # client-go wait.Jitter(RetryPeriod, 1.2): a wait in [d, 2.2 d).
+                self._sleep(self.config.retry_period * (1.0 + self._rng.random() * JITTER_FACTOR))
         elif self.state is State.LEADER:
             self._sleep(self.config.retry_period)
             if self._stop.is_set():

@@ -203,6 +203,11 @@ def test_metrics_parse_as_prometheus_text_and_move_with_the_work(
 def created(name, retry, **_):
     if name == "flaky" and retry == 0:
         raise opframe.TemporaryError("once", delay=0.1)
+
+@on.probe(id="database")
+def database_reachable(**_):
+    if os.path.exists(os.environ["JOURNAL"] + ".down"):
+        raise RuntimeError("database down")
 ''')
     port = free_port()
     with OperatorProcess([source], kubeconfig=control_plane.kubeconfig,
@@ -236,6 +241,11 @@ def created(name, retry, **_):
         assert value(after, "opframe_api_requests_total", verb="PATCH", code="200") >= 3
         assert value(after, "workqueue_depth", name="configmaps") == 0
         names = {name for name, _ in after}
+        code, body = _get(port, "/healthz?verbose")
+        assert code == 200 and "[+]probe-database ok" in body
+        Path(str(journal.path) + ".down").touch()
+        code, body = _get(port, "/healthz")
+        assert code == 500 and "[-]probe-database failed: RuntimeError: database down" in body
         for series in ("workqueue_queue_duration_seconds_bucket", "workqueue_work_duration_seconds_bucket",
                        "workqueue_unfinished_work_seconds", "workqueue_longest_running_processor_seconds",
                        "opframe_handler_duration_seconds_bucket", "opframe_watch_restarts_total",
