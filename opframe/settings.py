@@ -23,15 +23,18 @@ class Settings(BaseSettings):
                     "'!' excludes ('!kube-*'). "
                     "Empty with all_namespaces false means the kubeconfig's namespace, else 'default'.")
     all_namespaces: bool = Field(False, description="Serve every namespace (and cluster-scoped resources).")
-    workers: int = Field(4, ge=1, le=256, description="Worker threads per watched kind.")
+    workers: int = Field(16, ge=1, le=256, description="Worker threads per watched kind (handlers mostly wait "
+                                                      "on I/O, so threads are cheap; one key is never handled by "
+                                                      "two at once).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_format: Literal["text", "json"] = Field("text", description="Log line format.")
     kubeconfig: str | None = Field(None, description="Path of a kubeconfig; default: $KUBECONFIG, "
                                                      "in-cluster, then ~/.kube/config.")
     context: str | None = Field(None, description="kubeconfig context to use.")
-    qps: float = Field(100.0, gt=0, description="Client-side limit on API requests per second (an operator "
-                                                "writes about one PATCH per handled change).")
-    burst: int = Field(200, ge=1, description="Client-side burst of API requests.")
+    qps: float = Field(500.0, gt=0, description="Client-side limit on API requests per second (an operator "
+                                                "writes about one PATCH per handled change; Events have a budget "
+                                                "of their own).")
+    burst: int = Field(1000, ge=1, description="Client-side burst of API requests.")
     prefix: str = Field("opframe.dev", description="Prefix of the annotations and finalizer opframe writes.")
     finalizer: str = Field("", description="Finalizer name; default '<prefix>/finalizer'.")
     inactivity_timeout: float | None = Field(

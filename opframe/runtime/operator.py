@@ -40,6 +40,11 @@ logger = logging.getLogger("opframe.operator")
 
 #: How long start-up waits for the API server to answer before calling it unreachable.
 REACHABILITY_BUDGET = 5.0
+#: The Events' own budget: bursts of 100, then 50 a second; beyond that they queue and,
+#: when the queue is full, are dropped (Events are best effort).
+EVENTS_QPS = 50.0
+EVENTS_BURST = 100
+EVENTS_RETRY_BUDGET = 5.0
 SELF_SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
                                        namespaced=False)
 
@@ -156,7 +161,10 @@ class Operator:
         indexes = OperatorIndexes(self.runner)
         self.metrics = OperatorMetrics()
         self.client.observer = self.metrics.observe_request
-        self.events = EventRecorder(self.client, enabled=self.settings.post_events)
+        # Events get a client and a request budget of their own (as client-go's event
+        # broadcaster does), so that posting them never slows the handlers' writes.
+        self.events = EventRecorder(KubeClient(self.client.configuration, ClientSettings(
+            qps=EVENTS_QPS, burst=EVENTS_BURST, retry_budget=EVENTS_RETRY_BUDGET)), enabled=self.settings.post_events)
         self.events.start()
         context = RuntimeContext(
             client=self.client, annotations=Annotations(self.settings.prefix),

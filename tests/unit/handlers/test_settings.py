@@ -25,7 +25,7 @@ def test_defaults() -> None:
     settings = Settings()
     assert (settings.namespaces, settings.all_namespaces, settings.workers, settings.log_level,
             settings.prefix, settings.finalizer, settings.post_events) == (
-        [], False, 4, "INFO", "opframe.dev", "", True)
+        [], False, 16, "INFO", "opframe.dev", "", True)
 
 
 @pytest.mark.parametrize(("variable", "value", "field", "expected"), [
