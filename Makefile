@@ -63,3 +63,8 @@ bench-operator: venv controlplane
 .PHONY: bench-failover
 bench-failover: venv controlplane
 	$(BIN)/python bench/leader_failover.py --kills 10
+
+# opframe against kopf (installed in its own virtual environment), same control plane, one run.
+.PHONY: bench
+bench: venv controlplane
+	$(BIN)/python bench/kopf_compare.py
