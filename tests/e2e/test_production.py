@@ -96,7 +96,7 @@ def test_only_the_leader_handles_and_a_killed_leader_is_replaced(
     handled = _handled_by(journal, "after-kill")
     assert handled["pid"] == second.pid
     # LeaseDuration + RetryPeriod, plus the time to start the workers and handle.
-    assert float(handled["at"]) - killed_at <= 4 + 0.5 + 2.0
+    assert float(handled["at"]) - killed_at <= 4 + 0.5 + 3.0
     assert {e["pid"] for e in journal.entries(handler="create")} == {first.pid, second.pid}
 
 
@@ -131,13 +131,13 @@ def test_a_leader_that_cannot_renew_stops_before_its_lease_expires(
         standby.wait_for_output("waiting to lead lease")
         proxy.refuse()  # the leader is cut off from the API server
         cut_at = time.monotonic()
-        code = leader.wait(timeout=30)
+        leader.wait_for_output("lost the lease", timeout=30)
         stopped_after = time.monotonic() - cut_at
-        assert code == 1
-        assert "lost the leader lease" in leader.output()
-        # It stops within RenewDeadline (+ one retry period and a request timeout), before
-        # LeaseDuration after its last renewal has passed for the others.
+        # It stops handling within RenewDeadline (+ one retry period and a request timeout),
+        # before LeaseDuration after its last renewal has passed for the others.
         assert stopped_after < 4.0, stopped_after
+        assert leader.wait(timeout=30) == 1
+        assert "lost the leader lease" in leader.output()
         standby.wait_started(timeout=15)
         kube_client.create(CONFIGMAPS, configmap(namespace, "after-partition"))
         assert _handled_by(journal, "after-partition")["pid"] == standby.pid
