@@ -64,6 +64,10 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
+def _b64_file(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode()
+
+
 class ControlPlaneError(RuntimeError):
     """The control plane could not be found, started or reached. The message says why and what to do."""
 
@@ -265,6 +269,21 @@ class ControlPlane:
         self._etcd_post("/v3/kv/compaction", {"revision": str(revision), "physical": True})
         return revision
 
+    def token_kubeconfig(self, path: Path, token: str, *, namespace: str | None = None) -> Path:
+        """Write a kubeconfig at ``path`` that logs in with a bearer ``token`` (a ServiceAccount's)."""
+        context: dict[str, Any] = {"cluster": "opframe", "user": "token"}
+        if namespace:
+            context["namespace"] = namespace
+        path.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "token",
+            "clusters": [{"name": "opframe", "cluster": {
+                "server": self.server, "certificate-authority-data": _b64_file(self.pki.serving_ca)}}],
+            "users": [{"name": "token", "user": {"token": token}}],
+            "contexts": [{"name": "token", "context": context}],
+        }))
+        path.chmod(0o600)
+        return path
+
     def api_client(self) -> Any:
         """A ``kubernetes.client.ApiClient`` logged in as the admin (system:masters)."""
         from kubernetes import client, config
@@ -421,9 +440,7 @@ class ControlPlane:
             connection.close()
 
     def _write_kubeconfig(self) -> None:
-        def b64(path: Path) -> str:
-            return base64.b64encode(path.read_bytes()).decode()
-
+        b64 = _b64_file
         pki = self.pki
         document = {
             "apiVersion": "v1",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -127,14 +125,7 @@ def test_applied_chart_rbac_is_enough_and_cannot_read_secrets(control_plane: Con
     token = kube_client.create(Resource("", "v1", "serviceaccounts"), {
         "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {"expirationSeconds": 600}},
         namespace=namespace, name="rel-opframe", subresource="token")["status"]["token"]
-    ca = base64.b64encode(control_plane.pki.serving_ca.read_bytes()).decode()
-    kubeconfig = tmp_path / "chart-sa"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "sa",
-        "clusters": [{"name": "c", "cluster": {"server": control_plane.server, "certificate-authority-data": ca}}],
-        "users": [{"name": "sa", "user": {"token": token}}],
-        "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa", "namespace": namespace}}],
-    }))
+    kubeconfig = control_plane.token_kubeconfig(tmp_path / "chart-sa", token, namespace=namespace)
     code = tmp_path / "operator.py"
     code.write_text(by_kind(docs, "ConfigMap")[0]["data"]["operator.py"])
     args = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"][1:]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import subprocess
 import sys
@@ -85,14 +84,7 @@ def test_rbac_that_forbids_listing_and_watching(control_plane: ControlPlane, kub
     token = kube_client.create(accounts, {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                                           "spec": {"expirationSeconds": 600}},
                                namespace=namespace, name="powerless", subresource="token")["status"]["token"]
-    ca = base64.b64encode(control_plane.pki.serving_ca.read_bytes()).decode()
-    kubeconfig = tmp_path / "powerless"
-    kubeconfig.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "sa",
-        "clusters": [{"name": "c", "cluster": {"server": control_plane.server, "certificate-authority-data": ca}}],
-        "users": [{"name": "sa", "user": {"token": token}}],
-        "contexts": [{"name": "sa", "context": {"cluster": "c", "user": "sa", "namespace": namespace}}],
-    }))
+    kubeconfig = control_plane.token_kubeconfig(tmp_path / "powerless", token, namespace=namespace)
     source = tmp_path / "good.py"
     source.write_text(GOOD)
     error = _single_error(_run(str(source), "--kubeconfig", str(kubeconfig), "-n", namespace))
