@@ -4,22 +4,9 @@ from __future__ import annotations
 
 import threading
 
+from queue_helpers import JOIN_SECONDS, SleepWatchingClock
+
 from opframe.kube.clock import REAL_CLOCK, FakeClock
-
-JOIN_SECONDS = 2.0
-
-
-class SleepWatchingClock(FakeClock):
-    """A FakeClock that tells the test when a thread has started sleeping on it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sleeping = threading.Event()
-
-    def sleep(self, seconds: float) -> None:
-        with self._moved:  # re-entrant: set before any step() can move the deadline
-            self.sleeping.set()
-            super().sleep(seconds)
 
 
 def test_fake_clock_stands_still_until_step() -> None:

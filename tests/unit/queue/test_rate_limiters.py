@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 import pytest
+from queue_helpers import queued as ready
 
 from opframe.kube.clock import FakeClock
 from opframe.queue.limiters import (
@@ -39,17 +40,6 @@ class ScriptedLimiter:
     def num_requeues(self, item: Hashable) -> int:
         self.calls.append(("num_requeues", item))
         return self.requeues
-
-
-def ready(queue: RateLimitingQueue[str]) -> list[str]:
-    items: list[str] = []
-    while True:
-        try:
-            item = queue.get(timeout=0)
-        except TimeoutError:
-            return items
-        items.append(item)
-        queue.done(item)
 
 
 # 5.6 RateLimitingQueue

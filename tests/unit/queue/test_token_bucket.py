@@ -5,24 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
+from queue_helpers import JOIN_SECONDS, SleepWatchingClock
 
 from opframe.kube.clock import FakeClock
 from opframe.kube.token_bucket import TokenBucket
-
-JOIN_SECONDS = 2.0
-
-
-class SleepWatchingClock(FakeClock):
-    """A FakeClock that tells the test when a thread has started sleeping on it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.sleeping = threading.Event()
-
-    def sleep(self, seconds: float) -> None:
-        with self._moved:  # re-entrant: set before any step() can move the deadline
-            self.sleeping.set()
-            super().sleep(seconds)
 
 
 def test_5_8_token_bucket_starts_full_with_burst_tokens() -> None:

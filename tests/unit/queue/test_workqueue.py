@@ -5,83 +5,11 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
 
 import pytest
+from queue_helpers import WaitCountingClock, queued, started
 
-from opframe.kube.clock import FakeClock
 from opframe.queue.workqueue import ShutDown, WorkQueue
-
-#: Upper bound for a thread that should finish at once; only a failing test waits this long.
-JOIN_SECONDS = 2.0
-
-
-class WaitCountingClock(FakeClock):
-    """A FakeClock that lets a test see that a thread has started waiting on the queue.
-
-    ``wait`` is entered with the queue's lock held, so once the count has moved the
-    waiting thread releases that lock before anything the test does next can run.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._entered = threading.Condition()
-        self.waits = 0
-
-    def wait(self, condition: threading.Condition, timeout: float | None) -> None:
-        with self._entered:
-            self.waits += 1
-            self._entered.notify_all()
-        super().wait(condition, timeout)
-
-    def await_waits(self, count: int) -> None:
-        with self._entered:
-            assert self._entered.wait_for(lambda: self.waits >= count, JOIN_SECONDS), "nobody waited"
-
-    def settle(self) -> None:
-        """Return once a polling waiter has re-checked its condition after the last step()."""
-        self.await_waits(self.waits + 2)
-
-
-class InThread(threading.Thread):
-    """Runs ``call`` in a thread and keeps its result or exception."""
-
-    def __init__(self, call: Callable[[], Any]) -> None:
-        super().__init__(daemon=True)
-        self._call = call
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self._call()
-        except BaseException as error:
-            self.error = error
-
-    def finish(self) -> InThread:
-        self.join(JOIN_SECONDS)
-        assert not self.is_alive(), "the thread is still blocked"
-        return self
-
-
-def started(call: Callable[[], Any]) -> InThread:
-    thread = InThread(call)
-    thread.start()
-    return thread
-
-
-def queued(queue: WorkQueue[str]) -> list[str]:
-    """Take everything queued now, without blocking, and mark it done."""
-    items: list[str] = []
-    while True:
-        try:
-            item = queue.get(timeout=0)
-        except TimeoutError:
-            return items
-        items.append(item)
-        queue.done(item)
-
 
 # 5.1 Add
 
