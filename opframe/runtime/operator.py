@@ -171,11 +171,12 @@ class Operator:
             finalizer=self.settings.finalizer_name, memo=self.memo, runner=self.runner,
             events=self.events,
             namespace_matches=self.namespaces.matches, indexes=indexes, runtime=self, metrics=self.metrics)
+        # Group by the resolved resource first: two names for one resource ("pods" and
+        # "v1/pods") share one informer, whose label selector must suit all their handlers.
+        by_resource: dict[Resource, list[Handler]] = {}
         for spec, resource in self.resources.items():
-            handlers = [h for h in self.registry.handlers() if h.resource == spec]
-            if resource in self.informers:  # two names for one resource share one informer
-                self.controllers[resource].handlers.extend(handlers)
-                continue
+            by_resource.setdefault(resource, []).extend(h for h in self.registry.handlers() if h.resource == spec)
+        for resource, handlers in by_resource.items():
             for handler in handlers:
                 if handler.kind is Kind.INDEX:
                     indexes.declare(resource, handler)

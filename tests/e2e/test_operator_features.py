@@ -257,3 +257,27 @@ def test_async_daemon_is_cancelled_after_its_cancellation_timeout(
     kube_client.delete(CONFIGMAPS, "c", namespace=namespace)
     journal.wait_count(1, handler="daemon-cancelled", name="c", timeout=10)
     wait_gone(kube_client, "c", namespace)
+
+
+def test_two_names_for_one_resource_share_an_informer_that_serves_both(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator = operator_factory('''
+    @on.create("configmaps", labels={"app": "test"})
+    def labelled(name, **_):
+        note(handler="labelled", name=name)
+
+    @on.create("", "v1", "configmaps")
+    def everything(name, **_):
+        note(handler="everything", name=name)
+    ''', "-n", namespace).start().wait_started()
+    assert "configmaps (2 handlers)" in operator.output()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "with-label"))
+    plain = configmap(namespace, "without-label")
+    plain["metadata"]["labels"] = {}
+    kube_client.create(CONFIGMAPS, plain)
+    journal.wait_count(1, handler="everything", name="without-label")
+    journal.wait_count(1, handler="everything", name="with-label")
+    journal.wait_count(1, handler="labelled", name="with-label")
+    time.sleep(0.5)
+    assert journal.entries(handler="labelled", name="without-label") == []
