@@ -5,9 +5,10 @@ per check, ``[+]name ok`` or ``[-]name failed: reason``, and a last line
 ``<endpoint> check failed``. ``?verbose`` lists every check also when all pass.
 ``/metrics`` is Prometheus text format.
 
-Checks are plain callables returning None (ok) or a reason (failed); an exception is a
-failure whose reason is the exception's text. They run on the request's thread and
-must be quick.
+Checks are plain callables returning None (ok), a ``Passed(detail)`` (ok, with a detail
+shown as ``[+]name ok: detail``, as for ``on.probe`` results) or a reason string
+(failed); an exception is a failure whose reason is the exception's text. They run on
+the request's thread and must be quick.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from urllib.parse import parse_qs, urlparse
 
 logger = logging.getLogger("opframe.health")
 
-Check = Callable[[], str | None]
+class Passed:
+    """A passing check's result worth showing (an ``on.probe`` handler's return value)."""
+
+    def __init__(self, detail: object) -> None:
+        self.detail = detail
+
+
+Check = Callable[[], "str | Passed | None"]
 PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -34,6 +42,8 @@ def render_checks(endpoint: str, checks: list[tuple[str, Check]], *, verbose: bo
             reason = f"{type(exc).__name__}: {exc}"
         if reason is None:
             lines.append(f"[+]{name} ok")
+        elif isinstance(reason, Passed):
+            lines.append(f"[+]{name} ok: {reason.detail}")
         else:
             failed = True
             lines.append(f"[-]{name} failed: {reason}")

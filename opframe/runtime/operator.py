@@ -29,7 +29,7 @@ from opframe.kube.discovery import AmbiguousResourceError, Discovery, ResourceNo
 from opframe.kube.resources import Resource
 from opframe.runtime.controller import Controller, RuntimeContext
 from opframe.runtime.events import EventRecorder
-from opframe.runtime.health import HealthServer
+from opframe.runtime.health import HealthServer, Passed
 from opframe.runtime.indexes import OperatorIndexes
 from opframe.runtime.invocation import AsyncRunner, Memo, call
 from opframe.runtime.leader import LeaderElector, LeaseConfig, default_identity
@@ -245,11 +245,11 @@ class Operator:
             return
         probes = self.registry.handlers(Kind.PROBE)
 
-        def probe_check(handler: Handler) -> Callable[[], str | None]:
-            def check() -> str | None:
-                call(handler, {"memo": self.memo, "logger": logger, "settings": self.settings, "param": None},
-                     self.runner)
-                return None
+        def probe_check(handler: Handler) -> Callable[[], str | Passed | None]:
+            def check() -> str | Passed | None:
+                result = call(handler, {"memo": self.memo, "logger": logger, "settings": self.settings,
+                                        "param": None}, self.runner)
+                return None if result is None else Passed(result)
             return check
 
         def watch_check(informer: SharedIndexInformer) -> Callable[[], str | None]:
@@ -265,10 +265,10 @@ class Operator:
                 return "lost the lease"
             return None
 
-        liveness: list[tuple[str, Callable[[], str | None]]] = [("ping", lambda: None)]
+        liveness: list[tuple[str, Callable[[], str | Passed | None]]] = [("ping", lambda: None)]
         liveness += [(f"watch-{r.qualified_name}", watch_check(i)) for r, i in self.informers.items()]
         liveness += [(f"probe-{h.id}", probe_check(h)) for h in probes]
-        readiness: list[tuple[str, Callable[[], str | None]]] = [
+        readiness: list[tuple[str, Callable[[], str | Passed | None]]] = [
             ("informers-synced", lambda: None if all(i.has_synced() for i in self.informers.values())
              else "caches not synced yet"),
             ("leader-election", leader_check),

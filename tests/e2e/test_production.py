@@ -208,6 +208,7 @@ def created(name, retry, **_):
 def database_reachable(**_):
     if os.path.exists(os.environ["JOURNAL"] + ".down"):
         raise RuntimeError("database down")
+    return {"latency_ms": 3}
 ''')
     port = free_port()
     with OperatorProcess([source], kubeconfig=control_plane.kubeconfig,
@@ -242,7 +243,7 @@ def database_reachable(**_):
         assert value(after, "workqueue_depth", name="configmaps") == 0
         names = {name for name, _ in after}
         code, body = _get(port, "/healthz?verbose")
-        assert code == 200 and "[+]probe-database ok" in body
+        assert code == 200 and "[+]probe-database ok: {'latency_ms': 3}" in body
         Path(str(journal.path) + ".down").touch()
         code, body = _get(port, "/healthz")
         assert code == 500 and "[-]probe-database failed: RuntimeError: database down" in body

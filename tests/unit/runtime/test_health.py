@@ -120,3 +120,11 @@ def test_health_server_answers_probes_metrics_and_404(server: HealthServer) -> N
 
     server.metrics = None
     assert get(server, "/metrics")[0] == 404
+
+
+def test_a_passing_check_may_show_a_detail() -> None:
+    from opframe.runtime.health import Passed, render_checks
+
+    code, body = render_checks("healthz", [("probe-db", lambda: Passed({"ms": 3}))], verbose=True)
+    assert code == 200 and "[+]probe-db ok: {'ms': 3}" in body
+    assert render_checks("healthz", [("probe-db", lambda: Passed(1))], verbose=False) == (200, "ok")
