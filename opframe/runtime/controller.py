@@ -37,7 +37,7 @@ from opframe.cache.store import object_key, split_key
 from opframe.handlers import diffs, filters, retries
 from opframe.handlers.causes import Cause, Reason, detect, has_finalizer
 from opframe.handlers.progress import Annotations, HandlerState, Progress, digest, now_utc
-from opframe.handlers.registry import Handler, Kind
+from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
@@ -86,8 +86,7 @@ class Controller:
         self.name = resource.qualified_name
         recorder = context.metrics.queue_recorder(self.name) if context.metrics is not None else NO_METRICS
         self.queue: RateLimitingQueue[str] = RateLimitingQueue(name=self.name, metrics=recorder)
-        self._change_handlers = [h for h in handlers if h.kind in (Kind.CREATE, Kind.UPDATE, Kind.DELETE,
-                                                                   Kind.RESUME, Kind.FIELD)]
+        self._change_handlers = [h for h in handlers if h.kind in CHANGE_KINDS]
         self._event_handlers = [h for h in handlers if h.kind is Kind.EVENT]
         #: Fields outside the essence that some handler names (status.*): tracked too.
         self._include = tuple(sorted({h.field for h in self._change_handlers if h.field and h.field[0] == "status"}))

@@ -19,35 +19,41 @@ from opframe.runtime.invocation import AsyncRunner, call, object_logger
 
 
 class Index(Mapping[Any, list[Any]]):
-    """A read-only view: key -> values from every indexed object."""
+    """A read-only view: key -> values from every indexed object.
+
+    Invariant: ``_values[k]`` holds exactly the values that the objects in
+    ``_by_object`` file under ``k`` (by object key), and no ``k`` maps to nothing; it is
+    updated on each object's change, so a read costs no walk over all objects.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._by_object: dict[str, dict[Any, Any]] = {}
+        self._values: dict[Any, dict[str, Any]] = {}
 
     def _set(self, object_key: str, contribution: dict[Any, Any] | None) -> None:
         with self._lock:
+            for key in self._by_object.pop(object_key, {}):
+                values = self._values[key]
+                del values[object_key]
+                if not values:
+                    del self._values[key]
             if contribution:
                 self._by_object[object_key] = contribution
-            else:
-                self._by_object.pop(object_key, None)
-
-    def _snapshot(self) -> dict[Any, list[Any]]:
-        with self._lock:
-            result: dict[Any, list[Any]] = {}
-            for contribution in self._by_object.values():
                 for key, value in contribution.items():
-                    result.setdefault(key, []).append(value)
-            return result
+                    self._values.setdefault(key, {})[object_key] = value
 
     def __getitem__(self, key: Any) -> list[Any]:
-        return self._snapshot()[key]
+        with self._lock:
+            return list(self._values[key].values())
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._snapshot())
+        with self._lock:
+            return iter(list(self._values))
 
     def __len__(self) -> int:
-        return len(self._snapshot())
+        with self._lock:
+            return len(self._values)
 
 
 class OperatorIndexes:

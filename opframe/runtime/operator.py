@@ -21,7 +21,7 @@ from opframe.cache.listwatch import ResourceListerWatcher
 from opframe.cache.reflector import ReflectorStats
 from opframe.handlers import filters
 from opframe.handlers.progress import Annotations
-from opframe.handlers.registry import Handler, Kind, Registry, default_registry
+from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind, Registry, default_registry
 from opframe.kube import errors
 from opframe.kube.client import ClientSettings, KubeClient
 from opframe.kube.config import ConfigurationError, load_configuration
@@ -122,7 +122,7 @@ class Operator:
         for spec, resource in self.resources.items():
             kinds = {h.kind for h in self.registry.handlers() if h.resource == spec}
             verbs = ["list", "watch"]
-            if kinds & {Kind.CREATE, Kind.UPDATE, Kind.DELETE, Kind.RESUME, Kind.FIELD, Kind.TIMER, Kind.DAEMON}:
+            if kinds & (CHANGE_KINDS | {Kind.TIMER, Kind.DAEMON}):  # they write to the object
                 verbs.append("patch")
             scopes = [self.namespaces.single] if resource.namespaced and self.namespaces.single else [None]
             for namespace in scopes:
@@ -154,8 +154,7 @@ class Operator:
         self.runner = AsyncRunner()
         for handler in self.registry.handlers(Kind.STARTUP):
             try:
-                call(handler, {"memo": self.memo, "logger": logger, "settings": self.settings, "param": None},
-                     self.runner)
+                call(handler, self._activity_kwargs(handler), self.runner)
             except Exception as exc:
                 raise StartupError(f"startup handler {handler.id} failed: {type(exc).__name__}: {exc}") from exc
         indexes = OperatorIndexes(self.runner)
@@ -247,8 +246,7 @@ class Operator:
 
         def probe_check(handler: Handler) -> Callable[[], str | Passed | None]:
             def check() -> str | Passed | None:
-                result = call(handler, {"memo": self.memo, "logger": logger, "settings": self.settings,
-                                        "param": None}, self.runner)
+                result = call(handler, self._activity_kwargs(handler), self.runner)
                 return None if result is None else Passed(result)
             return check
 
@@ -290,8 +288,7 @@ class Operator:
             informer.stop()
         for handler in self.registry.handlers(Kind.CLEANUP):
             try:
-                call(handler, {"memo": self.memo, "logger": logger, "settings": self.settings, "param": None},
-                     self.runner)
+                call(handler, self._activity_kwargs(handler), self.runner)
             except Exception:
                 logger.exception("cleanup handler %s failed", handler.id)
         if self.events is not None:
@@ -312,6 +309,11 @@ class Operator:
             stop.wait()
         finally:
             self.stop()
+
+    def _activity_kwargs(self, handler: Handler) -> dict[str, Any]:
+        """Keyword arguments of the handlers that belong to no object (startup, cleanup, probe)."""
+        return {"memo": self.memo, "logger": logger, "settings": self.settings, "param": handler.param,
+                "runtime": self}
 
     def resource(self, *spec: str) -> Resource:
         """Resolve a resource name as the decorators do (for handlers: ``runtime.resource("deployments")``)."""

@@ -271,18 +271,7 @@ class ControlPlane:
 
     def token_kubeconfig(self, path: Path, token: str, *, namespace: str | None = None) -> Path:
         """Write a kubeconfig at ``path`` that logs in with a bearer ``token`` (a ServiceAccount's)."""
-        context: dict[str, Any] = {"cluster": "opframe", "user": "token"}
-        if namespace:
-            context["namespace"] = namespace
-        path.write_text(json.dumps({
-            "apiVersion": "v1", "kind": "Config", "current-context": "token",
-            "clusters": [{"name": "opframe", "cluster": {
-                "server": self.server, "certificate-authority-data": _b64_file(self.pki.serving_ca)}}],
-            "users": [{"name": "token", "user": {"token": token}}],
-            "contexts": [{"name": "token", "context": context}],
-        }))
-        path.chmod(0o600)
-        return path
+        return self._write_kubeconfig_file(path, {"token": token}, namespace=namespace)
 
     def api_client(self) -> Any:
         """A ``kubernetes.client.ApiClient`` logged in as the admin (system:masters)."""
@@ -440,23 +429,26 @@ class ControlPlane:
             connection.close()
 
     def _write_kubeconfig(self) -> None:
-        b64 = _b64_file
         pki = self.pki
-        document = {
-            "apiVersion": "v1",
-            "kind": "Config",
+        self._write_kubeconfig_file(self.kubeconfig, {
+            "client-certificate-data": _b64_file(pki.admin_cert),
+            "client-key-data": _b64_file(pki.admin_key),
+        })
+
+    def _write_kubeconfig_file(self, path: Path, user: dict[str, str], *, namespace: str | None = None) -> Path:
+        """A kubeconfig for this control plane with the given credentials, mode 0600."""
+        context: dict[str, str] = {"cluster": "opframe", "user": "user"}
+        if namespace:
+            context["namespace"] = namespace
+        path.write_text(json.dumps({
+            "apiVersion": "v1", "kind": "Config", "current-context": "opframe",
             "clusters": [{"name": "opframe", "cluster": {
-                "server": self.server, "certificate-authority-data": b64(pki.serving_ca),
-            }}],
-            "users": [{"name": "admin", "user": {
-                "client-certificate-data": b64(pki.admin_cert),
-                "client-key-data": b64(pki.admin_key),
-            }}],
-            "contexts": [{"name": "opframe", "context": {"cluster": "opframe", "user": "admin"}}],
-            "current-context": "opframe",
-        }
-        self.kubeconfig.write_text(json.dumps(document, indent=2))
-        self.kubeconfig.chmod(0o600)
+                "server": self.server, "certificate-authority-data": _b64_file(self.pki.serving_ca)}}],
+            "users": [{"name": "user", "user": user}],
+            "contexts": [{"name": "opframe", "context": context}],
+        }, indent=2))
+        path.chmod(0o600)
+        return path
 
 
 @contextlib.contextmanager
