@@ -20,6 +20,13 @@ Scenarios:
   S5 many handlers: one kind with 5 update handlers; API writes per update (MODIFIED
      events a watch sees after the update, minus the update itself).
 
+Floors, measured in the same run on the same API server, show what the machine allows
+without any framework: S1 a bare client (no framework, 16 threads) LISTs the objects and
+PATCHes each once with the annotation opframe writes; S2 the storm's writes with no
+operator running; S3 a bare watch process (no cache, no handler) beside each operator,
+timed the same way. kube-apiserver's own request counts (its /metrics) and the CPU
+seconds of kube-apiserver + etcd are recorded for each run.
+
 Non-default settings (also written to the results): kopf runs with `--standalone`
 (no peering CRD) and `-n <namespace>`; opframe runs with `-n <namespace>`. Nothing
 else is changed on either side.
@@ -154,8 +161,7 @@ class Operator:
         return [json.loads(line) for line in self.journal.read_text().splitlines() if line.strip()]
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid)
 
     def memory(self, field: str) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -187,13 +193,48 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class ServerUsage:
+    """kube-apiserver's view of a run: its request counts for the bench kind and for
+    Events (from its own /metrics) and the CPU seconds kube-apiserver and etcd spent, between two readings."""
+
+    def __init__(self, plane: Any) -> None:
+        self.plane = plane
+        self.requests, self.cpu = self.read()
+
+    def read(self) -> tuple[dict[str, float], float]:
+        status, body = self.plane.admin_get("/metrics", timeout=30)
+        requests: dict[str, float] = {}
+        if status == 200:
+            for line in body.decode().splitlines():
+                if line.startswith("apiserver_request_total{") and any(
+                        f'resource="{resource}"' in line for resource in (PLURAL, "events")):
+                    verb = line.split('verb="', 1)[1].split('"', 1)[0]
+                    if 'resource="events"' in line:
+                        verb = f"{verb} events"
+                    requests[verb] = requests.get(verb, 0.0) + float(line.rsplit(" ", 1)[1])
+        cpu = process_cpu_seconds(self.plane.apiserver.pid) + process_cpu_seconds(self.plane.etcd.pid)
+        return requests, cpu
+
+    def since(self) -> dict[str, Any]:
+        requests, cpu = self.read()
+        return {"requests": {verb: int(n - self.requests.get(verb, 0.0)) for verb, n in requests.items()
+                             if n - self.requests.get(verb, 0.0)},
+                "apiserver_etcd_cpu_seconds": cpu - self.cpu}
+
+
 class Bench:
-    def __init__(self, client: Any, kubeconfig: Path, workdir: Path) -> None:
+    def __init__(self, client: Any, kubeconfig: Path, workdir: Path, plane: Any = None) -> None:
         from opframe.kube import Resource
 
         self.client = client
         self.kubeconfig = kubeconfig
         self.workdir = workdir
+        self.plane = plane
         self.objects = Resource(GROUP, VERSION, PLURAL, "BenchObject", subresources=("status",))
         self.namespaces = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 
@@ -218,11 +259,13 @@ class Bench:
     def s1_and_s4(self, framework: str, count: int, idle: float | None) -> dict[str, Any]:
         namespace = self.namespace(f"s1-{framework}")
         self.create_objects(namespace, count)
+        usage = ServerUsage(self.plane)
         operator = self.start(framework, "sync", namespace)
         try:
             wait_for(lambda: len({e[0] for e in operator.entries()}) >= count, 1800, f"S1 {framework} {count}")
             result: dict[str, Any] = {"objects": count, "seconds": time.monotonic() - operator.started,
-                                      "cpu_seconds": operator.cpu_seconds(), "peak_rss": operator.memory("VmHWM")}
+                                      "cpu_seconds": operator.cpu_seconds(), "peak_rss": operator.memory("VmHWM"),
+                                      "server": usage.since()}
             if idle:
                 time.sleep(5)  # let the tail of the sync settle
                 cpu_before = operator.cpu_seconds()
@@ -233,14 +276,36 @@ class Bench:
         finally:
             operator.stop()
 
-    def s2(self, framework: str, count: int = 1000, updates: int = 20) -> dict[str, Any]:
-        namespace = self.namespace(f"s2-{framework}")
+    def s1_floor(self, count: int) -> dict[str, Any]:
+        """What any operator that records "handled" on each object must at least cost: a bare
+        client (this process, 16 threads, no framework) lists the objects and PATCHes each
+        once with the annotation opframe writes, of the same size. No operator runs."""
+        namespace = self.namespace("s1-floor")
         self.create_objects(namespace, count)
-        operator = self.start(framework, "storm", namespace)
+        usage = ServerUsage(self.plane)
+        started = time.monotonic()
+        items = self.client.list_all(self.objects, namespace=namespace).items
+
+        def record(item: dict[str, Any]) -> None:
+            essence = json.dumps({"spec": item["spec"]}, separators=(",", ":"), sort_keys=True)
+            self.client.patch(self.objects, item["metadata"]["name"],
+                              {"metadata": {"annotations": {"opframe.dev/last-handled-configuration": essence}}},
+                              namespace=namespace)
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(record, items))
+        return {"objects": count, "seconds": time.monotonic() - started, "server": usage.since()}
+
+    def s2(self, framework: str | None, count: int = 1000, updates: int = 20) -> dict[str, Any]:
+        """The update storm; with ``framework=None`` the writer alone, with no operator running."""
+        namespace = self.namespace(f"s2-{framework or 'writer'}")
+        self.create_objects(namespace, count)
+        operator = self.start(framework, "storm", namespace) if framework else None
         try:
-            wait_for(lambda: len({e[0] for e in operator.entries()}) >= count, 900, f"S2 {framework} create")
+            if operator:
+                wait_for(lambda: len({e[0] for e in operator.entries()}) >= count, 900, f"S2 {framework} create")
             time.sleep(2)
-            baseline = len(operator.entries())
+            baseline = len(operator.entries()) if operator else 0
+            usage = ServerUsage(self.plane)
             started = time.monotonic()
 
             def storm(i: int) -> None:
@@ -249,6 +314,9 @@ class Bench:
             with concurrent.futures.ThreadPoolExecutor(16) as pool:
                 list(pool.map(storm, range(count)))
             written = time.monotonic() - started
+            if operator is None:
+                return {"objects": count, "updates_each": updates, "writes_seconds": written,
+                        "server": usage.since()}
 
             def converged() -> bool:
                 final = {e[0] for e in operator.entries()[baseline:] if e[1] == updates}
@@ -257,16 +325,22 @@ class Bench:
             seconds = time.monotonic() - started
             time.sleep(3)  # calls still in flight count too
             return {"objects": count, "updates_each": updates, "writes_seconds": written,
-                    "seconds_to_converge": seconds, "handler_calls": len(operator.entries()) - baseline}
+                    "seconds_to_converge": seconds, "handler_calls": len(operator.entries()) - baseline,
+                    "server": usage.since()}
         finally:
-            operator.stop()
+            if operator:
+                operator.stop()
 
     def s3(self, framework: str, rate: float = 50.0, seconds: float = 60.0) -> dict[str, Any]:
         namespace = self.namespace(f"s3-{framework}")
         self.create_objects(namespace, 50)
         operator = self.start(framework, "latency", namespace)
+        watcher_journal = self.workdir / f"bare-watch-{namespace}.jsonl"
+        watcher = subprocess.Popen([sys.executable, __file__, "--bare-watch", namespace, str(watcher_journal)],
+                                   env={**os.environ, "KUBECONFIG": str(self.kubeconfig)})
         try:
             wait_for(lambda: len({e[0] for e in operator.entries()}) >= 50, 300, f"S3 {framework} create")
+            wait_for(watcher_journal.exists, 60, "S3 bare watch started")
             time.sleep(2)
             sent: dict[tuple[str, int], float] = {}
             total = int(rate * seconds)
@@ -285,9 +359,18 @@ class Bench:
             for name, value, at, _ in operator.entries():
                 handled.setdefault((name, value), at)
             latencies = [handled[k] - t for k, t in sent.items() if k in handled]
+            seen = {}
+            for line in watcher_journal.read_text().splitlines():
+                name, value, at = json.loads(line)
+                seen.setdefault((name, value), at)
+            delivered = [seen[k] - t for k, t in sent.items() if k in seen]
             return {"changes": total, "achieved_rate": achieved, "handled": len(latencies),
-                    "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * percentile(latencies, 0.99)}
+                    "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * percentile(latencies, 0.99),
+                    "bare_watch": {"seen": len(delivered), "p50_ms": 1000 * statistics.median(delivered),
+                                   "p99_ms": 1000 * percentile(delivered, 0.99)}}
         finally:
+            watcher.terminate()
+            watcher.wait(10)
             operator.stop()
 
     def s5(self, framework: str, updates: int = 5) -> dict[str, Any]:
@@ -320,10 +403,32 @@ class Bench:
             operator.stop()
 
 
+def bare_watch(namespace: str, journal: Path) -> int:
+    """S3's floor: a process that only watches the bench objects (no framework, no cache,
+    no handler) and notes when each change arrives; run beside each operator under test."""
+    from opframe.kube import KubeClient, Resource, load_configuration
+
+    client = KubeClient(load_configuration(None))
+    objects = Resource(GROUP, VERSION, PLURAL, "BenchObject", subresources=("status",))
+    version = client.list(objects, namespace=namespace, limit=1).resource_version
+    with open(journal, "a", buffering=1) as out:
+        while True:
+            for event in client.watch(objects, namespace=namespace, resource_version=version,
+                                      timeout_seconds=300, inactivity_timeout=330):
+                if event.type == "BOOKMARK":
+                    continue
+                at = time.time()
+                version = event.object["metadata"]["resourceVersion"]
+                out.write(json.dumps([event.object["metadata"]["name"], event.object["spec"].get("v"), at]) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter windows, for a smoke run")
+    parser.add_argument("--bare-watch", nargs=2, metavar=("NAMESPACE", "JOURNAL"), help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.bare_watch:
+        return bare_watch(options.bare_watch[0], Path(options.bare_watch[1]))
     quick = options.quick
 
     from opframe.kube import ClientSettings, KubeClient, Resource, errors, load_configuration
@@ -346,16 +451,21 @@ def main() -> int:
         wait_for(lambda: any(c["type"] == "Established" and c["status"] == "True" for c in
                              (client.get(crds, CRD["metadata"]["name"]).get("status") or {}).get("conditions") or []),
                  60, "CRD established")
-        bench = Bench(client, plane.kubeconfig, workdir)
+        bench = Bench(client, plane.kubeconfig, workdir, plane)
         runs = results["runs"]
         for framework in ("opframe", "kopf"):
             for count in sizes:
                 idle = window if count == sizes[-1] else None
                 print(f"S1 {framework} {count} objects ...", file=sys.stderr, flush=True)
                 runs.setdefault("S1", {}).setdefault(framework, []).append(bench.s1_and_s4(framework, count, idle))
+        for count in sizes:
+            print(f"S1 floor (bare client) {count} objects ...", file=sys.stderr, flush=True)
+            runs.setdefault("S1_floor", []).append(bench.s1_floor(count))
         for count in scale[len(sizes):]:
             print(f"S1 scale opframe {count} objects ...", file=sys.stderr, flush=True)
             runs["S1"]["opframe"].append(bench.s1_and_s4("opframe", count, None))
+        print("S2 writer alone ...", file=sys.stderr, flush=True)
+        runs["S2_writer_alone"] = bench.s2(None, count=100 if quick else 1000)
         for framework in ("opframe", "kopf"):
             print(f"S2 {framework} ...", file=sys.stderr, flush=True)
             runs.setdefault("S2", {})[framework] = bench.s2(framework, count=100 if quick else 1000)
@@ -395,6 +505,26 @@ def main() -> int:
     for row in results["table"]:
         ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
         print(f"{row['figure']:46} {row['opframe']:10.2f} {row['kopf']:10.2f} {ratio:>13}")
+    floors = {f"S1 {r['objects']} objects: a bare client's LIST + one PATCH each, seconds": r["seconds"]
+              for r in runs["S1_floor"]}
+    floors["S2 the storm's 20 writes per object with no operator running, seconds"] = \
+        runs["S2_writer_alone"]["writes_seconds"]
+    floors["S2 handler calls: one per object for its final spec (the least possible)"] = \
+        runs["S2"]["opframe"]["objects"]
+    for framework in ("opframe", "kopf"):
+        for figure in ("p50_ms", "p99_ms"):
+            floors[f"S3 a bare watch beside {framework}: {figure}"] = runs["S3"][framework]["bare_watch"][figure]
+    results["floors"] = floors
+    print("\nfloors (what the API server and the machine allow without any framework):")
+    for figure, value in floors.items():
+        print(f"  {figure:75} {value:8.2f}")
+    print("\nserver side (kube-apiserver's request counts for the bench kind; kube-apiserver + etcd CPU s):")
+    for label, run in [*((f"S1 {fw} {r['objects']}", r) for fw in ("opframe", "kopf") for r in runs["S1"][fw]),
+                       *((f"S1 floor {r['objects']}", r) for r in runs["S1_floor"]),
+                       ("S2 writer alone", runs["S2_writer_alone"]),
+                       *((f"S2 {fw}", runs["S2"][fw]) for fw in ("opframe", "kopf"))]:
+        server = run["server"]
+        print(f"  {label:22} {server['apiserver_etcd_cpu_seconds']:7.1f} CPU s  {server['requests']}")
     print("\nopframe S1 scale:")
     for row in results["scale"]:
         print(f"  {row['objects']:>6} objects: {row['seconds']:7.2f} s, {row['cpu_seconds']:7.2f} CPU s, "

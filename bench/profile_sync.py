@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,8 @@ sys.path.insert(0, str(HERE.parent))
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objects", type=int, default=10_000)
+    parser.add_argument("--gil", action="store_true",
+                        help="sample only the thread holding the GIL: where the operator's Python CPU time goes")
     options = parser.parse_args()
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(py_spy).exists():
@@ -49,11 +52,14 @@ def main() -> int:
         bench.create_objects(namespace, options.objects)
         operator = bench.start("opframe", "sync", namespace)
         profiler = subprocess.Popen([py_spy, "record", "-r", "200", "-f", "raw", "-o", str(raw), "--pid",
-                                     str(operator.process.pid), "--nonblocking"],
+                                     str(operator.process.pid), "--nonblocking", *(["--gil"] if options.gil else [])],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         kc.wait_for(lambda: len({e[0] for e in operator.entries()}) >= options.objects, 1800, "sync")
+        fields = Path(f"/proc/{operator.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
         print(f"synced {options.objects} objects in {time.monotonic() - operator.started:.1f} s, "
-              f"{operator.cpu_seconds():.1f} CPU s")
+              f"{operator.cpu_seconds():.1f} CPU s (user {int(fields[11]) / tick:.1f}, "
+              f"system {int(fields[12]) / tick:.1f})")
         profiler.send_signal(2)
         profiler.wait(60)
         operator.stop()

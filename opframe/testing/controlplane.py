@@ -273,6 +273,23 @@ class ControlPlane:
         """Write a kubeconfig at ``path`` that logs in with a bearer ``token`` (a ServiceAccount's)."""
         return self._write_kubeconfig_file(path, {"token": token}, namespace=namespace)
 
+    def admin_get(self, path: str, *, timeout: float = 10) -> tuple[int, bytes]:
+        """GET ``path`` from kube-apiserver as the cluster admin: (status, body).
+
+        For endpoints that are not JSON resources, e.g. ``/metrics`` or
+        ``/debug/pprof/profile?seconds=N`` (then ``timeout`` must exceed N).
+        """
+        assert self.ports is not None, "the control plane is not started"
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", self.ports.apiserver, context=self._ssl_context(), timeout=timeout
+        )
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
     def api_client(self) -> Any:
         """A ``kubernetes.client.ApiClient`` logged in as the admin (system:masters)."""
         from kubernetes import client, config
@@ -415,18 +432,11 @@ class ControlPlane:
         return context
 
     def _apiserver_healthy(self) -> bool:
-        assert self.ports is not None
-        connection = http.client.HTTPSConnection(
-            "127.0.0.1", self.ports.apiserver, context=self._ssl_context(), timeout=2
-        )
         try:
-            connection.request("GET", "/healthz")
-            response = connection.getresponse()
-            return response.status == 200 and response.read() == b"ok"
+            status, body = self.admin_get("/healthz", timeout=2)
         except (OSError, http.client.HTTPException):
             return False
-        finally:
-            connection.close()
+        return status == 200 and body == b"ok"
 
     def _write_kubeconfig(self) -> None:
         pki = self.pki

@@ -80,6 +80,22 @@ def test_version_reports_the_pinned_release(kube_api_client: Any) -> None:
     assert (info.major, info.minor) == ("1", KUBERNETES_VERSION.split(".")[1])
 
 
+def test_admin_get_reads_the_servers_own_metrics_and_counts_requests(control_plane: ControlPlane,
+                                                                      kube_api_client: Any) -> None:
+    def namespace_gets() -> float:
+        status, body = control_plane.admin_get("/metrics")
+        assert status == 200
+        return sum(float(line.rsplit(" ", 1)[1]) for line in body.decode().splitlines()
+                   if line.startswith("apiserver_request_total{") and 'resource="namespaces"' in line
+                   and 'verb="GET"' in line)
+
+    before = namespace_gets()
+    for _ in range(3):
+        client.CoreV1Api(kube_api_client).read_namespace("default")
+    assert namespace_gets() - before == 3
+    assert control_plane.admin_get("/no-such-path")[0] == 404
+
+
 def test_custom_resources_are_created_and_read_back(kube_api_client: Any, widget_crd: str,
                                                     namespace: str) -> None:
     api = client.CustomObjectsApi(kube_api_client)
