@@ -238,6 +238,19 @@ class Bench:
         self.objects = Resource(GROUP, VERSION, PLURAL, "BenchObject", subresources=("status",))
         self.namespaces = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 
+    @classmethod
+    def on(cls, plane: Any, workdir: Path) -> Bench:
+        """A Bench on a started control plane, with the bench CRD installed and established."""
+        from opframe.kube import ClientSettings, KubeClient, Resource, load_configuration
+
+        client = KubeClient(load_configuration(plane.kubeconfig), ClientSettings(qps=5000, burst=5000))
+        crds = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
+        client.create(crds, CRD)
+        wait_for(lambda: any(c["type"] == "Established" and c["status"] == "True" for c in
+                             (client.get(crds, CRD["metadata"]["name"]).get("status") or {}).get("conditions") or []),
+                 60, "CRD established")
+        return cls(client, plane.kubeconfig, workdir, plane)
+
     def namespace(self, label: str) -> str:
         name = f"{label}-{uuid.uuid4().hex[:6]}"
         self.client.create(self.namespaces, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
@@ -431,7 +444,6 @@ def main() -> int:
         return bare_watch(options.bare_watch[0], Path(options.bare_watch[1]))
     quick = options.quick
 
-    from opframe.kube import ClientSettings, KubeClient, Resource, errors, load_configuration
     from opframe.testing import ControlPlane
 
     kopf_venv()
@@ -445,13 +457,7 @@ def main() -> int:
                                  "opframe": ["-n <namespace>"]},
         "machine": {"cpus": os.cpu_count()}, "runs": {}}
     with ControlPlane() as plane:
-        client = KubeClient(load_configuration(plane.kubeconfig), ClientSettings(qps=5000, burst=5000))
-        crds = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
-        client.create(crds, CRD)
-        wait_for(lambda: any(c["type"] == "Established" and c["status"] == "True" for c in
-                             (client.get(crds, CRD["metadata"]["name"]).get("status") or {}).get("conditions") or []),
-                 60, "CRD established")
-        bench = Bench(client, plane.kubeconfig, workdir, plane)
+        bench = Bench.on(plane, workdir)
         runs = results["runs"]
         for framework in ("opframe", "kopf"):
             for count in sizes:
@@ -473,7 +479,6 @@ def main() -> int:
             runs.setdefault("S3", {})[framework] = bench.s3(framework, seconds=window)
             print(f"S5 {framework} ...", file=sys.stderr, flush=True)
             runs.setdefault("S5", {})[framework] = bench.s5(framework)
-        del errors
 
     s1 = {fw: {r["objects"]: r for r in runs["S1"][fw]} for fw in ("opframe", "kopf")}
     big = sizes[-1]
