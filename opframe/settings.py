@@ -45,7 +45,11 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(30.0, ge=0, description="Seconds running handlers get to finish on "
                                                             "SIGTERM/SIGINT.")
     sync_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the caches to sync at start.")
-    post_events: bool = Field(True, description="Post Kubernetes Events for handler failures and successes.")
+    post_events: bool = Field(True, description="Post Kubernetes Events: a Warning for each handler failure "
+                                                "(and a Normal one per success with success_events).")
+    success_events: bool = Field(False, description="Also post a Normal Event for every handler success. Off by "
+                                                    "default (as in kopf since 1.45 and controller-runtime): at scale "
+                                                    "it is one more API write per handled change.")
     leader_election: bool = Field(False, description="Take part in Lease-based leader election; only the leader "
                                                      "handles (on in the Helm chart).")
     lease_name: str = Field("opframe", description="Name of the coordination.k8s.io Lease.")

@@ -73,6 +73,7 @@ class RuntimeContext:
     indexes: Any  # runtime.indexes.OperatorIndexes
     runtime: Any = None  # the Operator, passed to handlers as `runtime`
     metrics: Any = None  # runtime.metrics.OperatorMetrics, if exported
+    success_events: bool = False  # post a Normal Event per handler success (settings.success_events)
 
 
 class Controller:
@@ -297,8 +298,9 @@ class Controller:
                 if result is not None:
                     patch.status[handler.id] = result
                 log.debug("handler %s succeeded", handler.id)
-                self.context.events.post(body, type_="Normal", reason="HandlerSucceeded",
-                                         message=f"{handler.id} succeeded for {cause.reason.value}")
+                if self.context.success_events:
+                    self.context.events.post(body, type_="Normal", reason="HandlerSucceeded",
+                                             message=f"{handler.id} succeeded for {cause.reason.value}")
         if all(progress.record(h.id).finished for h, _ in selected):
             if cause.reason is Reason.DELETE:
                 self._remove_finalizer(body, patch)

@@ -168,7 +168,7 @@ class Operator:
         context = RuntimeContext(
             client=self.client, annotations=Annotations(self.settings.prefix),
             finalizer=self.settings.finalizer_name, memo=self.memo, runner=self.runner,
-            events=self.events,
+            events=self.events, success_events=self.settings.success_events,
             namespace_matches=self.namespaces.matches, indexes=indexes, runtime=self, metrics=self.metrics)
         # Group by the resolved resource first: two names for one resource ("pods" and
         # "v1/pods") share one informer, whose label selector must suit all their handlers.

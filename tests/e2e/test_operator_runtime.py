@@ -118,6 +118,28 @@ def test_temporary_error_is_retried_after_its_delay_and_permanent_error_stops(
     events = kube_client.list(Resource("", "v1", "events", "Event"), namespace=namespace).items
     reasons = {(e["reason"], e["involvedObject"]["name"]) for e in events}
     assert ("HandlerFailed", "r") in reasons
+    # flaky and growing succeeded, but successes post no Event unless success_events is on.
+    assert ("HandlerSucceeded", "r") not in reasons
+
+
+def test_success_events_setting_posts_a_normal_event_per_handler_success(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    operator_factory('''
+    @on.startup()
+    def configure(settings, **_):
+        settings.success_events = True
+
+    @on.create("configmaps", labels={"app": "test"})
+    def fine(name, **_):
+        note(handler="fine", name=name)
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "s"))
+    journal.wait_count(1, handler="fine", name="s")
+    events = Resource("", "v1", "events", "Event")
+    journal.wait_for(lambda: any(
+        (e["reason"], e["type"], e["involvedObject"]["name"]) == ("HandlerSucceeded", "Normal", "s")
+        for e in kube_client.list(events, namespace=namespace).items), 15, "a HandlerSucceeded Event")
 
 
 def test_retry_count_survives_kill_9_in_the_middle_of_a_retry_series(

@@ -24,8 +24,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_defaults() -> None:
     settings = Settings()
     assert (settings.namespaces, settings.all_namespaces, settings.workers, settings.log_level,
-            settings.prefix, settings.finalizer, settings.post_events) == (
-        [], False, 16, "INFO", "opframe.dev", "", True)
+            settings.prefix, settings.finalizer, settings.post_events, settings.success_events) == (
+        [], False, 16, "INFO", "opframe.dev", "", True, False)
 
 
 @pytest.mark.parametrize(("variable", "value", "field", "expected"), [
@@ -42,13 +42,15 @@ def test_defaults() -> None:
     ("OPFRAME_SHUTDOWN_TIMEOUT", "0", "shutdown_timeout", 0.0),
     ("OPFRAME_SYNC_TIMEOUT", "5", "sync_timeout", 5.0),
     ("OPFRAME_POST_EVENTS", "false", "post_events", False),
+    ("OPFRAME_SUCCESS_EVENTS", "true", "success_events", True),
     ("OPFRAME_KUBECONFIG", "/tmp/kubeconfig", "kubeconfig", "/tmp/kubeconfig"),
     ("OPFRAME_CONTEXT", "kind-dev", "context", "kind-dev"),
     ("OPFRAME_NAMESPACES", '["team-*", "!team-x"]', "namespaces", ["team-*", "!team-x"]),
     ("OPFRAME_NAMESPACES", "team-*, !team-x", "namespaces", ["team-*", "!team-x"]),
     ("opframe_workers", "2", "workers", 2),
 ], ids=["workers", "all-namespaces", "log-level", "log-format", "qps", "burst", "prefix", "finalizer",
-        "inactivity-timeout", "watch-list", "shutdown-timeout", "sync-timeout", "post-events", "kubeconfig", "context",
+        "inactivity-timeout", "watch-list", "shutdown-timeout", "sync-timeout", "post-events", "success-events",
+        "kubeconfig", "context",
         "namespaces-json", "namespaces-comma-separated", "lower-case-name"])
 def test_setting_from_the_environment(monkeypatch: pytest.MonkeyPatch, variable: str, value: str, field: str,
                                       expected: object) -> None:
