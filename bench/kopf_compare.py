@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import datetime
 import json
 import os
@@ -158,7 +159,8 @@ class Operator:
         self.process = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, env=env)
 
     def entries(self) -> list[list[Any]]:
-        return [json.loads(line) for line in self.journal.read_text().splitlines() if line.strip()]
+        # Only whole lines: the handler may be half-way through writing the last one.
+        return [json.loads(line) for line in self.journal.read_text().split("\n")[:-1] if line.strip()]
 
     def cpu_seconds(self) -> float:
         return process_cpu_seconds(self.process.pid)
@@ -186,6 +188,17 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(what)
         time.sleep(0.05)
+
+
+def median_run(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """One S1 result from several rounds: the median of each figure; the rest (the S4
+    idle reading, the server's counts) from the first round."""
+    merged = dict(rounds[0])
+    for figure in ("seconds", "cpu_seconds", "peak_rss"):
+        if figure in merged:
+            merged[figure] = statistics.median(r[figure] for r in rounds)
+    merged["rounds"] = [r["seconds"] for r in rounds]
+    return merged
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -243,7 +256,8 @@ class Bench:
         """A Bench on a started control plane, with the bench CRD installed and established."""
         from opframe.kube import ClientSettings, KubeClient, Resource, load_configuration
 
-        client = KubeClient(load_configuration(plane.kubeconfig), ClientSettings(qps=5000, burst=5000))
+        client = KubeClient(load_configuration(plane.kubeconfig),
+                            ClientSettings(qps=5000, burst=5000, request_timeout=600))
         crds = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
         client.create(crds, CRD)
         wait_for(lambda: any(c["type"] == "Established" and c["status"] == "True" for c in
@@ -263,6 +277,19 @@ class Bench:
                                               "spec": {"v": 0, "payload": "x" * 200}})
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             list(pool.map(make, range(count)))
+
+    def clear(self, namespace: str) -> None:
+        """Delete a run's objects (one DELETE collection), so that later runs do not pay for a
+        store grown by earlier ones; without kube-controller-manager namespaces are never
+        emptied by themselves."""
+        from opframe.kube import errors
+
+        while True:
+            # kube-apiserver cuts a request at 60 s; what it deleted so far stays deleted.
+            with contextlib.suppress(errors.TransportError, errors.ServerError):
+                self.client.request("DELETE", self.objects.path(namespace=namespace))
+            if not self.client.list(self.objects, namespace=namespace, limit=1).items:
+                return
 
     def start(self, framework: str, scenario: str, namespace: str) -> Operator:
         return Operator(framework, scenario, namespace, self.kubeconfig, self.workdir)
@@ -288,6 +315,7 @@ class Bench:
             return result
         finally:
             operator.stop()
+            self.clear(namespace)
 
     def s1_floor(self, count: int) -> dict[str, Any]:
         """What any operator that records "handled" on each object must at least cost: a bare
@@ -306,7 +334,9 @@ class Bench:
                               namespace=namespace)
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             list(pool.map(record, items))
-        return {"objects": count, "seconds": time.monotonic() - started, "server": usage.since()}
+        result = {"objects": count, "seconds": time.monotonic() - started, "server": usage.since()}
+        self.clear(namespace)
+        return result
 
     def s2(self, framework: str | None, count: int = 1000, updates: int = 20) -> dict[str, Any]:
         """The update storm; with ``framework=None`` the writer alone, with no operator running."""
@@ -343,6 +373,7 @@ class Bench:
         finally:
             if operator:
                 operator.stop()
+            self.clear(namespace)
 
     def s3(self, framework: str, rate: float = 50.0, seconds: float = 60.0) -> dict[str, Any]:
         namespace = self.namespace(f"s3-{framework}")
@@ -435,9 +466,42 @@ def bare_watch(namespace: str, journal: Path) -> int:
                 out.write(json.dumps([event.object["metadata"]["name"], event.object["spec"].get("v"), at]) + "\n")
 
 
+def run_scenarios(bench: Bench, runs: dict[str, Any], sizes: list[int], scale: list[int], window: float,
+                  repeat: int, quick: bool) -> None:
+    # S1 in rounds, the frameworks' order alternating, each round with fresh objects;
+    # the table takes each figure's median over the rounds. S4 is measured in round 1.
+    for count in sizes if len(runs.get("S1_floor", [])) < len(sizes) * repeat else []:
+        for round_ in range(repeat):
+            order = ("opframe", "kopf") if round_ % 2 == 0 else ("kopf", "opframe")
+            for framework in order:
+                idle = window if count == sizes[-1] and round_ == 0 else None
+                print(f"S1 {framework} {count} objects, round {round_ + 1} ...", file=sys.stderr, flush=True)
+                runs.setdefault("S1", {}).setdefault(framework, []).append(
+                    bench.s1_and_s4(framework, count, idle))
+            print(f"S1 floor (bare client) {count} objects, round {round_ + 1} ...", file=sys.stderr, flush=True)
+            runs.setdefault("S1_floor", []).append(bench.s1_floor(count))
+    for count in [c for c in scale[len(sizes):] if all(r["objects"] != c for r in runs["S1"]["opframe"])]:
+        print(f"S1 scale opframe {count} objects ...", file=sys.stderr, flush=True)
+        runs["S1"]["opframe"].append(bench.s1_and_s4("opframe", count, None))
+    if "S2_writer_alone" not in runs:
+        print("S2 writer alone ...", file=sys.stderr, flush=True)
+        runs["S2_writer_alone"] = bench.s2(None, count=100 if quick else 1000)
+    for framework in ("opframe", "kopf"):
+        for scenario, run in (("S2", lambda fw=framework: bench.s2(fw, count=100 if quick else 1000)),
+                              ("S3", lambda fw=framework: bench.s3(fw, seconds=window)),
+                              ("S5", lambda fw=framework: bench.s5(fw))):
+            if framework not in runs.get(scenario, {}):
+                print(f"{scenario} {framework} ...", file=sys.stderr, flush=True)
+                runs.setdefault(scenario, {})[framework] = run()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter windows, for a smoke run")
+    parser.add_argument("--repeat", type=int, default=3, help="S1 rounds per size (median taken); default 3")
+    parser.add_argument("--resume", type=Path, metavar="PARTIAL_JSON",
+                        help="keep the runs of a run that stopped early (its partial results file) and do the rest "
+                             "on a fresh control plane; the results say which scenarios came from which")
     parser.add_argument("--bare-watch", nargs=2, metavar=("NAMESPACE", "JOURNAL"), help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.bare_watch:
@@ -456,31 +520,27 @@ def main() -> int:
         "non_default_settings": {"kopf": ["--standalone (no peering)", "-n <namespace>"],
                                  "opframe": ["-n <namespace>"]},
         "machine": {"cpus": os.cpu_count()}, "runs": {}}
+    if options.resume:
+        earlier = json.loads(options.resume.read_text())
+        results["runs"] = earlier["runs"]
+        results["resumed"] = {"from": earlier["date"],
+                              "scenarios_from_the_first_control_plane": sorted(earlier["runs"]),
+                              "note": "each ratio still compares runs on one control plane"}
+    out = HERE / "results" / f"{results['date']}{'-quick' if quick else ''}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     with ControlPlane() as plane:
         bench = Bench.on(plane, workdir)
         runs = results["runs"]
-        for framework in ("opframe", "kopf"):
-            for count in sizes:
-                idle = window if count == sizes[-1] else None
-                print(f"S1 {framework} {count} objects ...", file=sys.stderr, flush=True)
-                runs.setdefault("S1", {}).setdefault(framework, []).append(bench.s1_and_s4(framework, count, idle))
-        for count in sizes:
-            print(f"S1 floor (bare client) {count} objects ...", file=sys.stderr, flush=True)
-            runs.setdefault("S1_floor", []).append(bench.s1_floor(count))
-        for count in scale[len(sizes):]:
-            print(f"S1 scale opframe {count} objects ...", file=sys.stderr, flush=True)
-            runs["S1"]["opframe"].append(bench.s1_and_s4("opframe", count, None))
-        print("S2 writer alone ...", file=sys.stderr, flush=True)
-        runs["S2_writer_alone"] = bench.s2(None, count=100 if quick else 1000)
-        for framework in ("opframe", "kopf"):
-            print(f"S2 {framework} ...", file=sys.stderr, flush=True)
-            runs.setdefault("S2", {})[framework] = bench.s2(framework, count=100 if quick else 1000)
-            print(f"S3 {framework} ...", file=sys.stderr, flush=True)
-            runs.setdefault("S3", {})[framework] = bench.s3(framework, seconds=window)
-            print(f"S5 {framework} ...", file=sys.stderr, flush=True)
-            runs.setdefault("S5", {})[framework] = bench.s5(framework)
+        try:
+            run_scenarios(bench, runs, sizes, scale, window, options.repeat, quick)
+        except BaseException:
+            out.write_text(json.dumps({**results, "partial": True}, indent=2))
+            print(f"stopped early; the runs so far are in {out.relative_to(ROOT)}", file=sys.stderr)
+            raise
 
-    s1 = {fw: {r["objects"]: r for r in runs["S1"][fw]} for fw in ("opframe", "kopf")}
+    s1 = {fw: {count: median_run([r for r in runs["S1"][fw] if r["objects"] == count])
+               for count in {r["objects"] for r in runs["S1"][fw]}} for fw in ("opframe", "kopf")}
+    s1_floor = {count: median_run([r for r in runs["S1_floor"] if r["objects"] == count]) for count in sizes}
     big = sizes[-1]
     rows: list[tuple[str, float, float]] = []
     for count in sizes:
@@ -505,13 +565,13 @@ def main() -> int:
     ]
     results["table"] = [{"figure": f, "opframe": o, "kopf": k, "ratio": (o / k) if k else None} for f, o, k in rows]
     results["scale"] = [{"objects": r["objects"], "seconds": r["seconds"], "peak_rss": r["peak_rss"],
-                         "cpu_seconds": r["cpu_seconds"]} for r in runs["S1"]["opframe"]]
+                         "cpu_seconds": r["cpu_seconds"]} for _, r in sorted(s1["opframe"].items())]
     print(f"\n{'figure':46} {'opframe':>10} {'kopf':>10} {'opframe/kopf':>13}")
     for row in results["table"]:
         ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
         print(f"{row['figure']:46} {row['opframe']:10.2f} {row['kopf']:10.2f} {ratio:>13}")
-    floors = {f"S1 {r['objects']} objects: a bare client's LIST + one PATCH each, seconds": r["seconds"]
-              for r in runs["S1_floor"]}
+    floors = {f"S1 {count} objects: a bare client's LIST + one PATCH each, seconds": r["seconds"]
+              for count, r in s1_floor.items()}
     floors["S2 the storm's 20 writes per object with no operator running, seconds"] = \
         runs["S2_writer_alone"]["writes_seconds"]
     floors["S2 handler calls: one per object for its final spec (the least possible)"] = \
@@ -534,8 +594,6 @@ def main() -> int:
     for row in results["scale"]:
         print(f"  {row['objects']:>6} objects: {row['seconds']:7.2f} s, {row['cpu_seconds']:7.2f} CPU s, "
               f"peak RSS {row['peak_rss'] / 2**20:7.1f} MiB")
-    out = HERE / "results" / f"{results['date']}{'-quick' if quick else ''}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
     print(f"\nwritten to {out.relative_to(ROOT)}")
     return 0
