@@ -284,12 +284,16 @@ class Bench:
         emptied by themselves."""
         from opframe.kube import errors
 
+        deadline = time.monotonic() + 900
         while True:
             # kube-apiserver cuts a request at 60 s; what it deleted so far stays deleted.
             with contextlib.suppress(errors.TransportError, errors.ServerError):
                 self.client.request("DELETE", self.objects.path(namespace=namespace))
             if not self.client.list(self.objects, namespace=namespace, limit=1).items:
                 return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the objects in {namespace} were not deleted within 900 s")
+            time.sleep(1)
 
     def start(self, framework: str, scenario: str, namespace: str) -> Operator:
         return Operator(framework, scenario, namespace, self.kubeconfig, self.workdir)
@@ -304,8 +308,9 @@ class Bench:
         try:
             wait_for(lambda: len({e[0] for e in operator.entries()}) >= count, 1800, f"S1 {framework} {count}")
             result: dict[str, Any] = {"objects": count, "seconds": time.monotonic() - operator.started,
-                                      "cpu_seconds": operator.cpu_seconds(), "peak_rss": operator.memory("VmHWM"),
-                                      "server": usage.since()}
+                                      "cpu_seconds": operator.cpu_seconds(), "peak_rss": operator.memory("VmHWM")}
+            time.sleep(3)  # the last handlers' PATCHes land after their journal lines
+            result["server"] = usage.since()
             if idle:
                 time.sleep(5)  # let the tail of the sync settle
                 cpu_before = operator.cpu_seconds()
@@ -404,7 +409,7 @@ class Bench:
                 handled.setdefault((name, value), at)
             latencies = [handled[k] - t for k, t in sent.items() if k in handled]
             seen = {}
-            for line in watcher_journal.read_text().splitlines():
+            for line in watcher_journal.read_text().split("\n")[:-1]:
                 name, value, at = json.loads(line)
                 seen.setdefault((name, value), at)
             delivered = [seen[k] - t for k, t in sent.items() if k in seen]
@@ -413,9 +418,16 @@ class Bench:
                     "bare_watch": {"seen": len(delivered), "p50_ms": 1000 * statistics.median(delivered),
                                    "p99_ms": 1000 * percentile(delivered, 0.99)}}
         finally:
-            watcher.terminate()
-            watcher.wait(10)
-            operator.stop()
+            try:
+                watcher.terminate()
+                try:
+                    watcher.wait(10)
+                except subprocess.TimeoutExpired:
+                    watcher.kill()
+                    watcher.wait()
+            finally:
+                operator.stop()
+                self.clear(namespace)
 
     def s5(self, framework: str, updates: int = 5) -> dict[str, Any]:
         namespace = self.namespace(f"s5-{framework}")
@@ -445,6 +457,7 @@ class Bench:
                     "writes": writes}
         finally:
             operator.stop()
+            self.clear(namespace)
 
 
 def bare_watch(namespace: str, journal: Path) -> int:
@@ -459,11 +472,12 @@ def bare_watch(namespace: str, journal: Path) -> int:
         while True:
             for event in client.watch(objects, namespace=namespace, resource_version=version,
                                       timeout_seconds=300, inactivity_timeout=330):
-                if event.type == "BOOKMARK":
+                if event.type not in ("ADDED", "MODIFIED"):
                     continue
                 at = time.time()
                 version = event.object["metadata"]["resourceVersion"]
-                out.write(json.dumps([event.object["metadata"]["name"], event.object["spec"].get("v"), at]) + "\n")
+                value = (event.object.get("spec") or {}).get("v")
+                out.write(json.dumps([event.object["metadata"]["name"], value, at]) + "\n")
 
 
 def run_scenarios(bench: Bench, runs: dict[str, Any], sizes: list[int], scale: list[int], window: float,
@@ -522,10 +536,20 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count()}, "runs": {}}
     if options.resume:
         earlier = json.loads(options.resume.read_text())
-        results["runs"] = earlier["runs"]
-        results["resumed"] = {"from": earlier["date"],
-                              "scenarios_from_the_first_control_plane": sorted(earlier["runs"]),
-                              "note": "each ratio still compares runs on one control plane"}
+        kept = dict(earlier["runs"])
+        if len(kept.get("S1_floor", [])) < len(sizes) * options.repeat:
+            kept.pop("S1", None)  # S1's rounds were not all done: all of them again, on one plane
+            kept.pop("S1_floor", None)
+        for scenario in ("S2", "S3", "S5"):
+            if len(kept.get(scenario, {})) < 2:
+                kept.pop(scenario, None)  # both frameworks on one plane, or neither
+        results["runs"] = kept
+        results["resumed"] = {
+            "from": earlier["date"],
+            "on_the_first_control_plane": {
+                scenario: sorted({f"{fw} {r['objects']}" for fw, rs in value.items() for r in rs})
+                if scenario == "S1" else True for scenario, value in kept.items()},
+            "note": "everything else ran on a second control plane; each ratio compares runs on one plane"}
     out = HERE / "results" / f"{results['date']}{'-quick' if quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     with ControlPlane() as plane:
@@ -537,6 +561,7 @@ def main() -> int:
             out.write_text(json.dumps({**results, "partial": True}, indent=2))
             print(f"stopped early; the runs so far are in {out.relative_to(ROOT)}", file=sys.stderr)
             raise
+    out.write_text(json.dumps(results, indent=2))  # the runs are safe before the summary is built
 
     s1 = {fw: {count: median_run([r for r in runs["S1"][fw] if r["objects"] == count])
                for count in {r["objects"] for r in runs["S1"][fw]}} for fw in ("opframe", "kopf")}
