@@ -254,15 +254,12 @@ class Bench:
     @classmethod
     def on(cls, plane: Any, workdir: Path) -> Bench:
         """A Bench on a started control plane, with the bench CRD installed and established."""
-        from opframe.kube import ClientSettings, KubeClient, Resource, load_configuration
+        from opframe.kube import ClientSettings, KubeClient, load_configuration
+        from opframe.testing import install_crd
 
         client = KubeClient(load_configuration(plane.kubeconfig),
                             ClientSettings(qps=5000, burst=5000, request_timeout=600))
-        crds = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
-        client.create(crds, CRD)
-        wait_for(lambda: any(c["type"] == "Established" and c["status"] == "True" for c in
-                             (client.get(crds, CRD["metadata"]["name"]).get("status") or {}).get("conditions") or []),
-                 60, "CRD established")
+        install_crd(client, CRD, timeout=60)
         return cls(client, plane.kubeconfig, workdir, plane)
 
     def namespace(self, label: str) -> str:

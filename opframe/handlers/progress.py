@@ -116,18 +116,24 @@ class Progress:
 
     @classmethod
     def from_annotation(cls, text: str | None) -> Progress | None:
-        if not text:
-            return None
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("cause"), str):
+        data = _json_object(text)
+        if data is None or not isinstance(data.get("cause"), str):
             return None
         raw = data.get("handlers")
         handlers: dict[str, Any] = raw if isinstance(raw, dict) else {}
         return cls(cause=data["cause"], digest=str(data.get("digest", "")), handlers={
             str(k): HandlerRecord.from_json(v) for k, v in handlers.items() if isinstance(v, dict)})
+
+
+def _json_object(text: str | None) -> dict[str, Any] | None:
+    """An annotation's JSON object; None when absent, not JSON or not an object (hand-edited)."""
+    if not text:
+        return None
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def digest(essence: Mapping[str, Any]) -> str:
@@ -154,14 +160,7 @@ class Annotations:
         return f"{self.prefix}/"
 
     def read_diff_base(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
-        text = ((body.get("metadata") or {}).get("annotations") or {}).get(self.last_handled)
-        if not text:
-            return None
-        try:
-            data = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            return None
-        return data if isinstance(data, dict) else None
+        return _json_object(((body.get("metadata") or {}).get("annotations") or {}).get(self.last_handled))
 
     def read_progress(self, body: Mapping[str, Any]) -> Progress | None:
         return Progress.from_annotation(((body.get("metadata") or {}).get("annotations") or {}).get(self.progress))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import textwrap
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from opframe.kube import KubeClient, Resource, errors
-from opframe.testing import ControlPlane
+from opframe.testing import ControlPlane, eventually
 from opframe.testing.operator import OperatorProcess
 
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
@@ -46,11 +45,7 @@ class Journal:
         return [e for e in lines if all(e.get(k) == v for k, v in match.items())]
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not seen within {timeout} s: {what}; journal: {self.entries()[-10:]}")
-            time.sleep(0.05)
+        eventually(predicate, what=lambda: f"{what}; journal: {self.entries()[-10:]}", timeout=timeout)
 
     def wait_count(self, count: int, timeout: float = 30.0, **match: Any) -> list[dict[str, Any]]:
         self.wait_for(lambda: len(self.entries(**match)) >= count, timeout, f"{count} x {match}")
@@ -88,13 +83,13 @@ def configmap(namespace: str, name: str, labels: dict[str, str] | None = None, *
 
 
 def wait_gone(client: KubeClient, name: str, namespace: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def gone() -> bool:
         try:
             client.get(CONFIGMAPS, name, namespace=namespace)
         except errors.NotFound:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{namespace}/{name} was not deleted within {timeout} s")
+            return True
+        return False
+
+    eventually(gone, what=f"{namespace}/{name} to be deleted", timeout=timeout)
 
 

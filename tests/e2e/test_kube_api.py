@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 import uuid
@@ -20,7 +19,7 @@ from opframe.kube import (
     errors,
     load_configuration,
 )
-from opframe.testing import ControlPlane
+from opframe.testing import ControlPlane, install_crd
 
 pytestmark = pytest.mark.e2e
 
@@ -30,32 +29,22 @@ CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
 
 @pytest.fixture(scope="module")
 def gadgets(kube_client: KubeClient) -> Resource:
-    crds = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False)
-    with contextlib.suppress(errors.Conflict):
-        kube_client.create(crds, {
-            "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"gadgets.{GROUP}"},
-            "spec": {"group": GROUP, "scope": "Namespaced",
-                     "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget",
-                               "shortNames": ["gdg"]},
-                     "versions": [
-                         {"name": "v1", "served": True, "storage": True,
-                          "subresources": {"status": {}},
-                          "schema": {"openAPIV3Schema": {"type": "object",
-                                                         "x-kubernetes-preserve-unknown-fields": True}}},
-                         {"name": "v1beta1", "served": True, "storage": False,
-                          "schema": {"openAPIV3Schema": {"type": "object",
-                                                         "x-kubernetes-preserve-unknown-fields": True}}},
-                     ]},
-        })
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        crd = kube_client.get(crds, f"gadgets.{GROUP}")
-        if any(c["type"] == "Established" and c["status"] == "True"
-               for c in (crd.get("status") or {}).get("conditions") or []):
-            break
-        time.sleep(0.1)
-    return Discovery(kube_client).resolve(f"gadgets.{GROUP}")
+    return install_crd(kube_client, {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"gadgets.{GROUP}"},
+        "spec": {"group": GROUP, "scope": "Namespaced",
+                 "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget",
+                           "shortNames": ["gdg"]},
+                 "versions": [
+                     {"name": "v1", "served": True, "storage": True,
+                      "subresources": {"status": {}},
+                      "schema": {"openAPIV3Schema": {"type": "object",
+                                                     "x-kubernetes-preserve-unknown-fields": True}}},
+                     {"name": "v1beta1", "served": True, "storage": False,
+                      "schema": {"openAPIV3Schema": {"type": "object",
+                                                     "x-kubernetes-preserve-unknown-fields": True}}},
+                 ]},
+    })
 
 
 @pytest.mark.parametrize("spec", [

@@ -15,7 +15,7 @@ import pytest
 from operator_journal import CONFIGMAPS, PRELUDE, Journal, configmap, journal
 
 from opframe.kube import KubeClient, Resource
-from opframe.testing import ControlPlane
+from opframe.testing import ControlPlane, eventually
 from opframe.testing.controlplane import free_port
 from opframe.testing.operator import OperatorProcess
 from opframe.testing.proxy import ChaosProxy
@@ -162,13 +162,12 @@ def test_healthz_turns_500_while_a_watch_is_stalled_and_readyz_waits_for_sync(
             assert code == 500 and "[-]informers-synced failed: caches not synced yet" in body, body
             proxy.delay = 0.0
             ready_codes = [code]
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                code, _ = _get(port, "/readyz")
-                ready_codes.append(code)
-                if code == 200:
-                    break
-                time.sleep(0.02)
+
+            def ready() -> bool:
+                ready_codes.append(_get(port, "/readyz")[0])
+                return ready_codes[-1] == 200
+
+            eventually(ready, what="/readyz to answer 200", interval=0.02)
             operator.wait_started()
             code, body = _get(port, "/readyz?verbose")
             assert code == 200 and "[+]informers-synced ok" in body
@@ -176,19 +175,13 @@ def test_healthz_turns_500_while_a_watch_is_stalled_and_readyz_waits_for_sync(
 
             proxy.stall()
             proxy.refuse()  # the stream stalls and no new watch can be opened
-            deadline = time.monotonic() + 30
-            while _get(port, "/healthz")[0] != 500:
-                assert time.monotonic() < deadline, "healthz never turned 500"
-                time.sleep(0.2)
+            eventually(lambda: _get(port, "/healthz")[0] == 500, what="/healthz to turn 500", interval=0.2)
             code, body = _get(port, "/healthz")
             assert code == 500 and "[-]watch-configmaps failed: no news from the watch" in body
             assert body.rstrip().endswith("healthz check failed") and "[+]ping ok" in body
             proxy.resume()
             proxy.accept()
-            deadline = time.monotonic() + 30
-            while _get(port, "/healthz")[0] != 200:
-                assert time.monotonic() < deadline, "healthz never recovered"
-                time.sleep(0.2)
+            eventually(lambda: _get(port, "/healthz")[0] == 200, what="/healthz to recover", interval=0.2)
     assert ready_codes[0] == 500 and ready_codes[-1] == 200
 
 

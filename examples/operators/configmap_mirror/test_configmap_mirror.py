@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from opframe.kube import KubeClient, Resource, errors
-from opframe.testing import ControlPlane
+from opframe.testing import ControlPlane, eventually
 from opframe.testing.operator import OperatorProcess
 
 pytestmark = pytest.mark.e2e
@@ -19,19 +16,6 @@ pytestmark = pytest.mark.e2e
 HERE = Path(__file__).resolve().parent
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
-
-
-def _eventually(what: str, check: Callable[[], Any], timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-        except errors.NotFound:
-            result = None
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def _namespace(client: KubeClient, name: str) -> None:
@@ -60,23 +44,23 @@ def test_mirror_copies_syncs_follows_new_namespaces_and_cleans_up(control_plane:
                          "labels": {"mirror.opframe.dev/enabled": "true"},
                          "annotations": {"mirror.opframe.dev/namespaces": f"team-*-{tag}"}},
             "data": {"greeting": "hello"}})
-        copy = _eventually("the copy in team-a", lambda: kube_client.get(CONFIGMAPS, "shared", namespace=team_a))
+        copy = eventually(lambda: kube_client.get(CONFIGMAPS, "shared", namespace=team_a), what="the copy in team-a")
         assert copy["data"] == {"greeting": "hello"}
         assert copy["metadata"]["labels"]["mirror.opframe.dev/source"] == f"{source_ns}.shared"
         assert _absent(kube_client, "shared", other)
 
         kube_client.patch(CONFIGMAPS, "shared", {"data": {"greeting": "hi"}}, namespace=source_ns)
-        _eventually("the copy to follow the source", lambda: kube_client.get(
-            CONFIGMAPS, "shared", namespace=team_a)["data"] == {"greeting": "hi"})
+        eventually(lambda: kube_client.get(CONFIGMAPS, "shared", namespace=team_a)["data"] == {"greeting": "hi"},
+                   what="the copy to follow the source")
 
         _namespace(kube_client, team_b)
-        late = _eventually("a copy in the namespace created later",
-                           lambda: kube_client.get(CONFIGMAPS, "shared", namespace=team_b))
+        late = eventually(lambda: kube_client.get(CONFIGMAPS, "shared", namespace=team_b),
+                          what="a copy in the namespace created later")
         assert late["data"] == {"greeting": "hi"}
 
         kube_client.delete(CONFIGMAPS, "shared", namespace=source_ns)
         for namespace in (team_a, team_b):
-            _eventually(f"the copy in {namespace} to go", lambda ns=namespace: _absent(kube_client, "shared", ns))
-        _eventually("the source to go", lambda: _absent(kube_client, "shared", source_ns))
+            eventually(lambda ns=namespace: _absent(kube_client, "shared", ns), what=f"the copy in {namespace} to go")
+        eventually(lambda: _absent(kube_client, "shared", source_ns), what="the source to go")
         assert operator.stop() == 0
         assert "Traceback" not in operator.output()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from opframe.kube import KubeClient, Resource
-from opframe.testing import ControlPlane
+from opframe.testing import ControlPlane, eventually
 from opframe.testing.operator import OperatorProcess
 
 pytestmark = pytest.mark.e2e
@@ -22,11 +21,9 @@ def _label(client: KubeClient, namespace: str) -> str | None:
     return (client.get(PODS, "web", namespace=namespace)["metadata"].get("labels") or {}).get(LABEL)
 
 
-def _wait_label(client: KubeClient, namespace: str, value: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while _label(client, namespace) != value:
-        assert time.monotonic() < deadline, f"label is {_label(client, namespace)!r}, not {value!r}"
-        time.sleep(0.05)
+def _wait_label(client: KubeClient, namespace: str, value: str) -> None:
+    eventually(lambda: _label(client, namespace) == value,
+               what=lambda: f"the label to be {value!r} (it is {_label(client, namespace)!r})")
 
 
 def test_pods_are_labelled_with_their_phase(control_plane: ControlPlane, kube_client: KubeClient,

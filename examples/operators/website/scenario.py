@@ -6,7 +6,6 @@ the API server; a step that does not complete in time raises ScenarioError.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,11 +13,11 @@ from typing import Any
 
 import yaml
 
-from opframe.kube import Discovery, KubeClient, Resource, errors
+from opframe import testing
+from opframe.kube import KubeClient, Resource, errors
+from opframe.testing import eventually
 
 HERE = Path(__file__).resolve().parent
-CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
-                namespaced=False)
 WEBSITES = Resource("example.com", "v1", "websites", "Website", subresources=("status",))
 CHILDREN = (Resource("", "v1", "configmaps", "ConfigMap"), Resource("apps", "v1", "deployments", "Deployment"),
             Resource("", "v1", "services", "Service"))
@@ -31,27 +30,11 @@ class ScenarioError(AssertionError):
 
 
 def wait_until(what: str, check: Callable[[], Any], timeout: float = STEP_TIMEOUT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-        except errors.NotFound:
-            result = None
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise ScenarioError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
+    return eventually(check, what=what, timeout=timeout, error=ScenarioError)
 
 
 def install_crd(client: KubeClient) -> None:
-    crd = yaml.safe_load((HERE / "crd.yaml").read_text())
-    with contextlib.suppress(errors.Conflict):
-        client.create(CRDS, crd)
-    wait_until("the Website CRD to be established", lambda: any(
-        c["type"] == "Established" and c["status"] == "True"
-        for c in (client.get(CRDS, crd["metadata"]["name"]).get("status") or {}).get("conditions") or []))
-    wait_until("websites to be served", lambda: Discovery(client).resolve("websites.example.com"))
+    testing.install_crd(client, yaml.safe_load((HERE / "crd.yaml").read_text()), timeout=STEP_TIMEOUT)
 
 
 def run(client: KubeClient, namespace: str, say: Callable[[str], None] = print) -> dict[str, Any]:
