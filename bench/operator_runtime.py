@@ -7,6 +7,9 @@ Figures, all observed from outside the operator:
   handler journals its start time; both clocks are this machine's). p50, p99, max.
 * burst: 50 updates to one object as fast as a client can, while its update handler
   sleeps 1 s; how many more times the handler runs, and whether the last saw the end.
+* async: 200 objects created at once, each with an async on.create handler that
+  awaits 1 s; seconds from the first create to the last handler's end (goal < 3 s
+  with the default 16 workers: async handlers must not hold a worker each).
 * writes: one update of an object watched by 3 update handlers; how many times the
   operator wrote the object (MODIFIED events after the update, counted by a watch),
   with handlers that return nothing and with handlers that return results (which go
@@ -34,7 +37,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "examples" / "operators" / "website"))
 
 OPERATOR = '''
-import json, os, time
+import asyncio, json, os, time
 from opframe import on
 JOURNAL = os.environ["JOURNAL"]
 
@@ -50,6 +53,11 @@ def latency(name, new, **_):
 def burst(name, new, **_):
     note(kind="burst", name=name, seq=new["data"]["seq"], at=time.time())
     time.sleep(1.0)
+
+@on.create("configmaps", labels={"bench": "async"})
+async def slow_async(name, **_):
+    await asyncio.sleep(1.0)
+    note(kind="async", name=name, at=time.time())
 
 @on.update("websites.example.com", labels={"bench": "writes"})
 def first(**_):
@@ -99,6 +107,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--async-objects", type=int, default=200)
     options = parser.parse_args()
 
     import scenario
@@ -169,6 +178,19 @@ def main() -> int:
             results["burst"] = {"updates_during_handler": 50, "further_invocations": len(calls) - 1,
                                 "last_saw_final": calls[-1]["seq"] == "51", "seen": [c["seq"] for c in calls]}
 
+            # -- 200 async handlers that each await 1 s ---------------------------------------------
+            began = time.time()
+            for i in range(options.async_objects):
+                client.create(configmaps, {"apiVersion": "v1", "kind": "ConfigMap",
+                                           "metadata": {"name": f"async-{i:03d}", "namespace": "default",
+                                                        "labels": {"bench": "async"}}})
+            created = time.time() - began
+            wait_for(lambda: len(journal_entries(journal, "async")) >= options.async_objects, 120,
+                     "every async handler")
+            ends = [e["at"] for e in journal_entries(journal, "async")]
+            results["async"] = {"objects": options.async_objects, "handler_awaits_s": 1.0,
+                                "seconds_to_create": created, "seconds_until_all_handled": max(ends) - began}
+
             # -- API writes per reconcile with 3 handlers ------------------------------------------
             for label in ("writes", "results"):
                 name = f"w-{label}"
@@ -203,6 +225,9 @@ def main() -> int:
     burst = results["burst"]
     print(f"burst of 50 updates during a 1 s handler: {burst['further_invocations']} further invocations, "
           f"last saw the final state: {burst['last_saw_final']} (values seen: {burst['seen']})")
+    slow = results["async"]
+    print(f"{slow['objects']} async handlers awaiting 1 s each: all handled {slow['seconds_until_all_handled']:.2f} s "
+          f"after the first create (creating them took {slow['seconds_to_create']:.2f} s)")
     for label in ("writes", "results"):
         print(f"API writes by the operator for one update with 3 handlers ({label}): "
               f"{results[f'writes_{label}']['operator_writes']}")

@@ -192,7 +192,7 @@ def run_command(files: tuple[Path, ...], modules: tuple[str, ...], namespaces: t
         operator.prepare()
         operator.start()
     except StartupError as exc:
-        if operator.runner is not None:
+        if operator.loops is not None:
             operator.stop()
         _fail(str(exc))
     try:

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from opframe.cache.reflector import DEFAULT_INACTIVITY_TIMEOUT
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPFRAME_", extra="forbid", validate_default=True)
@@ -21,7 +23,10 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Namespaces to serve, comma-separated in the environment; globs allowed ('team-*'), "
                     "'!' excludes ('!kube-*'). "
-                    "Empty with all_namespaces false means the kubeconfig's namespace, else 'default'.")
+                    "Empty with all_namespaces false means the kubeconfig's namespace, else 'default'. "
+                    "Namespaces named explicitly get one watch each and need RBAC in just those namespaces "
+                    "(a Role each); globs and exclusions open one cluster-wide watch filtered by the "
+                    "operator, which needs a ClusterRole.")
     all_namespaces: bool = Field(False, description="Serve every namespace (and cluster-scoped resources).")
     workers: int = Field(16, ge=1, le=256, description="Worker threads per watched kind (handlers mostly wait "
                                                       "on I/O, so threads are cheap; one key is never handled by "
@@ -38,8 +43,10 @@ class Settings(BaseSettings):
     prefix: str = Field("opframe.dev", description="Prefix of the annotations and finalizer opframe writes.")
     finalizer: str = Field("", description="Finalizer name; default '<prefix>/finalizer'.")
     inactivity_timeout: float | None = Field(
-        None, gt=0, description="Seconds of silence after which a watch is re-opened; default: the "
-                                "watch's own timeout plus 30 s.")
+        None, gt=0, description="Seconds a watch may say nothing, not even a bookmark, before it is closed and "
+                                "re-opened from its last resourceVersion (no relist). Default: "
+                                f"{DEFAULT_INACTIVITY_TIMEOUT:g} s "
+                                "(kube-apiserver bookmarks a watch about once a minute once its cache has moved on).")
     watch_list: bool = Field(False, description="Use streaming watch-list (sendInitialEvents) for the "
                                                 "initial sync, falling back to LIST.")
     shutdown_timeout: float = Field(30.0, ge=0, description="Seconds running handlers get to finish on "
@@ -93,12 +100,20 @@ class NamespaceSelector:
         self.all_namespaces = all_namespaces or (not self.include and bool(self.exclude))
 
     @property
+    def explicit(self) -> list[str]:
+        """The namespaces to watch one by one: when every pattern names one namespace
+        without globs and nothing is excluded; else [] (one cluster-wide watch)."""
+        if self.all_namespaces or not self.include or self.exclude:
+            return []
+        if any(c in pattern for pattern in self.include for c in "*?["):
+            return []
+        return list(dict.fromkeys(self.include))
+
+    @property
     def single(self) -> str | None:
         """The one namespace to watch, when the patterns name exactly one without globs."""
-        if self.all_namespaces or len(self.include) != 1 or self.exclude:
-            return None
-        only = self.include[0]
-        return None if any(c in only for c in "*?[") else only
+        explicit = self.explicit
+        return explicit[0] if len(explicit) == 1 else None
 
     def matches(self, namespace: str | None) -> bool:
         if namespace is None:  # cluster-scoped objects (namespaces, nodes, ...) belong to no namespace

@@ -185,6 +185,8 @@ class SharedIndexInformer:
         self._started = False
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        #: the threads whose death leaves the cache silently frozen: the Reflector's and the processing one
+        self._vital: list[threading.Thread] = []
 
     # -- handlers -------------------------------------------------------------------------
 
@@ -225,6 +227,8 @@ class SharedIndexInformer:
             thread = threading.Thread(target=target, name=f"{role}-{self.name}", daemon=True)
             thread.start()
             self._threads.append(thread)
+            if role != "resync":
+                self._vital.append(thread)
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -239,6 +243,18 @@ class SharedIndexInformer:
 
     def has_synced(self) -> bool:
         return self.fifo.has_synced()
+
+    def wedged(self, limit: float) -> bool:
+        """Started, not stopped, and not keeping its cache in step: its Reflector's loop made no
+        attempt and heard nothing for over ``limit`` seconds (``Reflector.wedged``), or the
+        Reflector's or the processing thread has died. What a liveness probe should report;
+        an API server that cannot be reached is not this (the Reflector keeps attempting).
+        """
+        if not self._started or self._stop.is_set():
+            return False
+        if any(not thread.is_alive() for thread in self._vital):
+            return True
+        return self.reflector.wedged(limit=limit)
 
     def wait_for_sync(self, timeout: float | None = None) -> bool:
         """Poll has_synced every 100 ms (4.7); False on timeout or stop."""

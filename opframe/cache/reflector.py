@@ -2,17 +2,23 @@
 
 Written as a state machine with one step function. States and transitions::
 
-    LIST ------ok------> WATCH <----------------------------+
-     |  \\                 |  stream ended by the server     |
-     |   +--410 once-->LIST(at RV "")                       |
-     |                    |  dropped or stalled connection --+   (re-watch, no relist)
-     |                    |  410 in stream --------------> LIST  (relist at the last RV)
-     |                    |  other error / very short ----> BACKOFF -> LIST
-     |                    |  cannot connect / 429 --------> BACKOFF -> WATCH
+    LIST --ok-------------> WATCH <------------------------------------------+
+     |  \\                    |  healthy watch: ended, dropped or stalled ---+  (at once, last RV)
+     |   +--410: once more at RV "" (same step, no wait)
+     |                        |  unhealthy drop (within 1 s, no events) ---> BACKOFF -> WATCH
+     |                        |  cannot connect / 429 -------------------> BACKOFF -> WATCH
+     |                        |  410 in stream -------------------------> BACKOFF -> LIST (at the last RV)
+     |                        |  other error / very short clean end ----> BACKOFF -> LIST
      +--error--> BACKOFF -> LIST
 
     WATCH_LIST (streaming list, if enabled) --initial-events-end--> WATCH (same stream)
-         \\--any error before the end--> LIST (and plain LIST from then on)
+         \\--any error before the end--> LIST (the first plain list: no wait; plain LIST from then on)
+
+The one backoff rule, decided in ``_next`` and nowhere else: going (back) to LIST always
+waits one backoff delay first, except the very first LIST; re-opening a WATCH waits one
+when the previous watch was unhealthy (an error of any kind, or it ended or broke within
+VERY_SHORT_WATCH having delivered nothing), and is immediate, from the last RV, when it
+was healthy and ended cleanly, broke, or stalled past its inactivity timeout.
 
 Invariants:
 
@@ -22,9 +28,25 @@ Invariants:
   or delete for each watch event in order;
 * a malformed event (no metadata, a Status we do not expect) is logged once and
   skipped; it never stops the Reflector or loses a later event;
-* beyond client-go: a watch silent past its inactivity timeout is closed and re-opened
-  from the last RV (no relist), because a silently stuck watch is indistinguishable
-  from a quiet resource otherwise.
+* no two LIST steps run without a backoff delay between them (inside one step, client-go's
+  own retries run at once: a full list after an expired continue token, 1.6, and the
+  list at RV "" after a 410, 1.7), and no watch is re-opened at once after an unhealthy
+  one, so a server or proxy that keeps failing never sees a tight loop of either.
+
+Differences from client-go, on purpose:
+
+* a watch silent past its inactivity timeout (default DEFAULT_INACTIVITY_TIMEOUT, 90 s)
+  is closed and re-opened from the last RV (no relist), because a silently stuck watch is
+  indistinguishable from a quiet resource otherwise; client-go has no such timeout;
+* a watch whose connection breaks is re-opened from the last RV (no relist): at once if it
+  was healthy, after a backoff delay if it broke within VERY_SHORT_WATCH with no events
+  (client-go relists after its backoff in that case, as for any very short watch);
+
+Where it matches client-go: a LIST after a 410 in the stream, an error or a very short
+watch waits one backoff delay, as client-go's wait.BackoffUntil does between its
+list-and-watch rounds; a watch that cannot be opened (connection refused, 429) is
+retried after one backoff delay; a healthy watch that the server ends is re-opened at
+once from the last RV.
 """
 
 from __future__ import annotations
@@ -54,6 +76,16 @@ VERY_SHORT_WATCH = 1.0
 #: After the timeout a watch asked for, the server should close it; a stream silent
 #: this long past that is dead. Covers a server's own slack and a slow network.
 WATCH_CLOSE_GRACE = 30.0
+#: How long a watch may say nothing, not even a bookmark, before it is closed and
+#: re-opened from its last resourceVersion (no LIST), when no inactivity timeout is set.
+#: kube-apiserver sends a BOOKMARK about once a minute to a watch that asked for them
+#: (``allowWatchBookmarks``, which ResourceListerWatcher sends), but only when its watch
+#: cache's resourceVersion has moved past the watch's (docs/controlplane.md; measured
+#: every 59-61 s, the first after 60 or 120 s): 90 s leaves a minute's bookmark 30 s of
+#: slack, so a watch kept alive by bookmarks is never cut, a dead one is found in under
+#: two minutes (kopf: 70 s), and a watch that is silent anyway costs one cheap re-open
+#: from the watch cache, never a relist.
+DEFAULT_INACTIVITY_TIMEOUT = 90.0
 INITIAL_EVENTS_END_ANNOTATION = "k8s.io/initial-events-end"
 
 
@@ -76,7 +108,13 @@ class State(enum.Enum):
 
 @dataclasses.dataclass
 class ReflectorStats:
-    """Counters for metrics and health. ``last_activity`` is the clock time of the last byte of news."""
+    """Counters for metrics and health.
+
+    ``last_activity`` is the clock time of the last byte of news (an event, a bookmark, a
+    list page, a watch the server answered or ended); ``last_attempt`` the clock time the
+    Reflector last started a LIST or WATCH request or finished a backoff wait (its creation
+    time before the first). Together they show that the loop runs (``Reflector.wedged``).
+    """
 
     lists: int = 0
     watches: int = 0
@@ -88,7 +126,26 @@ class ReflectorStats:
     errors: int = 0
     skipped_events: int = 0
     last_activity: float = 0.0
+    last_attempt: float = 0.0
     watching_since: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _WatchRun:
+    """A watch that just ended, as the backoff rule sees it."""
+
+    started: float
+    ended: float
+    #: events of any type the stream delivered, bookmarks included (client-go counts them too)
+    events: int
+    #: None: the server ended it cleanly; a TransportError: it broke; a WatchStalledError: it
+    #: said nothing for its inactivity timeout
+    cause: errors.TransportError | None = None
+
+    @property
+    def very_short(self) -> bool:
+        """semantics 1.10: over within VERY_SHORT_WATCH with nothing delivered."""
+        return self.events == 0 and self.ended - self.started < VERY_SHORT_WATCH
 
 
 class _Stop(Exception):
@@ -121,7 +178,7 @@ class Reflector:
         self._stream: EventStream | None = None
         self._stopped = threading.Event()
         self._lock = threading.Lock()
-        self.stats = ReflectorStats()
+        self.stats = ReflectorStats(last_attempt=clock.now())
 
     # -- running --------------------------------------------------------------------------
 
@@ -155,7 +212,7 @@ class Reflector:
         except Exception as exc:  # a bug or a store failure must not end the Reflector
             logger.exception("%s: unexpected error in state %s; backing off and relisting",
                              self.name, self.state.value)
-            self.state = self._fail(exc, State.LIST)
+            self.state = self._next(State.LIST, error=exc)
         if self._stopped.is_set():
             self.state = State.STOPPED
         return self.state
@@ -170,13 +227,34 @@ class Reflector:
         """A watch is open but has said nothing for longer than its inactivity timeout.
 
         The Reflector closes such a watch itself; this stays true while it cannot open
-        a new one that answers, which is what a liveness probe should report.
+        a new one that answers. The limit is the same inactivity timeout the watches are
+        read with (by default DEFAULT_INACTIVITY_TIMEOUT), so an API server unreachable for
+        longer than that makes this true too; ``wedged`` tells a loop that stopped running.
         """
         if self.state not in (State.WATCH, State.BACKOFF) or not self.last_sync_resource_version:
             return False
-        limit = self.inactivity_timeout if self.inactivity_timeout is not None else (
-            2 * self.min_watch_timeout + WATCH_CLOSE_GRACE)
-        return self.seconds_since_activity() > limit
+        return self.seconds_since_activity() > self.inactivity_limit()
+
+    def inactivity_limit(self) -> float:
+        """The longest any of this Reflector's watches may be silent (``stuck`` uses it)."""
+        return self._read_timeout(2 * self.min_watch_timeout)
+
+    def wedged(self, now: float | None = None, *, limit: float) -> bool:
+        """The loop has stopped: not STOPPED, yet no attempt and no activity for over ``limit`` s.
+
+        An attempt is a LIST or WATCH request started or a backoff wait finished; activity
+        is any news from the server (``ReflectorStats``). A running loop makes one or the
+        other at least every inactivity timeout, longest backoff delay (60 s) or LIST request
+        (the client's request timeout and retries), so true means nobody runs the loop: a
+        request hung past every timeout, or the thread that ran ``run()`` died (or never
+        started). An unreachable API server is not wedged: the Reflector keeps attempting.
+        Choose ``limit`` above all three, e.g. a few minutes.
+        """
+        if self.state is State.STOPPED:
+            return False
+        if now is None:
+            now = self._clock.now()
+        return now - max(self.stats.last_attempt, self.stats.last_activity) > limit
 
     # -- LIST -----------------------------------------------------------------------------
 
@@ -195,7 +273,7 @@ class Reflector:
             items, list_rv = self._list_all(resource_version)
         except errors.ApiError as exc:
             if not (_is_expired(exc) or _is_too_large_resource_version(exc)) or resource_version == "":
-                return self._fail(exc, State.LIST)
+                return self._next(State.LIST, error=exc)
             # semantics 1.7: the RV is gone; retry at once, once, from the newest state.
             logger.debug("%s: list at resourceVersion %s expired; listing the newest state",
                          self.name, resource_version)
@@ -203,22 +281,24 @@ class Reflector:
             try:
                 items, list_rv = self._list_all("")
             except (errors.KubeError, OSError) as again:
-                return self._fail(again, State.LIST)
+                return self._next(State.LIST, error=again)
         except (errors.KubeError, OSError) as exc:
-            return self._fail(exc, State.LIST)
+            return self._next(State.LIST, error=exc)
         self._check_stop()
         self.store.replace(items, list_rv)
         self._resource_version_unavailable = False
         self.last_sync_resource_version = list_rv
         self.stats.last_activity = self._clock.now()
-        return State.WATCH
+        return self._next(State.WATCH)
 
     def _list_all(self, resource_version: str) -> tuple[list[Object], str]:
         """Every page; semantics 1.6 for page sizes and for a continue token that expired."""
         limit: int | None = self.page_size
         if resource_version not in ("", "0") and not self._paginated_result:
             limit = None  # served whole from the watch cache, sparing etcd
+        self.stats.last_attempt = self._clock.now()
         page = self.lister_watcher.list(resource_version=resource_version, limit=limit, continue_token=None)
+        self.stats.last_activity = self._clock.now()
         items = list(page.items)
         list_rv = page.resource_version
         if page.continue_token and resource_version == "0":
@@ -233,9 +313,11 @@ class Reflector:
             except errors.ApiError as exc:
                 if not _is_expired(exc):
                     raise
+                self.stats.last_attempt = self._clock.now()
                 full = self.lister_watcher.list(resource_version=resource_version, limit=None,
                                                 continue_token=None)
                 return list(full.items), full.resource_version
+            self.stats.last_activity = self._clock.now()
             items.extend(page.items)
         return items, list_rv
 
@@ -244,13 +326,20 @@ class Reflector:
     def _watch_timeout(self) -> int:
         return int(self.min_watch_timeout * (1.0 + self._rng.random()))
 
-    def _read_timeout(self, timeout_seconds: int) -> float:
+    def _read_timeout(self, timeout_seconds: float) -> float:
+        """How long a watch asked to last ``timeout_seconds`` may be silent before it counts as dead.
+
+        The ``inactivity_timeout`` option if set, else DEFAULT_INACTIVITY_TIMEOUT, or the
+        watch's own timeout plus WATCH_CLOSE_GRACE when that is shorter (a short watch the
+        server should have closed long ago).
+        """
         if self.inactivity_timeout is not None:
             return self.inactivity_timeout
-        return timeout_seconds + WATCH_CLOSE_GRACE
+        return min(DEFAULT_INACTIVITY_TIMEOUT, timeout_seconds + WATCH_CLOSE_GRACE)
 
     def _open(self, *, send_initial_events: bool) -> EventStream:
         timeout = self._watch_timeout()
+        self.stats.last_attempt = self._clock.now()
         stream = self.lister_watcher.watch(
             resource_version=self.last_sync_resource_version or None,
             timeout_seconds=timeout, inactivity_timeout=self._read_timeout(timeout),
@@ -272,10 +361,10 @@ class Reflector:
             raise
         except errors.ApiError as exc:
             if isinstance(exc, errors.TooManyRequests):
-                return self._fail(exc, State.WATCH)
-            return self._fail(exc, State.LIST)  # semantics 1.11: anything else, 410 included
+                return self._next(State.WATCH, error=exc)
+            return self._next(State.LIST, error=exc)  # semantics 1.11: anything else, 410 included
         except errors.TransportError as exc:
-            return self._fail(exc, State.WATCH)  # semantics 1.11: connection refused -> re-watch
+            return self._next(State.WATCH, error=exc)  # semantics 1.11: connection refused -> re-watch
         return self._consume(stream, initial=None)
 
     def _step_watch_list(self) -> State:
@@ -286,7 +375,7 @@ class Reflector:
         except (errors.KubeError, OSError) as exc:
             logger.info("%s: streaming list failed (%s); falling back to LIST", self.name, exc)
             self.use_watch_list = False
-            return State.LIST
+            return self._next(State.LIST)
         return self._consume(stream, initial=[])
 
     def _consume(self, stream: EventStream, *, initial: list[Object] | None) -> State:
@@ -297,6 +386,7 @@ class Reflector:
         started = self._clock.now()
         self.stats.watching_since = started
         count = 0
+        cause: errors.TransportError | None = None
         try:
             for event in stream:
                 count += 1
@@ -306,7 +396,7 @@ class Reflector:
                     if initial is not None:
                         logger.info("%s: streaming list failed (%s); falling back to LIST", self.name, error)
                         self.use_watch_list = False
-                        return State.LIST
+                        return self._next(State.LIST)
                     return self._stream_error(error)
                 try:
                     initial = self._apply(event.type, event.object, initial)
@@ -314,18 +404,10 @@ class Reflector:
                     self.stats.skipped_events += 1
                     logger.warning("%s: skipped a %s event that is not a valid object (%s): %.200r",
                                    self.name, event.type, exc, event.object)
-        except errors.WatchStalledError as exc:
-            self.stats.stalls += 1
-            self.stats.rewatches += 1
-            logger.warning("%s: %s; re-opening the watch from resourceVersion %s", self.name, exc,
-                           self.last_sync_resource_version)
-            return State.WATCH if initial is None else self._fall_back_to_list()
-        except errors.TransportError as exc:
+        except errors.TransportError as exc:  # a broken connection, or a stall (WatchStalledError)
             if self._stopped.is_set():
                 raise _Stop() from None
-            self._on_watch_error(exc)
-            self.stats.rewatches += 1
-            return State.WATCH if initial is None else self._fall_back_to_list()
+            cause = exc
         finally:
             self.stats.watching_since = None
             with self._lock:
@@ -333,19 +415,25 @@ class Reflector:
             stream.close()
         if self._stopped.is_set():
             raise _Stop()
+        if isinstance(cause, errors.WatchStalledError):
+            self.stats.stalls += 1
         if initial is not None:
             return self._fall_back_to_list()
-        self.stats.last_activity = self._clock.now()  # a clean end by the server is news too
-        if count == 0 and self._clock.now() - started < VERY_SHORT_WATCH:
-            return self._fail(errors.TransportError("very short watch: closed at once with no events"),
-                              State.LIST)
+        run = _WatchRun(started, self._clock.now(), count, cause)
+        if isinstance(cause, errors.WatchStalledError):
+            logger.warning("%s: %s; re-opening the watch from resourceVersion %s", self.name, cause,
+                           self.last_sync_resource_version)
+        elif cause is None:
+            self.stats.last_activity = self._clock.now()  # a clean end by the server is news too
+            if run.very_short:
+                return self._next(State.LIST, watch=run)  # semantics 1.10
         self.stats.rewatches += 1
-        return State.WATCH
+        return self._next(State.WATCH, watch=run)
 
     def _fall_back_to_list(self) -> State:
         logger.info("%s: streaming list ended before its initial events; falling back to LIST", self.name)
         self.use_watch_list = False
-        return State.LIST
+        return self._next(State.LIST)
 
     def _apply(self, kind: str, obj: dict[str, Any], initial: list[Object] | None) -> list[Object] | None:
         metadata = obj["metadata"]
@@ -381,20 +469,59 @@ class Reflector:
     def _stream_error(self, error: errors.ApiError) -> State:
         """semantics 1.11, for an ERROR event inside a stream."""
         if _is_expired(error):
+            # Routine (the watch cache's window moved on): not counted as an error, but the
+            # relist still waits its backoff delay, as every LIST after the first does.
             logger.debug("%s: watch expired (%s); relisting", self.name, error.message)
-            return State.LIST
+            return self._next(State.LIST)
         if isinstance(error, errors.TooManyRequests):
-            return self._fail(error, State.WATCH)
-        # Backing off first keeps a server that keeps failing from seeing a tight relist loop.
-        return self._fail(error, State.LIST)
+            return self._next(State.WATCH, error=error)
+        return self._next(State.LIST, error=error)
+
+    # -- the backoff rule ---------------------------------------------------------------------
+
+    def _next(self, to: State, *, error: BaseException | None = None, watch: _WatchRun | None = None) -> State:
+        """Go to ``to`` (LIST or WATCH) at once or through BACKOFF: the one backoff rule.
+
+        Every way out of LIST, WATCH_LIST and WATCH (and out of a step that raised) comes
+        through here; nothing else decides whether to wait. The rule:
+
+        * going (back) to LIST always waits one backoff delay first, except the very first
+          LIST (none made and nothing synced yet: the plain LIST a streaming list that
+          failed before its initial events falls back to). client-go waits its backoff
+          between any two list-and-watch rounds (semantics 1.3). The one immediate retry at
+          RV "" after a LIST answered 410 (1.7) happens inside that LIST step and is no
+          transition;
+        * the first WATCH after a successful LIST is opened at once;
+        * re-opening a WATCH waits one backoff delay when the previous watch was unhealthy:
+          it failed with an error of any kind (opening it, or an ERROR event in it), or it
+          ended or broke within VERY_SHORT_WATCH having delivered nothing (1.10);
+        * a healthy watch (it delivered an event or bookmark, or lasted VERY_SHORT_WATCH)
+          that ended cleanly, broke, or stalled past its inactivity timeout is re-opened at
+          once, from the last RV.
+
+        ``error`` is counted in ``stats.errors`` and handed to the watch-error handler
+        (1.12), and so is a very short ``watch`` (client-go's "very short watch" error); the
+        break of a healthy one is only handed over. The Backoff's own reset after two quiet
+        minutes (1.2) keeps a rare failure from waiting long.
+        """
+        if watch is not None and error is None:
+            if watch.very_short:
+                how = "closed" if watch.cause is None else f"broke ({watch.cause})"
+                error = errors.TransportError(
+                    f"very short watch: {how} within {VERY_SHORT_WATCH:g} s with no events")
+            elif watch.cause is not None and not isinstance(watch.cause, errors.WatchStalledError):
+                self._on_watch_error(watch.cause)  # a broken stream, logged at info (1.12)
+        if error is not None:
+            self.stats.errors += 1
+            self._on_watch_error(error)
+        first_list = self.stats.lists == 0 and not self.last_sync_resource_version
+        wait = not first_list if to is State.LIST else error is not None
+        if not wait:
+            return to
+        self._after_backoff = to
+        return State.BACKOFF
 
     # -- BACKOFF ------------------------------------------------------------------------------
-
-    def _fail(self, error: BaseException, then: State) -> State:
-        self.stats.errors += 1
-        self._on_watch_error(error)
-        self._after_backoff = then
-        return State.BACKOFF
 
     def _step_backoff(self) -> State:
         delay = self._backoff.next_delay()
@@ -406,6 +533,7 @@ class Reflector:
                 if remaining <= 0:
                     break
                 self._clock.wait(condition, min(remaining, 0.1))
+        self.stats.last_attempt = self._clock.now()
         return self._after_backoff
 
     def _check_stop(self) -> None:

@@ -22,7 +22,7 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
-from opframe.handlers.diffs import Diff, diff, essence
+from opframe.handlers.diffs import Diff, diff, essence, managed_prefixes, without_managed
 from opframe.handlers.progress import Annotations, Progress, digest
 
 
@@ -55,6 +55,9 @@ def detect(body: Mapping[str, Any], *, annotations: Annotations, finalizer: str,
     diff_base = annotations.read_diff_base(body)
     progress = annotations.read_progress(body)
     metadata = body.get("metadata") or {}
+    if diff_base is not None:
+        # A prefix marked after our diff-base was written must not count as a change either.
+        diff_base = without_managed(diff_base, managed_prefixes(metadata.get("annotations") or {}))
 
     def make(reason: Reason) -> Cause:
         old = diff_base if reason in (Reason.UPDATE, Reason.DELETE, Reason.RESUME) else None

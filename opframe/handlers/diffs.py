@@ -18,6 +18,14 @@ from typing import Any, NamedTuple
 
 #: Annotations that are never part of the essence.
 KUBECTL_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+#: kopf's convention, shared by opframe: an operator marks its annotation prefix with
+#: ``<prefix>/kopf-managed: "yes"``, and every operator that knows the convention leaves
+#: all annotations under a marked prefix out of what it calls a change. Without it, two
+#: operators on the same objects see each other's bookkeeping writes as updates forever.
+MANAGED_MARKER = "kopf-managed"
+#: kopf's default prefix (and any subdomain of it) counts as marked even without a
+#: marker, as kopf itself treats it: operators of older kopf versions wrote no marker.
+KNOWN_MANAGED_PREFIXES = ("kopf.zalando.org",)
 SYSTEM_TOP_LEVEL = frozenset({"apiVersion", "kind", "metadata", "status"})
 
 
@@ -49,7 +57,8 @@ def resolve_path(body: Mapping[str, Any] | None, path: tuple[str, ...]) -> Any:
 
 
 def essence(body: Mapping[str, Any], *, own_prefix: str, include: tuple[tuple[str, ...], ...] = ()) -> dict[str, Any]:
-    """The essence of ``body``; annotations starting with ``own_prefix`` are left out.
+    """The essence of ``body``; annotations starting with ``own_prefix`` or under a
+    prefix another operator marked as managed (kopf's convention) are left out.
 
     ``include`` adds fields that are otherwise outside the essence, such as
     ``("status", "phase")``: opframe tracks a status field when a handler names it
@@ -66,9 +75,11 @@ def essence(body: Mapping[str, Any], *, own_prefix: str, include: tuple[tuple[st
         target[path[-1]] = copy.deepcopy(value)
     metadata = body.get("metadata") or {}
     labels = metadata.get("labels") or {}
+    all_annotations: Mapping[str, Any] = metadata.get("annotations") or {}
+    managed = managed_prefixes(all_annotations)
     annotations = {
-        key: value for key, value in (metadata.get("annotations") or {}).items()
-        if key != KUBECTL_LAST_APPLIED and not key.startswith(own_prefix)
+        key: value for key, value in all_annotations.items()
+        if key != KUBECTL_LAST_APPLIED and not key.startswith(own_prefix) and not _under(key, managed)
     }
     meta: dict[str, Any] = {}
     if labels:
@@ -78,6 +89,38 @@ def essence(body: Mapping[str, Any], *, own_prefix: str, include: tuple[tuple[st
     if meta:
         result["metadata"] = meta
     return result
+
+
+def managed_prefixes(annotations: Mapping[str, Any]) -> frozenset[str]:
+    """The annotation prefixes some operator marked as its bookkeeping (see MANAGED_MARKER)."""
+    prefixes = set()
+    for key in annotations:
+        prefix, slash, name = key.partition("/")
+        if not slash:
+            continue
+        if name == MANAGED_MARKER or any(prefix == known or prefix.endswith(f".{known}")
+                                         for known in KNOWN_MANAGED_PREFIXES):
+            prefixes.add(prefix)
+    return frozenset(prefixes)
+
+
+def without_managed(essence_: dict[str, Any], prefixes: frozenset[str]) -> dict[str, Any]:
+    """An essence (e.g. an old diff-base) without the annotations under ``prefixes``."""
+    annotations = (essence_.get("metadata") or {}).get("annotations")
+    if not annotations or not any(_under(key, prefixes) for key in annotations):
+        return essence_
+    kept = {key: value for key, value in annotations.items() if not _under(key, prefixes)}
+    metadata = {k: v for k, v in essence_["metadata"].items() if k != "annotations"}
+    if kept:
+        metadata["annotations"] = kept
+    result = {k: v for k, v in essence_.items() if k != "metadata"}
+    if metadata:
+        result["metadata"] = metadata
+    return result
+
+
+def _under(key: str, prefixes: frozenset[str]) -> bool:
+    return bool(prefixes) and key.partition("/")[0] in prefixes and "/" in key
 
 
 def diff(old: Any, new: Any, path: tuple[str, ...] = ()) -> Diff:

@@ -156,6 +156,11 @@ class Annotations:
         return f"{self.prefix}/{PROGRESS}"
 
     @property
+    def marker(self) -> str:
+        """kopf's "this prefix is an operator's bookkeeping" marker (diffs.MANAGED_MARKER)."""
+        return f"{self.prefix}/kopf-managed"
+
+    @property
     def own_prefix(self) -> str:
         return f"{self.prefix}/"
 

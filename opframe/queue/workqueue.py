@@ -37,7 +37,9 @@ class WorkQueue(Generic[T]):
         self.name = name
         self._clock = clock
         self._metrics = metrics
-        self._cond = threading.Condition()
+        #: guards every field; subclasses may wait on conditions of their own over it
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
         self._queue: collections.deque[T] = collections.deque()
         self._dirty: set[T] = set()
         self._processing: set[T] = set()
@@ -91,6 +93,9 @@ class WorkQueue(Generic[T]):
     def _before_get_locked(self) -> None:
         """Hook for subclasses to move due items into the queue after every wake-up."""
 
+    def _on_shut_down_locked(self) -> None:
+        """Hook for subclasses to wake threads of their own at shutdown."""
+
     def done(self, item: T) -> None:
         with self._cond:
             self._metrics.on_done(item)
@@ -108,6 +113,7 @@ class WorkQueue(Generic[T]):
             # A plain shut_down ends a drain in progress, as in client-go.
             self._drain = False
             self._cond.notify_all()
+            self._on_shut_down_locked()
 
     def shut_down_with_drain(self, timeout: float | None = None) -> bool:
         """Shut down, then wait until no item is being processed. False if ``timeout`` passed.
@@ -119,6 +125,7 @@ class WorkQueue(Generic[T]):
             self._shutting_down = True
             self._drain = True
             self._cond.notify_all()
+            self._on_shut_down_locked()
             deadline = None if timeout is None else self._clock.now() + timeout
             while self._processing and self._drain:
                 remaining = None if deadline is None else deadline - self._clock.now()

@@ -1,12 +1,18 @@
 """Daemons: one long-running function per object, stopped on deletion, filter mismatch and shutdown.
 
-A daemon is the one place opframe spends a thread (or an asyncio task) per object,
-because a daemon IS a long-running per-object activity. Timers, by contrast, are
-entries in the delaying queue.
+A sync daemon gets a thread of its own (a daemon IS a long-running per-object
+activity); an async daemon is a coroutine on the operator's LoopPool, no thread.
 
-The ``stopped`` keyword argument is a ``DaemonStopped`` flag: true once the daemon
-should end; sync daemons can ``stopped.wait(seconds)`` instead of sleeping, async
-ones ``await stopped.wait_async(seconds)``.
+The ``stopped`` keyword argument says when to end, as in kopf: truthy once the daemon
+should stop; a sync daemon calls ``stopped.wait(seconds)`` instead of sleeping, an
+async one ``await stopped.wait(seconds)`` (both return True when stopped).
+
+Invariants: ``_running[key]`` exists only while some daemon of ``key`` was started and
+not stopped; ``forget(key)`` stops them all and drops the entry. After ``stopped`` is
+set, an async daemon still running after its ``cancellation_timeout`` is cancelled; a
+sync one cannot be, and is left to end on its own (a daemon thread: it never blocks
+the process's exit). ``stop_all(timeout)`` signals every daemon first and then waits
+for all of them within one deadline.
 """
 
 from __future__ import annotations
@@ -15,17 +21,23 @@ import asyncio
 import concurrent.futures
 import logging
 import threading
+import time
 from typing import Any
 
 from opframe.handlers.registry import Handler
-from opframe.runtime.invocation import AsyncRunner, accepted_kwargs, call, object_logger
+from opframe.runtime.invocation import accepted_kwargs, object_logger
+from opframe.runtime.loops import LoopPool
 
 logger = logging.getLogger("opframe.daemons")
 
 
 class DaemonStopped:
+    """The ``stopped`` flag of a sync daemon."""
+
     def __init__(self) -> None:
         self._event = threading.Event()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self._lock = threading.Lock()
 
     def __bool__(self) -> bool:
         return self._event.is_set()
@@ -34,31 +46,51 @@ class DaemonStopped:
         return self._event.is_set()
 
     def set(self) -> None:
-        self._event.set()
+        with self._lock:
+            self._event.set()
+            waiters = list(self._waiters)
+        for loop, event in waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._event.wait(timeout)
 
     async def wait_async(self, timeout: float | None = None) -> bool:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, self._event.wait, timeout)
+        """Wait on the running event loop (no thread is borrowed)."""
+        event = asyncio.Event()
+        entry = (asyncio.get_running_loop(), event)
+        with self._lock:
+            if self._event.is_set():
+                return True
+            self._waiters.append(entry)
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock:
+                self._waiters.remove(entry)
+        return self._event.is_set()
+
+
+class AsyncDaemonStopped(DaemonStopped):
+    """The ``stopped`` flag of an async daemon: ``await stopped.wait(seconds)``, as kopf documents."""
+
+    async def wait(self, timeout: float | None = None) -> bool:  # type: ignore[override]
+        return await self.wait_async(timeout)
 
 
 class _Running:
-    """One running daemon. After ``stopped`` is set, an async daemon still running after
-    ``cancellation_timeout`` seconds is cancelled; a sync one cannot be, and is left to
-    end on its own (its thread is a daemon thread, so it never blocks the process's exit)."""
-
-    def __init__(self, stopped: DaemonStopped, done: threading.Event,
-                 future: concurrent.futures.Future[Any] | None, cancellation_timeout: float | None) -> None:
+    def __init__(self, stopped: DaemonStopped, cancellation_timeout: float | None) -> None:
         self.stopped = stopped
-        self.done = done
-        self.future = future
+        self.done = threading.Event()
+        self.future: concurrent.futures.Future[Any] | None = None
         self.cancellation_timeout = cancellation_timeout
 
     def request_stop(self) -> None:
         self.stopped.set()
-        if self.cancellation_timeout is not None:
+        if self.cancellation_timeout is not None and self.future is not None:
             timer = threading.Timer(self.cancellation_timeout, self._cancel_if_running)
             timer.daemon = True
             timer.start()
@@ -71,8 +103,8 @@ class _Running:
 class DaemonKeeper:
     """Which daemons run for which object. Thread-safe."""
 
-    def __init__(self, runner: AsyncRunner) -> None:
-        self._runner = runner
+    def __init__(self, loops: LoopPool) -> None:
+        self._loops = loops
         self._lock = threading.Lock()
         self._running: dict[str, dict[str, _Running]] = {}
 
@@ -82,57 +114,83 @@ class DaemonKeeper:
             return entry is not None and not entry.done.is_set()
 
     def start(self, key: str, handler: Handler, kwargs: dict[str, Any]) -> None:
-        stopped = DaemonStopped()
-        done = threading.Event()
-        kwargs = {**kwargs, "stopped": stopped}
         log = object_logger(key)
-        entry = _Running(stopped, done, None, handler.cancellation_timeout)
+        if handler.is_async:
+            entry = _Running(AsyncDaemonStopped(), handler.cancellation_timeout)
+            arguments = accepted_kwargs(handler, {**kwargs, "stopped": entry.stopped})
 
-        def body() -> None:
-            try:
-                if handler.initial_delay and stopped.wait(handler.initial_delay):
+            async def run_async() -> None:
+                if handler.initial_delay and await entry.stopped.wait_async(handler.initial_delay):
                     return
-                if handler.is_async:
-                    entry.future = self._runner.submit(handler.fn(**accepted_kwargs(handler, kwargs)))
-                    entry.future.result()
-                else:
-                    call(handler, kwargs, self._runner)
-            except concurrent.futures.CancelledError:
-                log.warning("daemon %s did not stop within %s s and was cancelled", handler.id,
-                            handler.cancellation_timeout)
+                await handler.fn(**arguments)
+
+            with self._lock:
+                self._running.setdefault(key, {})[handler.id] = entry
+            entry.future = self._loops.submit(run_async(), name=f"daemon {handler.id} {key}")
+            entry.future.add_done_callback(lambda future: self._ended(entry, future, handler, log))
+            return
+        entry = _Running(DaemonStopped(), handler.cancellation_timeout)
+        arguments = accepted_kwargs(handler, {**kwargs, "stopped": entry.stopped})
+
+        def run_sync() -> None:
+            try:
+                if handler.initial_delay and entry.stopped.wait(handler.initial_delay):
+                    return
+                handler.fn(**arguments)
             except Exception:
                 log.exception("daemon %s failed", handler.id)
             finally:
-                done.set()
+                entry.done.set()
 
         with self._lock:
             self._running.setdefault(key, {})[handler.id] = entry
-        thread = threading.Thread(target=body, name=f"daemon-{handler.id}-{key}", daemon=True)
-        thread.start()
+        threading.Thread(target=run_sync, name=f"daemon-{handler.id}-{key}", daemon=True).start()
 
-    def stop(self, key: str, handler_id: str, timeout: float | None) -> None:
+    @staticmethod
+    def _ended(entry: _Running, future: concurrent.futures.Future[Any], handler: Handler, log: Any) -> None:
+        try:
+            if future.cancelled():
+                log.warning("daemon %s did not stop within %s s and was cancelled", handler.id,
+                            handler.cancellation_timeout)
+            elif future.exception() is not None:
+                log.error("daemon %s failed: %r", handler.id, future.exception())
+        finally:
+            entry.done.set()
+
+    def stop(self, key: str, handler_id: str) -> None:
         with self._lock:
-            entry = self._running.get(key, {}).pop(handler_id, None)
+            entries = self._running.get(key, {})
+            entry = entries.pop(handler_id, None)
+            if not entries:
+                self._running.pop(key, None)
         if entry is not None:
             entry.request_stop()
-            if timeout:
-                entry.done.wait(timeout)
 
-    def stop_object(self, key: str, timeout: float | None) -> None:
+    def forget(self, key: str) -> None:
+        """Stop every daemon of ``key`` (it was deleted or left the cache) without waiting."""
         with self._lock:
             entries = self._running.pop(key, {})
         for entry in entries.values():
             entry.request_stop()
-        if timeout:
-            for entry in entries.values():
-                entry.done.wait(timeout)
 
-    def stop_all(self, timeout: float | None) -> None:
+    def stop_all(self, timeout: float | None) -> bool:
+        """Signal every daemon, then wait for all within one ``timeout``. True if all ended."""
         with self._lock:
-            keys = list(self._running)
-        for key in keys:
-            self.stop_object(key, timeout)
+            entries = [entry for per_key in self._running.values() for entry in per_key.values()]
+            self._running.clear()
+        for entry in entries:
+            entry.request_stop()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for entry in entries:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not entry.done.wait(remaining):
+                return False
+        return True
 
     def count(self) -> int:
         with self._lock:
             return sum(1 for entries in self._running.values() for e in entries.values() if not e.done.is_set())
+
+    def tracked(self) -> int:
+        with self._lock:
+            return len(self._running)

@@ -3,19 +3,27 @@
 An index function runs for every object the kind's informer holds, as kopf's do, and
 returns a value (filed under the key None) or a dict of key -> value. The index maps
 each key to the list of values from all objects, and is passed to every handler as a
-keyword argument named after the index. It is kept by the informer's notifications,
-so it always matches the informer's cache.
+keyword argument named after the index.
+
+Index functions are user code, so they run on workers, never on the informer's
+notification thread: ``rebuild()`` fills an index from the whole cache when the
+operator starts handling (start-up, or taking over as leader), before any worker
+starts; from then on the worker that reconciles a key ``refresh()``es that key's
+entries first, so a handler sees every change up to its own object's. A standby
+replica runs no index function.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from opframe.handlers.registry import Handler
 from opframe.kube.resources import Resource
-from opframe.runtime.invocation import AsyncRunner, call, object_logger
+from opframe.runtime.invocation import call, object_logger
+from opframe.runtime.kwargs import fresh_body
+from opframe.runtime.loops import LoopPool
 
 
 class Index(Mapping[Any, list[Any]]):
@@ -57,7 +65,7 @@ class Index(Mapping[Any, list[Any]]):
 
 
 class OperatorIndexes:
-    def __init__(self, runner: AsyncRunner) -> None:
+    def __init__(self, runner: LoopPool) -> None:
         self._runner = runner
         self._handlers: list[tuple[Resource, Handler]] = []
         self.indexes: dict[str, Index] = {}
@@ -66,14 +74,25 @@ class OperatorIndexes:
         self._handlers.append((resource, handler))
         self.indexes[handler.id] = Index()
 
-    def update(self, resource: Resource, key: str, body: dict[str, Any] | None) -> None:
+    def declares(self, resource: Resource) -> bool:
+        return any(indexed == resource for indexed, _ in self._handlers)
+
+    def rebuild(self, resource: Resource, objects: Iterable[tuple[str, bytes]]) -> None:
+        """Index every (key, serialised body) of the kind's cache."""
+        if self.declares(resource):
+            for key, raw in objects:
+                self.refresh(resource, key, raw)
+
+    def refresh(self, resource: Resource, key: str, raw: bytes | None) -> None:
+        """Re-index one object from its serialised body (None: it is gone)."""
         for indexed, handler in self._handlers:
             if indexed != resource:
                 continue
             index = self.indexes[handler.id]
-            if body is None:
+            if raw is None:
                 index._set(key, None)
                 continue
+            body = fresh_body(raw)
             metadata = body.get("metadata") or {}
             kwargs = {"body": body, "spec": body.get("spec", {}), "meta": metadata, "metadata": metadata,
                       "status": body.get("status", {}), "name": metadata.get("name"),

@@ -1,22 +1,20 @@
 """Calling handlers: keyword arguments as in kopf, sync and async functions alike.
 
-Sync handlers run on the worker thread that took the key; async handlers run on one
-shared event loop in its own thread, and the worker waits for them. Either way a key
-is handled by one worker at a time. Handlers that do not take ``**kwargs`` get only
-the arguments they name.
+Sync handlers run on the worker thread that took the key; async ones on the
+operator's LoopPool (see loops.py). Handlers that do not take ``**kwargs`` get only
+the arguments they name, as kopf's ``**_`` convention allows.
 """
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import inspect
 import logging
 import threading
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from opframe.handlers.registry import Handler
+from opframe.runtime.loops import LoopPool
 
 
 class Patch(dict[str, Any]):
@@ -82,30 +80,6 @@ class Memo(dict[str, Any]):
         self[name] = value
 
 
-class AsyncRunner:
-    """One asyncio loop in a daemon thread, for every async handler of the operator."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._run, name="opframe-asyncio", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
-
-    def submit(self, coroutine: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-
-    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float | None = None) -> Any:
-        return self.submit(coroutine).result(timeout)
-
-    def close(self) -> None:
-        if self.loop.is_running():
-            self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=5)
-
-
 class _Signature:
     """Which keyword arguments a function accepts (computed once per handler)."""
 
@@ -147,13 +121,13 @@ def accepted_kwargs(handler: Handler, kwargs: Mapping[str, Any]) -> dict[str, An
     return dict(kwargs) if var_keyword else {k: v for k, v in kwargs.items() if k in names}
 
 
-def call(handler: Handler, kwargs: Mapping[str, Any], runner: AsyncRunner | None) -> Any:
-    """Call a handler with the kwargs it accepts; async ones on the shared loop."""
+def call(handler: Handler, kwargs: Mapping[str, Any], loops: LoopPool | None) -> Any:
+    """Call a handler with the kwargs it accepts and wait for its result (async ones on ``loops``)."""
     arguments = accepted_kwargs(handler, kwargs)
     if handler.is_async:
-        if runner is None:
-            raise RuntimeError("an async handler needs the operator's AsyncRunner")
-        return runner.run(handler.fn(**arguments))
+        if loops is None:
+            raise RuntimeError("an async handler needs the operator's LoopPool")
+        return loops.run(handler.fn(**arguments), name=handler.id)
     return handler.fn(**arguments)
 
 

@@ -143,9 +143,11 @@ def test_a_leader_that_cannot_renew_stops_before_its_lease_expires(
         assert _handled_by(journal, "after-partition")["pid"] == standby.pid
 
 
-def test_healthz_turns_500_while_a_watch_is_stalled_and_readyz_waits_for_sync(
+def test_an_api_outage_fails_readyz_not_healthz_and_readyz_waits_for_sync(
         control_plane: ControlPlane, kube_client: KubeClient, namespace: str, journal: Journal,
         operator_file: Path, tmp_path: Path) -> None:
+    """Liveness reports a wedged operator, not an unreachable API server: during an outage
+    the kubelet must not restart every replica (issue 10, defect 8)."""
     assert control_plane.ports is not None
     port = free_port()
     with ChaosProxy("127.0.0.1", control_plane.ports.apiserver) as proxy:
@@ -174,14 +176,20 @@ def test_healthz_turns_500_while_a_watch_is_stalled_and_readyz_waits_for_sync(
             assert _get(port, "/healthz") == (200, "ok")
 
             proxy.stall()
-            proxy.refuse()  # the stream stalls and no new watch can be opened
-            eventually(lambda: _get(port, "/healthz")[0] == 500, what="/healthz to turn 500", interval=0.2)
-            code, body = _get(port, "/healthz")
-            assert code == 500 and "[-]watch-configmaps failed: no news from the watch" in body
-            assert body.rstrip().endswith("healthz check failed") and "[+]ping ok" in body
+            proxy.refuse()  # the stream stalls and no new watch can be opened: the API server is unreachable
+            eventually(lambda: _get(port, "/readyz")[0] == 500, what="/readyz to turn 500", interval=0.2)
+            code, body = _get(port, "/readyz?verbose")
+            assert code == 500 and f"[-]watch-configmaps@{namespace} failed: no news from the API server" in body
+            outage_health = []
+            for _ in range(20):  # 4 s more of outage: twice the inactivity timeout
+                outage_health.append(_get(port, "/healthz?verbose"))
+                time.sleep(0.2)
+            assert all(code == 200 for code, _ in outage_health), outage_health
+            assert f"[+]watch-configmaps@{namespace} ok" in outage_health[-1][1]
+            assert "[+]workers-configmaps ok" in outage_health[-1][1]
             proxy.resume()
             proxy.accept()
-            eventually(lambda: _get(port, "/healthz")[0] == 200, what="/healthz to recover", interval=0.2)
+            eventually(lambda: _get(port, "/readyz")[0] == 200, what="/readyz to recover", interval=0.2)
     assert ready_codes[0] == 500 and ready_codes[-1] == 200
 
 

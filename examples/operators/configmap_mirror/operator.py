@@ -37,12 +37,12 @@ def _copy(source: dict[str, Any], namespace: str) -> dict[str, Any]:
             "data": source.get("data") or {}, "binaryData": source.get("binaryData") or {}}
 
 
-def _write(runtime: Any, copy: dict[str, Any]) -> None:
-    configmaps = runtime.resource("configmaps")
+def _write(api: Any, copy: dict[str, Any]) -> None:
+    configmaps = api.resource("configmaps")
     try:
-        runtime.client.create(configmaps, copy)
+        api.client.create(configmaps, copy)
     except opframe.ApiConflict:
-        runtime.client.patch(configmaps, copy["metadata"]["name"],
+        api.client.patch(configmaps, copy["metadata"]["name"],
                              {"data": copy["data"], "binaryData": copy["binaryData"]},
                              namespace=copy["metadata"]["namespace"])
 
@@ -56,30 +56,30 @@ def mirror_sources(body, name, namespace, **_):
 @on.create("configmaps", labels=ENABLED)
 @on.update("configmaps", labels=ENABLED)
 @on.resume("configmaps", labels=ENABLED)
-def sync_copies(body, name, namespace, annotations, runtime, logger, **_):
-    namespaces = [ns["metadata"]["name"] for ns in runtime.client.list(runtime.resource("namespaces")).items]
+def sync_copies(body, name, namespace, annotations, api, logger, **_):
+    namespaces = [ns["metadata"]["name"] for ns in api.client.list(api.resource("namespaces")).items]
     wanted = _targets(annotations.get(TARGETS, ""), namespaces, namespace)
     for target in wanted:
-        _write(runtime, _copy(body, target))
+        _write(api, _copy(body, target))
     logger.info(f"mirrored {namespace}/{name} into {', '.join(wanted) or 'no namespace'}")
     return {"copies": wanted}
 
 
 @on.delete("configmaps", labels=ENABLED)
-def remove_copies(name, namespace, runtime, logger, **_):
-    configmaps = runtime.resource("configmaps")
-    copies = runtime.client.list(configmaps, label_selector=f"{SOURCE_LABEL}={namespace}.{name}").items
+def remove_copies(name, namespace, api, logger, **_):
+    configmaps = api.resource("configmaps")
+    copies = api.client.list(configmaps, label_selector=f"{SOURCE_LABEL}={namespace}.{name}").items
     for copy in copies:
         with contextlib.suppress(opframe.ApiNotFound):
-            runtime.client.delete(configmaps, copy["metadata"]["name"], namespace=copy["metadata"]["namespace"])
+            api.client.delete(configmaps, copy["metadata"]["name"], namespace=copy["metadata"]["namespace"])
     logger.info(f"removed {len(copies)} copies of {namespace}/{name}")
 
 
 @on.create("namespaces")
-def new_namespace(name, mirror_sources, runtime, logger, **_):
+def new_namespace(name, mirror_sources, api, logger, **_):
     for key, bodies in mirror_sources.items():
         source = bodies[0]
         globs = (source["metadata"].get("annotations") or {}).get(TARGETS, "")
         if _targets(globs, [name], source["metadata"]["namespace"]):
-            _write(runtime, _copy(source, name))
+            _write(api, _copy(source, name))
             logger.info(f"mirrored {key} into the new namespace {name}")

@@ -41,11 +41,11 @@ def children(name: str, namespace: str, spec: dict[str, Any],
 
 
 @on.create(WEBSITES)
-def create_site(name, namespace, spec, body, runtime, logger, patch, **_):
+def create_site(name, namespace, spec, body, api, logger, patch, **_):
     for plural, child in children(name, namespace, spec, body):
-        resource = runtime.resource(plural)
+        resource = api.resource(plural)
         try:
-            runtime.client.create(resource, child)
+            api.client.create(resource, child)
             logger.info(f"created {plural[:-1]} {child['metadata']['name']}")
         except opframe.ApiConflict:  # created by an earlier attempt that failed later
             logger.info(f"{plural[:-1]} {child['metadata']['name']} already exists")
@@ -55,14 +55,14 @@ def create_site(name, namespace, spec, body, runtime, logger, patch, **_):
 
 
 @on.update(WEBSITES)
-def update_site(name, namespace, spec, body, diff, runtime, logger, patch, **_):
+def update_site(name, namespace, spec, body, diff, api, logger, patch, **_):
     changed = {item.path[-1] for item in diff if item.path[:1] == ("spec",)}
     wanted = dict(children(name, namespace, spec, body))
     if changed & {"content", "domain"}:
-        runtime.client.patch(runtime.resource("configmaps"), f"{name}-site", {"data": wanted["configmaps"]["data"]},
+        api.client.patch(api.resource("configmaps"), f"{name}-site", {"data": wanted["configmaps"]["data"]},
                              namespace=namespace)
     if "replicas" in changed:
-        runtime.client.patch(runtime.resource("deployments"), f"{name}-site",
+        api.client.patch(api.resource("deployments"), f"{name}-site",
                              {"spec": {"replicas": spec["replicas"]}}, namespace=namespace)
     logger.info(f"updated {', '.join(sorted(changed)) or 'nothing'}")
     patch.status["phase"] = "Ready"
@@ -71,8 +71,8 @@ def update_site(name, namespace, spec, body, diff, runtime, logger, patch, **_):
 
 
 @on.delete(WEBSITES)
-def delete_site(name, namespace, runtime, logger, **_):
+def delete_site(name, namespace, api, logger, **_):
     for plural in ("services", "deployments", "configmaps"):
         with contextlib.suppress(opframe.ApiNotFound):
-            runtime.client.delete(runtime.resource(plural), f"{name}-site", namespace=namespace)
+            api.client.delete(api.resource(plural), f"{name}-site", namespace=namespace)
         logger.info(f"deleted {plural[:-1]} {name}-site")

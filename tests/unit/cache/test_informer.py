@@ -18,6 +18,7 @@ import pytest
 from opframe.cache.fifo import DeletedFinalStateUnknown, DeltaObject, DeltaType
 from opframe.cache.informer import MIN_RESYNC_PERIOD, SharedIndexInformer, wait_for_cache_sync
 from opframe.cache.listwatch import Backoff
+from opframe.cache.reflector import State
 from opframe.kube.client import WatchEvent
 from opframe.kube.clock import REAL_CLOCK, Clock, FakeClock
 
@@ -407,3 +408,80 @@ def test_4_7_informer_wait_for_sync(lister_watcher: ScriptedListerWatcher, new_i
     informer = new_informer()
     informer.start()
     assert informer.wait_for_sync(timeout=WAIT_SECONDS) is True
+
+
+# -- wedged: the cache has stopped following the server -------------------------------------------
+
+#: Far above anything these tests wait, so only a dead thread can make an informer wedged.
+NEVER = 1e9
+
+
+class ThreadKiller(BaseException):
+    """Escapes every ``except Exception``: the thread that meets it dies, as on a bug in a C extension."""
+
+
+def test_informer_is_not_wedged_before_start_while_running_and_after_stop(
+        lister_watcher: ScriptedListerWatcher, new_informer: Factory) -> None:
+    lister_watcher.on_list([pod("a", "1")], "10")
+    lister_watcher.on_watch(hold_open=True)
+    informer = new_informer()
+    assert not informer.wedged(NEVER)
+    informer.start()
+    assert informer.wait_for_sync(timeout=WAIT_SECONDS)
+    assert not informer.wedged(NEVER)
+    assert not informer.wedged(60.0)
+    informer.stop(timeout=WAIT_SECONDS)
+    assert not informer.wedged(0.0)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_informer_is_wedged_when_its_reflector_thread_died(
+        lister_watcher: ScriptedListerWatcher, new_informer: Factory) -> None:
+    lister_watcher.on_list_error(ThreadKiller())
+    informer = new_informer()
+    informer.start()
+    eventually(lambda: informer.wedged(NEVER), "the dead reflector thread to show")
+    assert informer.reflector.state is not State.STOPPED
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_informer_is_wedged_when_its_processing_thread_died(
+        lister_watcher: ScriptedListerWatcher, new_informer: Factory) -> None:
+    def index_that_kills(obj: dict[str, Any]) -> list[str]:
+        if obj["metadata"]["name"] == "boom":
+            raise ThreadKiller()
+        return []
+
+    lister_watcher.on_list([pod("a", "1"), pod("boom", "2")], "10")
+    lister_watcher.on_watch(hold_open=True)
+    informer = new_informer(indexers={"kills": index_that_kills})
+    informer.start()
+    eventually(lambda: informer.wedged(NEVER), "the dead processing thread to show")
+    assert informer.reflector.is_watching()  # the Reflector itself is fine
+
+
+def test_informer_is_wedged_when_its_reflector_makes_no_attempt_past_the_limit() -> None:
+    clock = FakeClock()
+    listed = threading.Event()
+    release = threading.Event()
+
+    class HangingListerWatcher:
+        def list(self, **_: Any) -> Any:
+            listed.set()
+            release.wait(WAIT_SECONDS * 5)
+            raise OSError("connection closed")
+
+        def watch(self, **_: Any) -> Any:
+            raise AssertionError("not scripted")
+
+    informer = SharedIndexInformer(HangingListerWatcher(), name="pods", clock=clock)
+    informer.start()
+    try:
+        assert listed.wait(WAIT_SECONDS)
+        clock.step(300.0)
+        assert not informer.wedged(300.0)
+        clock.step(1.0)
+        assert informer.wedged(300.0)
+    finally:
+        informer.stop(timeout=0.01)
+        release.set()

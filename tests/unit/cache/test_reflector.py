@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from opframe.cache.listwatch import Backoff, ResourceListerWatcher
-from opframe.cache.reflector import Reflector, State
+from opframe.cache.reflector import DEFAULT_INACTIVITY_TIMEOUT, WATCH_CLOSE_GRACE, Reflector, State
 from opframe.kube import errors
 from opframe.kube.client import KubeClient, ListPage, RequestNotSentError, WatchEvent
 from opframe.kube.clock import FakeClock
@@ -94,8 +94,16 @@ def test_1_1_watch_asks_for_a_timeout_in_300_to_600_seconds(
     lister_watcher.on_watch(event("ADDED", "c", "12"))
     steps(reflector, State.WATCH, State.WATCH)
     assert [call.timeout_seconds for call in lister_watcher.watch_calls] == [300, 599]
-    # The read timeout leaves the server its own timeout plus 30 s of grace.
-    assert [call.inactivity_timeout for call in lister_watcher.watch_calls] == [330, 629]
+    # With no inactivity timeout set, every watch is read with the default one.
+    assert [call.inactivity_timeout for call in lister_watcher.watch_calls] == [DEFAULT_INACTIVITY_TIMEOUT] * 2
+
+
+def test_1_1_short_watch_is_read_with_its_own_timeout_plus_grace_when_below_the_default(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rng=FixedRandom(0.0), min_watch_timeout=10.0)
+    lister_watcher.on_watch(event("ADDED", "b", "11"))
+    steps(reflector, State.WATCH)
+    assert lister_watcher.watch_calls[0].inactivity_timeout == 10 + WATCH_CLOSE_GRACE
 
 
 def test_1_1_random_watch_timeouts_stay_in_300_to_600_seconds(
@@ -114,6 +122,39 @@ def test_1_1_inactivity_timeout_option_replaces_the_read_timeout(
     lister_watcher.on_watch(event("ADDED", "b", "11"))
     steps(reflector, State.WATCH)
     assert lister_watcher.watch_calls[0].inactivity_timeout == 45.0
+
+
+def test_quiet_watch_silent_for_the_default_inactivity_timeout_is_reopened_without_a_relist(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, rv="10")  # no inactivity_timeout given
+    silent = lister_watcher.on_watch(lambda: clock.step(DEFAULT_INACTIVITY_TIMEOUT),
+                                     errors.WatchStalledError("delivered nothing for 90 s"))
+    lister_watcher.on_watch(event("ADDED", "b", "11"))
+    steps(reflector, State.WATCH, State.WATCH)
+    assert lister_watcher.watch_calls[0].inactivity_timeout == DEFAULT_INACTIVITY_TIMEOUT < 120
+    assert lister_watcher.kinds() == ["list", "watch", "watch"]
+    assert [call.resource_version for call in lister_watcher.watch_calls] == ["10", "10"]
+    assert (reflector.stats.lists, reflector.stats.relists, reflector.stats.stalls) == (1, 0, 1)
+    assert silent.closed
+    assert recording_store.versions() == {"a": "9", "b": "11"}
+
+
+def test_stuck_uses_the_default_inactivity_timeout(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock)
+    assert reflector.inactivity_limit() == DEFAULT_INACTIVITY_TIMEOUT
+    clock.step(DEFAULT_INACTIVITY_TIMEOUT)
+    assert not reflector.stuck()
+    clock.step(0.5)
+    assert reflector.stuck()
+
+
+def test_stuck_uses_the_inactivity_timeout_option(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = synced(lister_watcher, recording_store, clock, inactivity_timeout=20.0)
+    assert reflector.inactivity_limit() == 20.0
+    clock.step(20.5)
+    assert reflector.stuck()
 
 
 # -- 1.5 / 1.6 / 1.7 list -------------------------------------------------------------------------
@@ -138,7 +179,7 @@ def test_1_5_relist_asks_the_last_synced_resource_version_with_paging_off(
     reflector = synced(lister_watcher, recording_store, clock)
     lister_watcher.on_watch(event("MODIFIED", "a", "15"), status(410, "Expired", "too old resource version"))
     lister_watcher.on_list([pod("a", "15")], "20")
-    steps(reflector, State.LIST, State.WATCH)
+    steps(reflector, State.BACKOFF, State.LIST, State.WATCH)
     relist = lister_watcher.list_calls[1]
     assert (relist.resource_version, relist.limit, relist.continue_token) == ("15", None, None)
     assert recording_store.log[-1] == ("replace", "20", "a")
@@ -155,7 +196,8 @@ def test_1_5_list_after_the_resource_version_was_unavailable_asks_empty_until_a_
     lister_watcher.on_list([pod("a", "29")], "30")
     lister_watcher.on_watch(status(410, "Expired"))
     lister_watcher.on_list([pod("a", "29")], "31")
-    steps(reflector, State.LIST, State.BACKOFF, State.LIST, State.WATCH, State.LIST, State.WATCH)
+    steps(reflector, State.BACKOFF, State.LIST, State.BACKOFF, State.LIST, State.WATCH,
+          State.BACKOFF, State.LIST, State.WATCH)
     assert [call.resource_version for call in lister_watcher.list_calls] == ["0", "10", "", "", "30"]
     # semantics 1.6: "" is paged like "0"; a specific RV is not.
     assert [call.limit for call in lister_watcher.list_calls] == [500, None, 500, 500, None]
@@ -180,7 +222,7 @@ def test_1_6_relist_keeps_paging_after_a_paginated_result_at_0(
     reflector = make_reflector(lister_watcher, recording_store, clock)
     lister_watcher.on_watch(status(410, "Expired"))
     lister_watcher.on_list([pod("a", "1"), pod("b", "2")], "12")
-    steps(reflector, State.WATCH, State.LIST, State.WATCH)
+    steps(reflector, State.WATCH, State.BACKOFF, State.LIST, State.WATCH)
     relist = lister_watcher.list_calls[2]
     assert (relist.resource_version, relist.limit, relist.continue_token) == ("10", 500, None)
 
@@ -195,7 +237,7 @@ def test_1_6_paginated_result_at_empty_resource_version_does_not_turn_paging_on(
     lister_watcher.on_list([pod("b", "2")], "20")
     lister_watcher.on_watch(status(410, "Expired"))
     lister_watcher.on_list([pod("a", "1"), pod("b", "2")], "21")
-    steps(reflector, State.LIST, State.WATCH, State.LIST, State.WATCH)
+    steps(reflector, State.BACKOFF, State.LIST, State.WATCH, State.BACKOFF, State.LIST, State.WATCH)
     assert [(c.resource_version, c.limit, c.continue_token) for c in lister_watcher.list_calls] == [
         ("0", 500, None), ("10", None, None), ("", 500, None), (None, 500, "c1"), ("20", None, None)]
 
@@ -248,8 +290,8 @@ def test_1_7_expired_list_retries_once_at_empty_resource_version(
     lister_watcher.on_watch(status(410, "Expired"))
     lister_watcher.on_list_error(failure)
     lister_watcher.on_list([pod("a", "39")], "40")
-    steps(reflector, State.LIST)
-    steps(reflector, State.WATCH)  # both lists in this one step, with no backoff between
+    steps(reflector, State.BACKOFF, State.LIST)  # every relist waits its backoff (semantics 1.3) ...
+    steps(reflector, State.WATCH)  # ... but both lists run in this one step, with no backoff between
     assert [(c.resource_version, c.limit) for c in lister_watcher.list_calls] == [
         ("0", 500), ("10", None), ("", 500)]
     assert recording_store.log[-1] == ("replace", "40", "a")
@@ -272,7 +314,7 @@ def test_1_7_retry_at_empty_resource_version_happens_once_then_backs_off(
     lister_watcher.on_list_error(errors.Gone(410, "too old", reason="Expired"))
     lister_watcher.on_list_error(errors.Gone(410, "too old", reason="Expired"))
     lister_watcher.on_list([pod("a", "50")], "50")
-    steps(reflector, State.LIST, State.BACKOFF)
+    steps(reflector, State.BACKOFF, State.LIST, State.BACKOFF)
     assert [c.resource_version for c in lister_watcher.list_calls] == ["0", "10", ""]
     steps(reflector, State.LIST, State.WATCH)
     assert [c.resource_version for c in lister_watcher.list_calls] == ["0", "10", "", ""]
@@ -429,14 +471,14 @@ def test_1_11_other_api_error_opening_a_watch_backs_off_then_relists_at_the_last
 
 
 @pytest.mark.parametrize("reason", ["Expired", "Gone"])
-def test_1_11_gone_in_stream_relists_at_last_resource_version(
+def test_1_11_gone_in_stream_backs_off_then_relists_at_last_resource_version(
         lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
         reason: str) -> None:
     reflector = synced(lister_watcher, recording_store, clock, rv="10")
     lister_watcher.on_watch(event("ADDED", "b", "11"), status(410, reason, "too old resource version"),
                             event("ADDED", "c", "12"))
     lister_watcher.on_list([pod("a", "9"), pod("b", "11")], "15")
-    steps(reflector, State.LIST)
+    steps(reflector, State.BACKOFF, State.LIST)
     assert recording_store.log[1:] == [("add", "b", "11")]  # nothing after the error is applied
     steps(reflector, State.WATCH)
     relist = lister_watcher.list_calls[1]
@@ -634,3 +676,112 @@ def test_stop_ends_run_during_a_backoff(
     assert not runner.is_alive()
     assert reflector.state is State.STOPPED
     assert lister_watcher.kinds() == ["list"]
+
+
+# -- wedged: the loop is not running --------------------------------------------------------------
+
+WEDGED_LIMIT = 300.0
+
+
+class HangingListerWatcher:
+    """Every list blocks until ``release`` is set: a request hung past every timeout."""
+
+    def __init__(self) -> None:
+        self.called = threading.Event()
+        self.release = threading.Event()
+
+    def list(self, *, resource_version: str | None, limit: int | None, continue_token: str | None,
+             resource_version_match: str | None = None) -> ListPage:
+        self.called.set()
+        assert self.release.wait(JOIN_SECONDS * 5)
+        raise errors.TransportError("released")
+
+    def watch(self, *, resource_version: str | None, timeout_seconds: int, inactivity_timeout: float,
+              send_initial_events: bool = False) -> Any:
+        raise AssertionError("not scripted")
+
+
+def test_wedged_when_a_request_hangs_past_the_limit(recording_store: RecordingStore, clock: FakeClock) -> None:
+    hanging = HangingListerWatcher()
+    reflector = Reflector(hanging, recording_store, clock=clock, backoff=Backoff(initial=30.0, clock=clock))
+    runner = threading.Thread(target=reflector.run, daemon=True)
+    runner.start()
+    try:
+        assert hanging.called.wait(JOIN_SECONDS)
+        assert reflector.stats.last_attempt == clock.now()
+        clock.step(WEDGED_LIMIT)
+        assert not reflector.wedged(limit=WEDGED_LIMIT)
+        clock.step(1.0)
+        assert reflector.wedged(limit=WEDGED_LIMIT)
+        assert reflector.wedged(now=clock.now() - 2.0, limit=WEDGED_LIMIT) is False
+    finally:
+        reflector.stop()
+        hanging.release.set()
+        runner.join(JOIN_SECONDS)
+    assert reflector.state is State.STOPPED
+    assert not reflector.wedged(limit=WEDGED_LIMIT)  # a stopped Reflector is not wedged
+
+
+def test_wedged_when_nobody_runs_the_loop(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = make_reflector(lister_watcher, recording_store, clock)  # run() never called: a dead thread
+    clock.step(WEDGED_LIMIT)
+    assert not reflector.wedged(limit=WEDGED_LIMIT)
+    clock.step(1.0)
+    assert reflector.wedged(limit=WEDGED_LIMIT)
+
+
+def test_not_wedged_while_the_api_server_is_unreachable(recording_store: RecordingStore) -> None:
+    # A clock that moves by every wait's timeout: the Reflector backs off in fake time, in this thread.
+    class SteppingClock(FakeClock):
+        def wait(self, condition: threading.Condition, timeout: float | None) -> None:
+            assert timeout is not None
+            self.step(timeout)
+
+    clock = SteppingClock()
+    refused = ScriptedListerWatcherOfFailures(errors.TransportError("connection refused"))
+    reflector = Reflector(refused, recording_store, clock=clock,
+                          backoff=Backoff(clock=clock, rng=FixedRandom(0.999999)))
+    start = clock.now()
+    while clock.now() - start < 3600.0:  # an hour of refused connections
+        assert reflector.step() in (State.BACKOFF, State.LIST)
+        # The longest quiet stretch is one capped backoff delay (under 60 s) plus the request.
+        assert not reflector.wedged(limit=61.0)
+    assert reflector.stats.lists > 60
+    assert reflector.stats.last_activity == 0.0  # no news at all, yet not wedged
+
+
+def test_last_attempt_is_set_when_a_list_or_watch_starts_and_when_a_backoff_ends(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    seen: list[float] = []
+    reflector = make_reflector(lister_watcher, recording_store, clock)
+    lister_watcher.on_list([pod("a", "9")], "10")
+    clock.step(5.0)
+    steps(reflector, State.WATCH)
+    assert reflector.stats.last_attempt == clock.now()  # the LIST
+    lister_watcher.on_watch(lambda: seen.append(reflector.stats.last_attempt), event("ADDED", "b", "11"))
+    clock.step(5.0)
+    steps(reflector, State.WATCH)
+    assert seen == [clock.now()]  # the WATCH
+    lister_watcher.on_watch_error(errors.TooManyRequests(429, "slow down"))
+    clock.step(5.0)
+    steps(reflector, State.BACKOFF)
+    clock.step(5.0)
+    steps(reflector, State.WATCH)  # the (zero) backoff wait ends; the WATCH comes next step
+    assert reflector.stats.last_attempt == clock.now()
+    assert len(lister_watcher.watch_calls) == 2
+
+
+class ScriptedListerWatcherOfFailures:
+    """Every list and watch fails with the same error."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+    def list(self, *, resource_version: str | None, limit: int | None, continue_token: str | None,
+             resource_version_match: str | None = None) -> ListPage:
+        raise self.error
+
+    def watch(self, *, resource_version: str | None, timeout_seconds: int, inactivity_timeout: float,
+              send_initial_events: bool = False) -> Any:
+        raise self.error

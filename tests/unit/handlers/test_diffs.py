@@ -6,7 +6,17 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers.diffs import KUBECTL_LAST_APPLIED, DiffItem, diff, essence, parse_path, reduce, resolve_path
+from opframe.handlers.diffs import (
+    KUBECTL_LAST_APPLIED,
+    DiffItem,
+    diff,
+    essence,
+    managed_prefixes,
+    parse_path,
+    reduce,
+    resolve_path,
+    without_managed,
+)
 
 OWN = "opframe.dev/"
 
@@ -218,3 +228,40 @@ def test_essence_is_a_deep_copy() -> None:
 
 def test_essence_of_an_object_without_metadata() -> None:
     assert essence({"spec": {"a": 1}}, own_prefix=OWN) == {"spec": {"a": 1}}
+
+
+# -- other operators' bookkeeping (kopf's "kopf-managed" convention; issue 10, defect 2) --------------
+
+
+def _annotated(annotations: dict[str, str]) -> dict[str, Any]:
+    return {"metadata": {"annotations": annotations}, "spec": {"a": 1}}
+
+
+def test_a_prefix_marked_kopf_managed_is_left_out_of_the_essence() -> None:
+    obj = _annotated({"other.example/kopf-managed": "yes", "other.example/last-handled-configuration": "{}",
+                      "other.example/progress": "{}", "team": "blue"})
+    assert essence(obj, own_prefix=OWN)["metadata"]["annotations"] == {"team": "blue"}
+
+
+def test_kopfs_default_prefix_and_its_subdomains_count_as_marked() -> None:
+    obj = _annotated({"kopf.zalando.org/last-handled-configuration": "{}",
+                      "my-op.kopf.zalando.org/touch-dummy": "x", "team": "blue"})
+    assert essence(obj, own_prefix=OWN)["metadata"]["annotations"] == {"team": "blue"}
+
+
+def test_an_unmarked_foreign_prefix_still_counts() -> None:
+    obj = _annotated({"other.example/progress": "{}"})
+    assert "other.example/progress" in essence(obj, own_prefix=OWN)["metadata"]["annotations"]
+
+
+def test_another_operators_write_is_no_change_for_us() -> None:
+    before = _annotated({"team": "blue"})
+    after = _annotated({"team": "blue", "second.dev/kopf-managed": "yes",
+                        "second.dev/last-handled-configuration": '{"spec": {"a": 1}}'})
+    assert essence(before, own_prefix=OWN) == essence(after, own_prefix=OWN)
+
+
+def test_without_managed_strips_an_old_diff_base_of_newly_marked_prefixes() -> None:
+    old = {"spec": {"a": 1}, "metadata": {"annotations": {"second.dev/x": "1"}}}
+    assert without_managed(old, managed_prefixes({"second.dev/kopf-managed": "yes"})) == {"spec": {"a": 1}}
+    assert without_managed(old, frozenset()) is old

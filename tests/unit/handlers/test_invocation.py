@@ -1,4 +1,4 @@
-"""Pure helpers of the invocation layer (Patch, Memo, call) and of the controller (_pruned, _newer, _earliest)."""
+"""Pure helpers of the invocation layer (Patch, Memo, call) and of the controller (pruned, newer, earliest)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import orjson
 import pytest
 
 from opframe.handlers.registry import Handler, Kind
-from opframe.runtime.controller import _earliest, _newer, _pruned
 from opframe.runtime.invocation import Memo, Patch, call
+from opframe.runtime.planner import earliest as _earliest
+from opframe.runtime.writer import newer as _newer
+from opframe.runtime.writer import pruned as _pruned
 
 KWARGS = {"body": {"spec": {}}, "name": "x", "namespace": "default", "logger": None, "memo": None, "retry": 0}
 
@@ -244,7 +246,7 @@ def test_call_an_async_handler_without_a_runner_is_an_error() -> None:
     async def fn(**_: Any) -> None:
         pass
 
-    with pytest.raises(RuntimeError, match="AsyncRunner"):
+    with pytest.raises(RuntimeError, match="LoopPool"):
         call(handler(fn), KWARGS, None)
 
 

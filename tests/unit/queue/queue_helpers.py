@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from opframe.kube.clock import FakeClock
+from opframe.queue.delaying import WAITING_LOOP_THREAD_PREFIX
 from opframe.queue.workqueue import WorkQueue
 
 #: Upper bound for a thread that should finish at once; only a failing test waits this long.
@@ -17,7 +19,8 @@ class WaitCountingClock(FakeClock):
     """A FakeClock that lets a test see that a thread has started waiting on the queue.
 
     ``wait`` is entered with the queue's lock held, so once the count has moved the
-    waiting thread releases that lock before anything the test does next can run.
+    waiting thread releases that lock before anything the test does next can run. The
+    waits of a DelayingQueue's own waiting loop are not counted: they are not the test's.
     """
 
     def __init__(self) -> None:
@@ -26,6 +29,9 @@ class WaitCountingClock(FakeClock):
         self.waits = 0
 
     def wait(self, condition: threading.Condition, timeout: float | None) -> None:
+        if threading.current_thread().name.startswith(WAITING_LOOP_THREAD_PREFIX):
+            super().wait(condition, timeout)
+            return
         with self._entered:
             self.waits += 1
             self._entered.notify_all()
@@ -72,6 +78,14 @@ class InThread(threading.Thread):
         self.join(JOIN_SECONDS)
         assert not self.is_alive(), "the thread is still blocked"
         return self
+
+
+def soon(predicate: Callable[[], bool], what: str) -> None:
+    """Poll ``predicate`` (real time) until it holds: for what another thread does on its own."""
+    deadline = time.monotonic() + JOIN_SECONDS
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.001)
 
 
 def started(call: Callable[[], Any]) -> InThread:

@@ -1,13 +1,17 @@
-"""DelayingQueue: client-go semantics 5.5 (add_after, ready times, earlier wins)."""
+"""DelayingQueue: client-go semantics 5.5 (add_after, ready times, earlier wins, the waiting loop)."""
 
 from __future__ import annotations
 
+import gc
+import time
+
 import pytest
-from queue_helpers import WaitCountingClock, started
+from queue_helpers import JOIN_SECONDS, WaitCountingClock, soon, started
 from queue_helpers import queued as ready
 
 from opframe.kube.clock import FakeClock
 from opframe.queue.delaying import DelayingQueue
+from opframe.queue.metrics import QueueMetricsRecorder
 from opframe.queue.workqueue import ShutDown
 
 
@@ -179,3 +183,103 @@ def test_5_5_items_still_waiting_at_shut_down_are_not_handed_out() -> None:
     assert queue.get() == "a"
     with pytest.raises(ShutDown):
         queue.get()
+
+
+# -- the waiting loop: delayed items enter the queue at their ready time, with no get() ---------------
+
+#: A loop polling a FakeClock sees a step within milliseconds; this shows that it did not move anything.
+SETTLE_SECONDS = 0.05
+
+
+def test_5_5_delayed_item_is_counted_by_len_once_its_delay_passes_with_no_get() -> None:
+    clock = FakeClock()
+    metrics = QueueMetricsRecorder(clock=clock)
+    queue: DelayingQueue[str] = DelayingQueue(clock=clock, metrics=metrics)
+    queue.add_after("a", 2)
+    clock.step(1.5)
+    time.sleep(SETTLE_SECONDS)
+    assert (len(queue), queue.waiting(), metrics.depth) == (0, 1, 0)
+    clock.step(0.5)
+    soon(lambda: len(queue) == 1, "the item to enter the queue")
+    assert (queue.waiting(), metrics.adds, metrics.depth) == (0, 1, 1)
+
+
+def test_5_5_delayed_item_enters_the_queue_right_after_its_delay_on_the_real_clock() -> None:
+    queue: DelayingQueue[str] = DelayingQueue(name="real")
+    added = time.monotonic()
+    queue.add_after("a", 0.1)
+    soon(lambda: len(queue) == 1, "the item to enter the queue")
+    assert 0.1 <= time.monotonic() - added < 0.1 + 0.5
+    queue.shut_down()
+
+
+def test_5_5_items_with_different_delays_enter_the_queue_in_ready_time_order() -> None:
+    clock = FakeClock()
+    queue: DelayingQueue[str] = DelayingQueue(clock=clock)
+    queue.add_after("late", 3)
+    queue.add_after("early", 1)
+    queue.add_after("middle", 2)
+    clock.step(1)
+    soon(lambda: len(queue) == 1, "the first item")
+    clock.step(2)  # the other two become due together
+    soon(lambda: len(queue) == 3, "the other items")
+    assert [queue.get(timeout=0) for _ in range(3)] == ["early", "middle", "late"]
+
+
+def test_5_5_items_due_at_once_on_the_real_clock_enter_in_ready_time_order() -> None:
+    queue: DelayingQueue[str] = DelayingQueue(name="real")
+    queue.add_after("b", 0.06)
+    queue.add_after("a", 0.03)
+    soon(lambda: len(queue) == 2, "both items")
+    assert [queue.get(timeout=0) for _ in range(2)] == ["a", "b"]
+    queue.shut_down()
+
+
+def test_5_5_earlier_item_wakes_the_waiting_loop_sleeping_until_a_later_one() -> None:
+    queue: DelayingQueue[str] = DelayingQueue(name="real")
+    queue.add_after("late", 3600)  # the loop sleeps for an hour on the real clock ...
+    time.sleep(SETTLE_SECONDS)
+    queue.add_after("early", 0.02)  # ... and must wake for this one
+    soon(lambda: len(queue) == 1, "the earlier item")
+    assert queue.waiting() == 1
+    queue.shut_down()
+
+
+def test_5_5_waiting_loop_is_one_daemon_thread_started_by_the_first_delay() -> None:
+    queue: DelayingQueue[str] = DelayingQueue(clock=FakeClock(), name="lazy")
+    queue.add("a")
+    queue.add_after("b", 0)
+    assert queue.waiting_loop is None  # a queue that never delays has no thread
+    queue.add_after("c", 1)
+    loop = queue.waiting_loop
+    assert loop is not None and loop.daemon and loop.is_alive()
+    queue.add_after("d", 2)
+    assert queue.waiting_loop is loop
+    queue.shut_down()
+
+
+@pytest.mark.parametrize("drain", [False, True], ids=["shut-down", "shut-down-with-drain"])
+def test_5_5_shut_down_ends_the_waiting_loop(drain: bool) -> None:
+    queue: DelayingQueue[str] = DelayingQueue(name="real")
+    queue.add_after("a", 3600)  # the loop sleeps for an hour on the real clock
+    loop = queue.waiting_loop
+    assert loop is not None
+    if drain:
+        assert queue.shut_down_with_drain(timeout=JOIN_SECONDS)
+    else:
+        queue.shut_down()
+    loop.join(JOIN_SECONDS)
+    assert not loop.is_alive()
+    assert len(queue) == 0  # what still waited is dropped
+
+
+def test_5_5_waiting_loop_ends_when_the_queue_is_dropped_without_a_shut_down() -> None:
+    queue: DelayingQueue[str] | None = DelayingQueue(name="dropped")
+    assert queue is not None
+    queue.add_after("a", 3600)
+    loop = queue.waiting_loop
+    assert loop is not None
+    queue = None
+    gc.collect()
+    loop.join(JOIN_SECONDS)
+    assert not loop.is_alive()

@@ -1,0 +1,139 @@
+"""Invoker: calls one kind's user code on the calling thread (a worker or a finisher).
+
+Handlers, ``when=`` filters, ``on.event`` handlers, timers and daemons' start: each call
+gets its own copy of the object (``fresh_body``), its duration and outcome go to the
+metrics, and failures to the log and to Warning Events. The Invoker holds no per-key
+state itself: timers' schedules are the TimerSchedule's, running daemons the
+DaemonKeeper's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
+from opframe.kube.resources import Resource
+from opframe.runtime import planner
+from opframe.runtime.daemons import DaemonKeeper
+from opframe.runtime.events import EventRecorder
+from opframe.runtime.invocation import Patch, call, object_logger
+from opframe.runtime.kwargs import KwargsBuilder, fresh_body
+from opframe.runtime.loops import LoopPool
+from opframe.runtime.metrics import OperatorMetrics
+from opframe.runtime.planner import Outcome, Plan, Raised, Succeeded
+from opframe.runtime.timers import TimerSchedule
+
+
+class Invoker:
+    def __init__(self, resource: Resource, handlers: list[Handler], *, kwargs: KwargsBuilder, loops: LoopPool,
+                 events: EventRecorder, metrics: OperatorMetrics | None, timers: TimerSchedule,
+                 daemons: DaemonKeeper, success_events: bool) -> None:
+        self.name = resource.qualified_name
+        self.kwargs = kwargs
+        self.loops = loops
+        self.events = events
+        self.metrics = metrics
+        self.timers = timers
+        self.daemons = daemons
+        self.success_events = success_events
+        #: The handlers the planner decides about (their filters are evaluated per reconcile).
+        self.planned = [h for h in handlers if h.kind in CHANGE_KINDS or h.kind in (Kind.TIMER, Kind.DAEMON)]
+        self.event_handlers = [h for h in handlers if h.kind is Kind.EVENT]
+        self.daemon_handlers = [h for h in handlers if h.kind is Kind.DAEMON]
+
+    def report(self, key: str, body: dict[str, Any], plan: Plan, decision: planner.Decision) -> None:
+        log = object_logger(key)
+        for failure in decision.failures:
+            if failure.retry_in is not None:
+                log.error("handler %s failed (%s); retrying in %.1f s", failure.handler_id, failure.reason,
+                          failure.retry_in)
+            else:
+                log.error("handler %s failed for good: %s", failure.handler_id, failure.reason)
+            self.events.post(body, type_="Warning", reason="HandlerFailed",
+                                     message=f"{failure.handler_id}: {failure.reason}")
+        for handler_id in decision.succeeded:
+            log.debug("handler %s succeeded", handler_id)
+            if self.success_events:
+                self.events.post(body, type_="Normal", reason="HandlerSucceeded",
+                                         message=f"{handler_id} succeeded for {plan.cause.reason.value}")
+
+    def matching(self, key: str, body: dict[str, Any], raw: bytes) -> frozenset[str]:
+        """Ids of the handlers whose filters match ``body``; ``when=`` callbacks get their own copy."""
+        result = set()
+        for handler in self.planned:
+            verdict = planner.matches(handler, body)
+            if verdict is None:
+                verdict = self.when(handler, key, raw)
+            if verdict:
+                result.add(handler.id)
+        return frozenset(result)
+
+    def when(self, handler: Handler, key: str, raw: bytes) -> bool:
+        assert handler.when is not None
+        kwargs = self.kwargs.build(handler, fresh_body(raw), key, reason=None)
+        try:
+            return bool(call(dataclasses.replace(handler, fn=handler.when), kwargs, self.loops))
+        except Exception:
+            object_logger(key).exception("when= filter of %s failed; treating as no match", handler.id)
+            return False
+
+
+    def run_event_handlers(self, key: str, event_type: str, raw: bytes) -> None:
+        for handler in self.event_handlers:
+            body = fresh_body(raw)
+            verdict = planner.matches(handler, body)
+            if verdict is None:
+                verdict = self.when(handler, key, raw)
+            if not verdict:
+                continue
+            kwargs = self.kwargs.build(handler, body, key, reason=None, event={"type": event_type, "object": body},
+                                       type_=event_type)
+            outcome = self.invoke(handler, kwargs)
+            if isinstance(outcome, Raised):  # never retried (kopf's rule for event handlers)
+                object_logger(key).error("event handler %s failed: %r", handler.id, outcome.error)
+
+    def run_timers(self, key: str, raw: bytes, patch: Patch, essence_digest: str,
+                    matching: frozenset[str]) -> float | None:
+        if not self.timers:
+            return None
+        due, come_back = self.timers.due(key, essence_digest=essence_digest, matching=matching,
+                                         now=time.monotonic())
+        for handler in due:
+            body = fresh_body(raw)
+            kwargs = self.kwargs.build(handler, body, key, reason="timer", patch=patch)
+            outcome = self.invoke(handler, kwargs)
+            if isinstance(outcome, Succeeded) and outcome.result is not None:
+                patch.status[handler.id] = outcome.result
+            elif isinstance(outcome, Raised):
+                object_logger(key).error("timer %s failed: %s", handler.id, outcome.error)
+                self.events.post(body, type_="Warning", reason="TimerFailed",
+                                         message=f"{handler.id}: {outcome.error}")
+            come_back = planner.earliest(come_back, self.timers.ran(key, handler, time.monotonic()))
+        return come_back
+
+    def keep_daemons(self, key: str, raw: bytes, matching: frozenset[str]) -> None:
+        for handler in self.daemon_handlers:
+            if handler.id in matching:
+                if not self.daemons.running(key, handler.id):
+                    kwargs = self.kwargs.build(handler, fresh_body(raw), key, reason="daemon")
+                    self.daemons.start(key, handler, kwargs)
+            else:
+                self.daemons.stop(key, handler.id)
+
+    # -- calling handlers -----------------------------------------------------------------------
+
+    def invoke(self, handler: Handler, kwargs: dict[str, Any]) -> Outcome:
+        """Call a handler on this thread, recording its duration and outcome in the metrics."""
+        started = time.monotonic()
+        try:
+            outcome: Outcome = Succeeded(call(handler, kwargs, self.loops))
+        except Exception as error:
+            outcome = Raised(error)
+        self.observe(handler, time.monotonic() - started, isinstance(outcome, Raised))
+        return outcome
+
+    def observe(self, handler: Handler, seconds: float, failed: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.observe_handler(self.name, handler.id, seconds, failed)

@@ -1,0 +1,90 @@
+"""What handlers are given: kopf's keyword arguments, and the narrow ``Api`` facade.
+
+Every user callable (handler, ``when=`` filter, index function, timer, daemon) gets its
+own copy of the object: the informer's cache holds one dict per object for every
+reader, and a callable that mutated it would corrupt it for all later readers.
+``fresh_body()`` makes such a copy from the bytes serialised once per reconcile.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from opframe.handlers.diffs import Diff
+from opframe.handlers.registry import Handler
+from opframe.kube.client import KubeClient
+from opframe.kube.discovery import Discovery
+from opframe.kube.resources import Resource
+from opframe.runtime.invocation import Memo, Patch, object_logger
+from opframe.settings import Settings
+
+
+class Api:
+    """What a handler may use of the operator (the ``api`` keyword argument).
+
+    ``client``: the operator's KubeClient (its rate limits and retries);
+    ``resource(*names)``: resolve a resource name as the decorators do
+    (``api.resource("deployments")``, ``api.resource("apps", "v1", "deployments")``);
+    ``settings``: the operator's Settings; ``memo``: the operator-wide memo.
+    """
+
+    def __init__(self, client: KubeClient, settings: Settings, memo: Memo) -> None:
+        self.client = client
+        self.settings = settings
+        self.memo = memo
+        self._discovery: Discovery | None = None
+        self._lock = threading.Lock()
+
+    def resource(self, *spec: str) -> Resource:
+        with self._lock:
+            if self._discovery is None:
+                self._discovery = Discovery(self.client)
+            discovery = self._discovery
+        return discovery.resolve(*spec)
+
+
+def serialised(body: Mapping[str, Any]) -> bytes:
+    return orjson.dumps(body)
+
+
+def fresh_body(raw: bytes) -> dict[str, Any]:
+    """A private copy of an object for one user callable."""
+    body: dict[str, Any] = orjson.loads(raw)
+    return body
+
+
+class KwargsBuilder:
+    """Builds the keyword arguments of one kind's object handlers (kopf's names and meanings)."""
+
+    def __init__(self, resource: Resource, api: Api | None, memo: Memo,
+                 indexes: Callable[[], Mapping[str, Any]]) -> None:
+        self.resource = resource
+        self.api = api
+        self.memo = memo
+        self._indexes = indexes
+
+    def build(self, handler: Handler, body: dict[str, Any], key: str, *, reason: str | None,
+              diff: Diff = (), old: Any = None, new: Any = None, patch: Patch | None = None, retry: int = 0,
+              started: datetime.datetime | None = None, event: Mapping[str, Any] | None = None,
+              type_: str | None = None) -> dict[str, Any]:
+        metadata = body.get("metadata") or {}
+        kwargs: dict[str, Any] = {
+            "body": body, "spec": body.get("spec", {}), "meta": metadata, "metadata": metadata,
+            "status": body.get("status", {}), "name": metadata.get("name"),
+            "namespace": metadata.get("namespace"), "uid": metadata.get("uid"),
+            "labels": metadata.get("labels", {}), "annotations": metadata.get("annotations", {}),
+            "patch": patch if patch is not None else Patch(), "logger": object_logger(key),
+            "memo": self.memo, "old": copy.deepcopy(old), "new": copy.deepcopy(new), "diff": diff,
+            "reason": reason, "retry": retry, "started": started, "api": self.api, "runtime": self.api,
+            "settings": self.api.settings if self.api is not None else None,
+            "resource": self.resource, "event": event, "type": type_, "stopped": None,
+            "param": handler.param,
+        }
+        kwargs.update(self._indexes())
+        return kwargs

@@ -1,0 +1,59 @@
+"""Notices: what the informer told about each key since a worker last took it.
+
+The informer's notification thread only records here and enqueues the key; it runs
+no user code. A worker that takes the key takes its notices with it, in one step:
+
+* the watch events, in order, for ``on.event`` handlers (only recorded when the kind
+  has some); at most ``MAX_EVENTS_PER_KEY`` are kept, the oldest dropped first;
+* the object's last known body when it was deleted, for optional delete handlers and
+  for releasing a finalizer on an object that left the watch.
+
+Invariant: an entry exists only for a key that was enqueued after it was recorded,
+and the worker that takes the key removes it, so nothing here outlives its key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+#: A key whose worker is busy (a slow handler) keeps collecting events; beyond this
+#: many the oldest are dropped, with a count, rather than growing without a bound.
+MAX_EVENTS_PER_KEY = 1000
+
+
+@dataclasses.dataclass
+class KeyNotices:
+    events: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list)
+    dropped_events: int = 0
+    deleted_body: dict[str, Any] | None = None
+
+
+class Notices:
+    def __init__(self, *, keep_events: bool) -> None:
+        self.keep_events = keep_events
+        self._lock = threading.Lock()
+        self._by_key: dict[str, KeyNotices] = {}
+
+    def record(self, key: str, event_type: str, body: dict[str, Any] | None) -> None:
+        """Record a notification. ``body`` is the cache's own dict: never mutated here or later."""
+        if body is None or (not self.keep_events and event_type != "DELETED"):
+            return
+        with self._lock:
+            notices = self._by_key.setdefault(key, KeyNotices())
+            if event_type == "DELETED":
+                notices.deleted_body = body
+            if self.keep_events:
+                notices.events.append((event_type, body))
+                if len(notices.events) > MAX_EVENTS_PER_KEY:
+                    del notices.events[0]
+                    notices.dropped_events += 1
+
+    def take(self, key: str) -> KeyNotices:
+        with self._lock:
+            return self._by_key.pop(key, None) or KeyNotices()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._by_key)

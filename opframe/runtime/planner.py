@@ -1,0 +1,289 @@
+"""The planner: what one reconcile of one object does, as pure functions.
+
+``plan()`` looks at the object as cached, what is persisted on it (diff-base and
+progress annotations, the finalizer), which handlers match it and the time, and says
+which handlers to run now, with which diff, and what to write before any of them
+runs (the finalizer). ``conclude()`` takes that plan and the handlers' outcomes and
+says what to write (progress, diff-base, finalizer removal, handlers' results) and
+when to come back. Neither touches a thread, a lock, a socket or user code: which
+handlers match (``when=`` callbacks are user code) is an input, computed by the
+caller; so every decision is a table of cases in the unit tests.
+
+Invariants:
+
+* our finalizer is on a live object exactly while some matching handler requires it:
+  it is added before the first handler runs, and removed when the object stops
+  matching every handler that required it (kopf's rule), whether a label filter
+  was evaluated here or by the API server's label selector (see ``release``);
+* on a deleted object, the finalizer is removed only after every selected delete
+  handler finished (succeeded, or failed for good);
+* a handler that finished for a cause is not planned again for it (progress is
+  persisted on the object, so this holds across restarts);
+* a handler waiting for its retry time is not run; the plan comes back then;
+* every write of diff-base or progress also writes the prefix's managed marker, so
+  other operators following kopf's convention ignore opframe's bookkeeping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from opframe.handlers import diffs, filters, retries
+from opframe.handlers.causes import Cause, Reason, detect, has_finalizer
+from opframe.handlers.progress import Annotations, HandlerState, Progress, digest
+from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
+from opframe.runtime.invocation import Patch
+
+#: Which handler kinds each reason runs (field handlers run for creation and updates).
+KINDS_BY_REASON: Mapping[Reason, tuple[Kind, ...]] = {
+    Reason.CREATE: (Kind.CREATE, Kind.FIELD), Reason.UPDATE: (Kind.UPDATE, Kind.FIELD),
+    Reason.DELETE: (Kind.DELETE,), Reason.RESUME: (Kind.RESUME,), Reason.NONE: (),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """One handler to run now, with what it is given."""
+
+    handler: Handler
+    diff: diffs.Diff
+    old: Any
+    new: Any
+    retry: int
+    started: datetime.datetime
+
+
+@dataclasses.dataclass
+class Plan:
+    cause: Cause
+    steps: list[Step]
+    #: Ids of every handler of the cause (run now, waiting, or finished earlier).
+    selected: list[str]
+    #: The cause's progress, advanced by conclude(); None when the cause runs no handler.
+    progress: Progress | None
+    #: What to write even if no handler runs (finalizer added or removed, diff-base).
+    patch: Patch
+    #: Seconds until a delayed handler is due (a retry), or None.
+    come_back: float | None
+    being_deleted: bool
+    has_marker: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Succeeded:
+    result: Any = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Raised:
+    error: BaseException
+
+
+Outcome = Succeeded | Raised
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure:
+    handler_id: str
+    reason: str
+    retry_in: float | None  # None: failed for good
+
+
+@dataclasses.dataclass
+class Decision:
+    patch: Patch
+    come_back: float | None
+    retrying: bool
+    failures: list[Failure]
+    succeeded: list[str]
+
+
+def matching_change_handlers(handlers: Sequence[Handler]) -> list[Handler]:
+    return [h for h in handlers if h.kind in CHANGE_KINDS]
+
+
+def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Collection[str],
+         annotations: Annotations, finalizer: str, first_sight: bool, now: datetime.datetime,
+         include: tuple[tuple[str, ...], ...] = ()) -> Plan:
+    """What to do for ``body`` now. ``matching``: ids of the handlers whose filters match it."""
+    metadata = body.get("metadata") or {}
+    being_deleted = bool(metadata.get("deletionTimestamp"))
+    has_marker = annotations.marker in (metadata.get("annotations") or {})
+    cause = detect(body, annotations=annotations, finalizer=finalizer, first_sight=first_sight, include=include)
+    patch = Patch()
+    wants_finalizer = any(h.requires_finalizer and h.id in matching for h in handlers)
+    holds_finalizer = has_finalizer(body, finalizer)
+    if not being_deleted and wants_finalizer and not holds_finalizer:
+        _set_finalizers(patch, body, [*metadata.get("finalizers", []), finalizer])
+    elif not being_deleted and not wants_finalizer and holds_finalizer:
+        _remove_finalizer(patch, body, finalizer)
+
+    change_handlers = matching_change_handlers(handlers)
+    empty = Plan(cause, [], [], None, patch, None, being_deleted, has_marker)
+    if cause.reason is Reason.NONE or (not change_handlers and cause.reason is not Reason.DELETE):
+        return empty
+    chosen = _select(cause, change_handlers, matching)
+    if not chosen:
+        if cause.reason is Reason.DELETE:
+            _remove_finalizer(patch, body, finalizer)
+        elif cause.reason in (Reason.CREATE, Reason.UPDATE):
+            _set_diff_base(patch, cause, annotations, has_marker)
+        return empty
+    progress = cause.progress
+    if progress is None or progress.cause != cause.reason.value or progress.digest != digest(cause.essence):
+        progress = Progress(cause=cause.reason.value, digest=digest(cause.essence))
+    steps: list[Step] = []
+    come_back: float | None = None
+    for handler, handler_diff in chosen:
+        record = progress.record(handler.id)
+        if record.finished:
+            continue
+        if not record.due(now):
+            assert record.delayed_until is not None
+            come_back = earliest(come_back, (record.delayed_until - now).total_seconds())
+            continue
+        old, new = cause.old, cause.new
+        if handler.field:
+            old = diffs.resolve_path(old, handler.field) if old is not None else None
+            new = diffs.resolve_path(new, handler.field) if new is not None else None
+        steps.append(Step(handler, handler_diff, old, new, record.retries, record.started or now))
+    return Plan(cause, steps, [h.id for h, _ in chosen], progress, patch, come_back, being_deleted, has_marker)
+
+
+def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str, Any], annotations: Annotations,
+             finalizer: str, now: datetime.datetime) -> Decision:
+    """The write and the next visit, given what each planned step did (steps without an outcome did not run)."""
+    patch = plan_.patch
+    progress = plan_.progress
+    failures: list[Failure] = []
+    succeeded: list[str] = []
+    come_back = plan_.come_back
+    retrying = False
+    if progress is None:
+        return Decision(patch, come_back, False, failures, succeeded)
+    for step in plan_.steps:
+        outcome = outcomes.get(step.handler.id)
+        if outcome is None:
+            continue
+        handler = step.handler
+        record = progress.record(handler.id)
+        if record.started is None:
+            record.started = step.started
+        if isinstance(outcome, Succeeded):
+            record.state = HandlerState.SUCCEEDED
+            record.delayed_until = None
+            record.message = ""
+            if outcome.result is not None:
+                patch.status[handler.id] = outcome.result
+            succeeded.append(handler.id)
+            continue
+        record.retries += 1
+        verdict = retries.decide(outcome.error, retries_so_far=record.retries, started=record.started.timestamp(),
+                                 now=now.timestamp(), max_retries=handler.retries, timeout=handler.timeout,
+                                 backoff=handler.backoff)
+        record.message = verdict.reason
+        if verdict.retry:
+            record.state = HandlerState.DELAYED
+            record.delayed_until = now + datetime.timedelta(seconds=verdict.delay)
+            come_back = earliest(come_back, verdict.delay)
+            retrying = True
+            failures.append(Failure(handler.id, verdict.reason, verdict.delay))
+        else:
+            record.state = HandlerState.FAILED
+            failures.append(Failure(handler.id, verdict.reason, None))
+    cause = plan_.cause
+    if all(progress.record(handler_id).finished for handler_id in plan_.selected):
+        if cause.reason is Reason.DELETE:
+            _remove_finalizer(patch, body, finalizer)
+        else:
+            _set_diff_base(patch, cause, annotations, plan_.has_marker)
+        if annotations.progress in ((body.get("metadata") or {}).get("annotations") or {}):
+            patch.metadata.annotations[annotations.progress] = None
+    else:
+        patch.metadata.annotations[annotations.progress] = progress.to_annotation()
+        if not plan_.has_marker:
+            patch.metadata.annotations[annotations.marker] = "yes"
+    return Decision(patch, come_back, retrying, failures, succeeded)
+
+
+def release(body: Mapping[str, Any], finalizer: str) -> Patch | None:
+    """The write for an object that left the operator's watch but still exists.
+
+    It matches no handler any more (the API server's label selector says so), so no
+    handler needs our finalizer on it: remove it, or it could never be deleted.
+    """
+    if not has_finalizer(body, finalizer):
+        return None
+    patch = Patch()
+    _remove_finalizer(patch, body, finalizer)
+    return patch
+
+
+def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str]) -> list[tuple[Handler, diffs.Diff]]:
+    """The handlers this cause runs, with the diff each sees (reduced for field handlers)."""
+    kinds = KINDS_BY_REASON[cause.reason]
+    full = cause.diff if cause.reason is Reason.UPDATE else diffs.diff(cause.old, cause.new)
+    chosen = []
+    for handler in handlers:
+        if handler.kind not in kinds or handler.id not in matching:
+            continue
+        handler_diff = full
+        if handler.field:
+            handler_diff = diffs.reduce(full, handler.field)
+            if handler.kind is Kind.FIELD or cause.reason is Reason.UPDATE:
+                if not handler_diff:
+                    continue
+                if not (filters.match_value(diffs.resolve_path(cause.old, handler.field), handler.old)
+                        and filters.match_value(diffs.resolve_path(cause.new, handler.field), handler.new)):
+                    continue
+        chosen.append((handler, handler_diff))
+    return chosen
+
+
+def _set_diff_base(patch: Patch, cause: Cause, annotations: Annotations, has_marker: bool) -> None:
+    patch.metadata.annotations[annotations.last_handled] = orjson.dumps(
+        cause.essence, option=orjson.OPT_SORT_KEYS).decode()
+    if not has_marker:
+        patch.metadata.annotations[annotations.marker] = "yes"
+
+
+def _set_finalizers(patch: Patch, body: Mapping[str, Any], finalizers: list[str]) -> None:
+    """A finalizer change is made against the list as read: the resourceVersion guards it."""
+    patch.metadata["finalizers"] = finalizers
+    patch.metadata["resourceVersion"] = (body.get("metadata") or {})["resourceVersion"]
+
+
+def _remove_finalizer(patch: Patch, body: Mapping[str, Any], finalizer: str) -> None:
+    finalizers = (body.get("metadata") or {}).get("finalizers") or []
+    if finalizer in finalizers:
+        _set_finalizers(patch, body, [f for f in finalizers if f != finalizer])
+
+
+def earliest(a: float | None, b: float | None) -> float | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a, b)
+
+
+def matches(handler: Handler, body: Mapping[str, Any]) -> bool | None:
+    """Whether ``body`` passes the handler's data filters (labels, annotations, field value).
+
+    None when those pass and a ``when=`` callback must decide: that is user code, which
+    the caller runs (on a worker, with its own copy of the body).
+    """
+    metadata = body.get("metadata") or {}
+    if not filters.match_meta(metadata.get("labels"), handler.labels):
+        return False
+    if not filters.match_meta(metadata.get("annotations"), handler.annotations):
+        return False
+    if handler.field and handler.value is not filters.UNSET and not filters.match_value(
+            diffs.resolve_path(body, handler.field), handler.value):
+        return False
+    return None if handler.when is not None else True

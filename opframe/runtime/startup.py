@@ -1,0 +1,142 @@
+"""Start-up checks: everything an operator needs from the cluster, checked before anything is watched.
+
+``prepare()`` loads the configuration, checks that the API server answers and accepts
+the credentials, resolves every resource name through discovery, and asks the API
+server (SelfSubjectAccessReview) for every verb the handlers need, in the scope the
+namespace mode watches: per namespace when the namespaces are named explicitly (one
+informer each: a Role per namespace suffices), cluster-wide when they are all, or
+globs, or exclusions (one cluster-wide watch, filtered in the operator). It raises one
+``StartupError`` whose message names the cause and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from opframe.handlers.registry import CHANGE_KINDS, Kind, Registry
+from opframe.kube import errors
+from opframe.kube.client import ClientSettings, KubeClient
+from opframe.kube.config import ConfigurationError, load_configuration
+from opframe.kube.discovery import AmbiguousResourceError, Discovery, ResourceNotFoundError
+from opframe.kube.resources import Resource
+from opframe.settings import NamespaceSelector, Settings
+
+#: How long start-up waits for the API server to answer before calling it unreachable.
+REACHABILITY_BUDGET = 5.0
+SELF_SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
+                                       namespaced=False)
+
+
+class StartupError(Exception):
+    """The operator cannot start; the message names the cause and the fix."""
+
+
+@dataclasses.dataclass
+class Prepared:
+    client: KubeClient
+    resources: dict[tuple[str, ...], Resource]
+
+
+def prepare(settings: Settings, registry: Registry, namespaces: NamespaceSelector) -> Prepared:
+    if not registry.resources() and not registry.handlers(Kind.STARTUP):
+        raise StartupError("no handlers are registered; decorate functions with @opframe.on.create(...), "
+                           "@opframe.on.update(...) and the like in the operator file")
+    try:
+        configuration = load_configuration(settings.kubeconfig, context=settings.context)
+    except ConfigurationError as exc:
+        raise StartupError(str(exc)) from None
+    if not namespaces.all_namespaces and not namespaces.include:
+        namespaces.include = [kubeconfig_namespace(settings) or "default"]
+    client = KubeClient(configuration, ClientSettings(qps=settings.qps, burst=settings.burst))
+    probe = KubeClient(configuration, ClientSettings(retry_budget=REACHABILITY_BUDGET))
+    try:
+        probe.request("GET", "/version")
+    except errors.TransportError as exc:
+        client.close()
+        raise StartupError(f"cannot reach the API server at {configuration.host} ({first_line(exc)}); check "
+                           "that the cluster is running and that the kubeconfig points at it") from None
+    except errors.Unauthorized:
+        client.close()
+        raise StartupError(f"the API server at {configuration.host} rejected the credentials (401); renew "
+                           "the token or certificate in the kubeconfig") from None
+    except errors.ApiError:
+        pass  # /version may be forbidden; discovery below tells more
+    finally:
+        probe.close()
+    discovery = Discovery(client)
+    resources: dict[tuple[str, ...], Resource] = {}
+    for spec in registry.resources():
+        users = ", ".join(sorted({h.id for h in registry.handlers() if h.resource == spec}))
+        try:
+            resources[spec] = discovery.resolve(*spec)
+        except (ResourceNotFoundError, AmbiguousResourceError) as exc:
+            client.close()
+            raise StartupError(f"{exc} (used by {users})") from None
+        except errors.Forbidden as exc:
+            client.close()
+            raise StartupError(f"discovery is forbidden ({exc.message}); grant the operator's account "
+                               "the system:discovery ClusterRole") from None
+    missing = missing_grants(client, registry, resources, namespaces)
+    if missing:
+        client.close()
+        how = (f"a Role and RoleBinding in each of {', '.join(namespaces.explicit)} (namespaces named explicitly "
+               "are watched one by one)" if namespaces.explicit else "a ClusterRole and ClusterRoleBinding (all "
+               "namespaces, globs and exclusions are served through one cluster-wide watch)")
+        raise StartupError(f"RBAC forbids the operator to {'; '.join(missing)}; grant these verbs to its account "
+                           f"with {how}")
+    return Prepared(client, resources)
+
+
+def missing_grants(client: KubeClient, registry: Registry, resources: dict[tuple[str, ...], Resource],
+                   namespaces: NamespaceSelector) -> list[str]:
+    """Every (verb, resource, scope) the handlers need and the API server does not allow."""
+    missing: list[str] = []
+    for spec, resource in resources.items():
+        kinds = {h.kind for h in registry.handlers() if h.resource == spec}
+        verbs = ["list", "watch"]
+        if kinds & (CHANGE_KINDS | {Kind.TIMER, Kind.DAEMON}):  # they write to the object
+            verbs.append("patch")
+        scopes: list[str | None] = list(namespaces.explicit) if resource.namespaced and namespaces.explicit else [None]
+        for namespace in scopes:
+            for verb in verbs:
+                if not allowed(client, resource, verb, namespace):
+                    where = f"in namespace {namespace}" if namespace else "cluster-wide"
+                    missing.append(f"{verb} {resource.qualified_name} {where}")
+    return missing
+
+
+def allowed(client: KubeClient, resource: Resource, verb: str, namespace: str | None) -> bool:
+    attributes: dict[str, Any] = {"verb": verb, "group": resource.group, "resource": resource.plural}
+    if namespace:
+        attributes["namespace"] = namespace
+    review = client.create(SELF_SUBJECT_ACCESS_REVIEWS, {
+        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes}})
+    return bool((review.get("status") or {}).get("allowed"))
+
+
+def kubeconfig_namespace(settings: Settings) -> str | None:
+    try:
+        from kubernetes import config
+
+        _, active = config.list_kube_config_contexts(config_file=settings.kubeconfig)  # type: ignore[no-untyped-call]
+        if settings.context:
+            contexts, _ = config.list_kube_config_contexts(config_file=settings.kubeconfig)  # type: ignore[no-untyped-call]
+            active = next((c for c in contexts if c["name"] == settings.context), active)
+        namespace = (active or {}).get("context", {}).get("namespace")
+        return str(namespace) if namespace else None
+    except Exception:
+        return None
+
+
+def service_account_namespace() -> str | None:
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace") as namespace_file:
+            return namespace_file.read().strip() or None
+    except OSError:
+        return None
+
+
+def first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

@@ -1,0 +1,83 @@
+"""TimerSchedule: when each timer of each object is due, and when the object last changed.
+
+Timers are not threads: a due timer runs on the worker that reconciles its object, and
+the reconcile asks the work queue to come back at the next due time.
+
+Invariants:
+
+* ``_due[key]`` and ``_changed[key]`` exist only for keys a worker reconciled and that
+  have not been forgotten; ``forget(key)`` (the object left the cache) drops both;
+* a timer's first run is ``initial_delay`` after the object was first seen; later runs
+  are ``interval`` after the previous one ended;
+* a timer with ``idle`` runs only once the object's essence has been unchanged that
+  long; a change moves its due time to ``change + idle``;
+* a timer whose filters stop matching loses its schedule, and starts afresh when they
+  match again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection, Sequence
+
+from opframe.handlers.registry import Handler
+from opframe.runtime.planner import earliest
+
+#: A timer without an interval runs once a minute (kopf's default has none; a minute
+#: keeps a forgotten ``interval=`` from becoming a tight loop).
+DEFAULT_INTERVAL = 60.0
+
+
+class TimerSchedule:
+    def __init__(self, timers: Sequence[Handler]) -> None:
+        self.timers = list(timers)
+        self._lock = threading.Lock()
+        self._due: dict[str, dict[str, float]] = {}
+        self._changed: dict[str, tuple[str, float]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.timers)
+
+    def due(self, key: str, *, essence_digest: str, matching: Collection[str],
+            now: float) -> tuple[list[Handler], float | None]:
+        """The timers to run now for ``key``, and seconds until the next one is due."""
+        if not self.timers:
+            return [], None
+        runnable: list[Handler] = []
+        come_back: float | None = None
+        with self._lock:
+            known = self._changed.get(key)
+            if known is None or known[0] != essence_digest:
+                # First sight counts as "quiet since now" only if nothing is known yet.
+                self._changed[key] = (essence_digest, now if known is not None else 0.0)
+            quiet_since = self._changed[key][1]
+            due = self._due.setdefault(key, {})
+            for handler in self.timers:
+                if handler.id not in matching:
+                    due.pop(handler.id, None)
+                    continue
+                next_run = due.setdefault(handler.id, now + (handler.initial_delay or 0.0))
+                if next_run <= now and handler.idle is not None and now - quiet_since < handler.idle:
+                    next_run = due[handler.id] = quiet_since + handler.idle
+                if next_run <= now:
+                    runnable.append(handler)
+                else:
+                    come_back = earliest(come_back, next_run - now)
+        return runnable, come_back
+
+    def ran(self, key: str, handler: Handler, now: float) -> float:
+        """Record that ``handler`` ran for ``key``; returns seconds until it is due again."""
+        interval = float(handler.interval or DEFAULT_INTERVAL)
+        with self._lock:
+            self._due.setdefault(key, {})[handler.id] = now + interval
+        return interval
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._due.pop(key, None)
+            self._changed.pop(key, None)
+
+    def tracked(self) -> int:
+        """How many keys hold state here (for tests of the no-leak invariant)."""
+        with self._lock:
+            return len(self._due.keys() | self._changed.keys())

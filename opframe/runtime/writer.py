@@ -1,0 +1,136 @@
+"""ObjectWriter: writes a reconcile's outcome to one kind's objects, and remembers its own writes.
+
+One merged PATCH of the object, then one of its status subresource when handlers
+returned results and the kind has one. The object's PATCH goes first: when it changes
+the finalizer list it carries a resourceVersion precondition, which a status write
+before it would break. If someone else wrote in between (409), the finalizer change is
+re-applied to the fresh list and the same outcome is sent again: handlers that
+succeeded are not run again, and the diff-base stays the state they handled, so the
+other writer's change is seen as the next update.
+
+Expectations (client-go's ControllerExpectations, reduced to what is needed): after a
+write, the object's newer state is on its way through the watch; until the cache holds
+the written resourceVersion or newer, a reconcile of that key would read a stale
+object and run handlers again, so it is skipped (the watch event enqueues the key
+again). Invariant: an expectation exists only for a key this writer wrote and that has
+not been forgotten; it expires after ``EXPECTATION_TIMEOUT``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from opframe.cache.store import split_key
+from opframe.kube import errors
+from opframe.kube.client import KubeClient
+from opframe.kube.resources import Resource
+
+#: An expectation not met within this long is dropped: the watch may have skipped our
+#: own write (a relist), and a reconcile on a newer state is then harmless.
+EXPECTATION_TIMEOUT = 30.0
+#: How often a finalizer PATCH is re-based on a fresh object before giving up to a requeue.
+CONFLICT_ATTEMPTS = 3
+
+
+class ObjectWriter:
+    def __init__(self, client: KubeClient, resource: Resource, finalizer: str) -> None:
+        self.client = client
+        self.resource = resource
+        self.finalizer = finalizer
+        self.patches = 0
+        self._lock = threading.Lock()
+        self._expected: dict[str, tuple[str, float]] = {}
+
+    def apply(self, key: str, patch: Mapping[str, Any]) -> None:
+        """Write ``patch`` (a merge patch; ``status`` goes to the subresource if the kind has one).
+
+        Raises Conflict when the finalizer change could not be re-based, NotFound when
+        the object is gone.
+        """
+        rest = pruned(dict(patch))
+        if not rest:
+            return
+        namespace, name = split_key(key)
+        status = rest.pop("status", None) if "status" in self.resource.subresources else None
+        written: dict[str, Any] | None = None
+        if rest:
+            written = self._patch_object(name, namespace, rest)
+        if status:
+            written = self.client.patch(self.resource, name, {"status": status}, namespace=namespace,
+                                        subresource="status")
+            self.patches += 1
+        if written is not None:
+            with self._lock:
+                self._expected[key] = (written["metadata"]["resourceVersion"], time.monotonic())
+
+    def _patch_object(self, name: str, namespace: str | None, patch: dict[str, Any]) -> dict[str, Any]:
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                written = self.client.patch(self.resource, name, patch, namespace=namespace)
+                self.patches += 1
+                return written
+            except errors.Conflict:
+                metadata = patch.get("metadata") or {}
+                if "finalizers" not in metadata or attempt + 1 == CONFLICT_ATTEMPTS:
+                    raise
+                fresh = self.client.get(self.resource, name, namespace=namespace)["metadata"]
+                keep = self.finalizer in metadata["finalizers"]
+                others = [f for f in fresh.get("finalizers") or [] if f != self.finalizer]
+                metadata["finalizers"] = [*others, self.finalizer] if keep else others
+                metadata["resourceVersion"] = fresh["resourceVersion"]
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def read(self, key: str) -> dict[str, Any] | None:
+        """The object as the API server has it now (None if it does not exist)."""
+        namespace, name = split_key(key)
+        try:
+            return self.client.get(self.resource, name, namespace=namespace)
+        except errors.NotFound:
+            return None
+
+    def expectation_met(self, key: str, cached: Mapping[str, Any]) -> bool:
+        with self._lock:
+            expected = self._expected.get(key)
+            if expected is None:
+                return True
+            written_rv, since = expected
+            cached_rv = str((cached.get("metadata") or {}).get("resourceVersion", ""))
+            expired = time.monotonic() - since > EXPECTATION_TIMEOUT
+            if cached_rv == written_rv or newer(cached_rv, written_rv) or expired:
+                del self._expected[key]
+                return True
+            return False
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._expected.pop(key, None)
+
+    def tracked(self) -> int:
+        with self._lock:
+            return len(self._expected)
+
+
+def newer(candidate: str, reference: str) -> bool:
+    """Whether resourceVersion ``candidate`` is newer than ``reference``.
+
+    resourceVersions are opaque to clients, but every kube-apiserver backed by etcd
+    issues increasing integers; anything else is treated as not comparable.
+    """
+    try:
+        return int(candidate) > int(reference)
+    except ValueError:
+        return False
+
+
+def pruned(patch: dict[str, Any]) -> dict[str, Any]:
+    """The patch without empty sections (a None value stays: it deletes a field)."""
+    result: dict[str, Any] = {}
+    for key, value in patch.items():
+        kept = pruned(value) if isinstance(value, dict) else value
+        if kept == {}:
+            continue
+        result[key] = kept
+    return result

@@ -1,0 +1,115 @@
+"""LoopPool (async handlers on loops that a blocking coroutine cannot stall for later ones) and
+DaemonKeeper's one-deadline stop (issue 10, defect 9)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from opframe.handlers.registry import Handler, Kind
+from opframe.runtime.daemons import AsyncDaemonStopped, DaemonKeeper, DaemonStopped
+from opframe.runtime.loops import BLOCKED_AFTER, LoopPool
+
+
+@pytest.fixture
+def pool() -> Iterator[LoopPool]:
+    loops = LoopPool()
+    yield loops
+    loops.close()
+
+
+def test_coroutines_of_different_callers_run_concurrently(pool: LoopPool) -> None:
+    async def nap() -> float:
+        await asyncio.sleep(0.3)
+        return time.monotonic()
+
+    started = time.monotonic()
+    futures = [pool.submit(nap()) for _ in range(50)]
+    ends = [future.result(10) for future in futures]
+    # 50 naps of 0.3 s, one after another, would take 15 s; together they end within one nap's span.
+    assert max(ends) - started < 0.3 * 10
+
+
+def test_a_blocking_coroutine_does_not_stall_coroutines_submitted_after_it(
+        pool: LoopPool, caplog: pytest.LogCaptureFixture) -> None:
+    release = threading.Event()
+
+    async def blocker() -> None:
+        release.wait(5)  # a blocking call inside an async def
+
+    async def quick() -> str:
+        await asyncio.sleep(0.01)
+        return "done"
+
+    caplog.set_level(logging.WARNING, logger="opframe.loops")
+    blocked = pool.submit(blocker(), name="blocker-handler ns/obj")
+    time.sleep(BLOCKED_AFTER * 3)
+    quick_future = pool.submit(quick(), name="quick")
+    assert quick_future.result(2) == "done"
+    assert not blocked.done()  # it finished while the blocker still held its loop
+    assert pool.loops() >= 2
+    release.set()
+    blocked.result(5)
+    assert any("blocker-handler ns/obj blocked its event loop" in r.getMessage() for r in caplog.records)
+
+
+def test_an_idle_pool_does_not_beat(pool: LoopPool) -> None:
+    pool.run(asyncio.sleep(0))
+    time.sleep(0.1)
+    loop = pool._loops[0]
+    beat = loop.last_beat
+    time.sleep(0.2)
+    assert loop.last_beat == beat and not loop.beating
+
+
+def test_async_stopped_wait_returns_when_set_from_another_thread(pool: LoopPool) -> None:
+    stopped = AsyncDaemonStopped()
+
+    async def daemon() -> bool:
+        return await stopped.wait(30)
+
+    future = pool.submit(daemon())
+    time.sleep(0.1)
+    stopped.set()
+    assert future.result(2) is True
+
+
+def test_async_stopped_wait_times_out_false(pool: LoopPool) -> None:
+    assert pool.run(AsyncDaemonStopped().wait(0.05), 2) is False
+
+
+def _stubborn(**_: Any) -> None:
+    time.sleep(2.0)  # ignores `stopped`
+
+
+def test_stopping_many_daemons_waits_one_deadline_not_one_each(pool: LoopPool) -> None:
+    keeper = DaemonKeeper(pool)
+    handler = Handler(id="stubborn", fn=_stubborn, kind=Kind.DAEMON, resource=("x",))
+    for i in range(5):
+        keeper.start(f"ns/o{i}", handler, {})
+    started = time.monotonic()
+    assert keeper.stop_all(0.3) is False
+    # One deadline: 0.3 s in all; one per daemon would be 1.5 s.
+    assert time.monotonic() - started < 1.0
+    assert keeper.tracked() == 0
+
+
+def test_forget_stops_every_daemon_of_the_key(pool: LoopPool) -> None:
+    keeper = DaemonKeeper(pool)
+    seen: list[DaemonStopped] = []
+
+    def polite(stopped: DaemonStopped, **_: Any) -> None:
+        seen.append(stopped)
+        stopped.wait(10)
+
+    keeper.start("ns/a", Handler(id="polite", fn=polite, kind=Kind.DAEMON, resource=("x",)), {})
+    while not seen:
+        time.sleep(0.01)
+    keeper.forget("ns/a")
+    assert seen[0].is_set() and keeper.tracked() == 0

@@ -1,0 +1,230 @@
+"""The planner as a table of cases: plan() and conclude() are pure, so every decision is data in, data out."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Any
+
+import orjson
+import pytest
+
+from opframe.handlers.diffs import essence
+from opframe.handlers.progress import Annotations, HandlerRecord, HandlerState, Progress, digest
+from opframe.handlers.registry import Handler, Kind
+from opframe.handlers.retries import PermanentError, TemporaryError
+from opframe.runtime.planner import Raised, Succeeded, conclude, matches, plan, release
+
+ANNOTATIONS = Annotations()
+FINALIZER = "opframe.dev/finalizer"
+NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+def _noop(**_: Any) -> None:
+    return None
+
+
+def handler(id: str, kind: Kind, **options: Any) -> Handler:
+    return Handler(id=id, fn=_noop, kind=kind, resource=("websites",), **options)
+
+
+CREATE = handler("on_create", Kind.CREATE)
+UPDATE = handler("on_update", Kind.UPDATE)
+DELETE = handler("on_delete", Kind.DELETE)
+RESUME = handler("on_resume", Kind.RESUME)
+FIELD = handler("on_replicas", Kind.FIELD, field=("spec", "replicas"))
+TIMER = handler("tick", Kind.TIMER, interval=5.0)
+ALL = [CREATE, UPDATE, DELETE, RESUME, FIELD]
+
+
+def obj(spec: dict[str, Any], *, handled: dict[str, Any] | None = None, progress: Progress | None = None,
+        finalizers: list[str] | None = None, deleting: bool = False,
+        annotations: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    notes = dict(annotations or {})
+    if handled is not None:
+        notes[ANNOTATIONS.last_handled] = orjson.dumps(essence_of(handled)).decode()
+        notes[ANNOTATIONS.marker] = "yes"
+    if progress is not None:
+        notes[ANNOTATIONS.progress] = progress.to_annotation()
+    metadata: dict[str, Any] = {"name": "w", "namespace": "ns", "resourceVersion": "7", "annotations": notes}
+    if labels:
+        metadata["labels"] = labels
+    if finalizers is not None:
+        metadata["finalizers"] = finalizers
+    if deleting:
+        metadata["deletionTimestamp"] = "2026-12-01T11:59:00Z"
+    return {"apiVersion": "example.com/v1", "kind": "Website", "metadata": metadata, "spec": spec}
+
+
+def essence_of(spec: dict[str, Any]) -> dict[str, Any]:
+    return essence(obj(spec), own_prefix=ANNOTATIONS.own_prefix)
+
+
+def planned(body: dict[str, Any], handlers: list[Handler] = ALL, *, matching: set[str] | None = None,
+            first_sight: bool = False) -> Any:
+    ids = {h.id for h in handlers} if matching is None else matching
+    return plan(body, handlers=handlers, matching=ids, annotations=ANNOTATIONS, finalizer=FINALIZER,
+                first_sight=first_sight, now=NOW)
+
+
+def concluded(body: dict[str, Any], the_plan: Any, outcomes: dict[str, Any]) -> Any:
+    return conclude(the_plan, outcomes, body=body, annotations=ANNOTATIONS, finalizer=FINALIZER, now=NOW)
+
+
+@dataclasses.dataclass
+class Row:
+    """One line of the table: an object and what the planner must decide for it."""
+
+    name: str
+    body: dict[str, Any]
+    runs: list[str]
+    finalizer: str  # "add", "remove" or "keep"
+    handlers: list[Handler] = dataclasses.field(default_factory=lambda: list(ALL))
+    matching: set[str] | None = None
+    first_sight: bool = False
+
+
+DELAYED = Progress(cause="update", digest=digest(essence_of({"replicas": 2})), handlers={
+    "on_update": HandlerRecord(state=HandlerState.DELAYED, retries=1, started=NOW - datetime.timedelta(seconds=9),
+                               delayed_until=NOW + datetime.timedelta(seconds=30)),
+    "on_replicas": HandlerRecord(state=HandlerState.SUCCEEDED)})
+DUE = Progress(cause="update", digest=digest(essence_of({"replicas": 2})), handlers={
+    "on_update": HandlerRecord(state=HandlerState.DELAYED, retries=2, started=NOW - datetime.timedelta(seconds=9),
+                               delayed_until=NOW - datetime.timedelta(seconds=1)),
+    "on_replicas": HandlerRecord(state=HandlerState.SUCCEEDED)})
+
+TABLE = [
+    Row("create", obj({"replicas": 1}), ["on_create", "on_replicas"], "add"),
+    Row("create, finalizer already there", obj({"replicas": 1}, finalizers=[FINALIZER]),
+        ["on_create", "on_replicas"], "keep"),
+    Row("update of a field", obj({"replicas": 2}, handled={"replicas": 1}, finalizers=[FINALIZER]),
+        ["on_update", "on_replicas"], "keep"),
+    Row("update elsewhere: the field handler is not run", obj({"replicas": 1, "x": 1}, handled={"replicas": 1},
+                                                                finalizers=[FINALIZER]),
+        ["on_update"], "keep"),
+    Row("no change", obj({"replicas": 1}, handled={"replicas": 1}, finalizers=[FINALIZER]), [], "keep"),
+    Row("resume: first sight, unchanged", obj({"replicas": 1}, handled={"replicas": 1}, finalizers=[FINALIZER]),
+        ["on_resume"], "keep", first_sight=True),
+    Row("retrying, not due yet", obj({"replicas": 2}, handled={"replicas": 1}, progress=DELAYED,
+                                     finalizers=[FINALIZER]), [], "keep"),
+    Row("retrying, due", obj({"replicas": 2}, handled={"replicas": 1}, progress=DUE, finalizers=[FINALIZER]),
+        ["on_update"], "keep"),
+    Row("being deleted, our finalizer", obj({"replicas": 1}, handled={"replicas": 1}, finalizers=[FINALIZER],
+                                            deleting=True), ["on_delete"], "keep"),
+    Row("being deleted, no finalizer of ours", obj({"replicas": 1}, handled={"replicas": 1},
+                                                    finalizers=["other/f"], deleting=True), [], "keep"),
+    Row("being deleted, delete handler filtered out", obj({"replicas": 1}, handled={"replicas": 1},
+                                                          finalizers=[FINALIZER], deleting=True),
+        [], "remove", matching={"on_create", "on_update", "on_resume", "on_replicas"}),
+    Row("filtered out entirely", obj({"replicas": 1}), [], "keep", matching=set()),
+    Row("label lost: no handler needing the finalizer matches", obj({"replicas": 1}, handled={"replicas": 1},
+                                                                   finalizers=[FINALIZER, "other/f"]),
+        [], "remove", matching=set()),
+    Row("only a timer: finalizer for it, no diff-base", obj({"replicas": 1}), [], "add", handlers=[TIMER]),
+]
+
+
+@pytest.mark.parametrize("row", TABLE, ids=[row.name for row in TABLE])
+def test_plan_table(row: Row) -> None:
+    result = planned(row.body, row.handlers, matching=row.matching, first_sight=row.first_sight)
+    assert [step.handler.id for step in result.steps] == row.runs
+    finalizers = (result.patch.get("metadata") or {}).get("finalizers")
+    before = row.body["metadata"].get("finalizers") or []
+    if row.finalizer == "keep":
+        assert finalizers is None
+    elif row.finalizer == "add":
+        assert finalizers == [*before, FINALIZER]
+        assert result.patch["metadata"]["resourceVersion"] == "7"
+    else:
+        assert finalizers == [f for f in before if f != FINALIZER]
+        assert result.patch["metadata"]["resourceVersion"] == "7"
+
+
+def test_a_delayed_handler_comes_back_when_due() -> None:
+    result = planned(obj({"replicas": 2}, handled={"replicas": 1}, progress=DELAYED, finalizers=[FINALIZER]))
+    assert result.come_back == pytest.approx(30.0)
+
+
+def test_a_retry_keeps_its_count_and_first_start() -> None:
+    step = planned(obj({"replicas": 2}, handled={"replicas": 1}, progress=DUE, finalizers=[FINALIZER])).steps[0]
+    assert step.retry == 2 and step.started == NOW - datetime.timedelta(seconds=9)
+
+
+def test_field_handler_sees_the_field_values_and_a_relative_diff() -> None:
+    step = next(s for s in planned(obj({"replicas": 2}, handled={"replicas": 1}, finalizers=[FINALIZER])).steps
+                if s.handler is FIELD)
+    assert (step.old, step.new) == (1, 2)
+    assert [(item.op, item.path) for item in step.diff] == [("change", ())]
+
+
+def test_all_succeeded_writes_the_diff_base_the_marker_and_drops_progress() -> None:
+    body = obj({"replicas": 2}, handled={"replicas": 1}, progress=DUE, finalizers=[FINALIZER])
+    the_plan = planned(body)
+    decision = concluded(body, the_plan, {"on_update": Succeeded({"ok": True})})
+    notes = decision.patch["metadata"]["annotations"]
+    assert orjson.loads(notes[ANNOTATIONS.last_handled]) == essence_of({"replicas": 2})
+    assert notes[ANNOTATIONS.progress] is None
+    assert decision.patch["status"] == {"on_update": {"ok": True}}
+    assert decision.come_back is None and not decision.retrying and decision.succeeded == ["on_update"]
+
+
+def test_a_first_write_also_marks_the_prefix_as_managed() -> None:
+    body = obj({"replicas": 1})
+    decision = concluded(body, planned(body), {"on_create": Succeeded(), "on_replicas": Succeeded()})
+    assert decision.patch["metadata"]["annotations"][ANNOTATIONS.marker] == "yes"
+
+
+def test_a_temporary_error_delays_that_handler_and_keeps_progress() -> None:
+    body = obj({"replicas": 1})
+    decision = concluded(body, planned(body), {"on_create": Raised(TemporaryError("later", delay=4)),
+                                               "on_replicas": Succeeded()})
+    progress = Progress.from_annotation(decision.patch["metadata"]["annotations"][ANNOTATIONS.progress])
+    assert progress is not None
+    assert progress.handlers["on_create"].state is HandlerState.DELAYED
+    assert progress.handlers["on_create"].retries == 1
+    assert progress.handlers["on_replicas"].state is HandlerState.SUCCEEDED
+    assert decision.come_back == 4 and decision.retrying
+    assert ANNOTATIONS.last_handled not in decision.patch["metadata"]["annotations"]
+
+
+def test_a_permanent_error_finishes_the_cause() -> None:
+    body = obj({"replicas": 1})
+    decision = concluded(body, planned(body), {"on_create": Raised(PermanentError("no")),
+                                               "on_replicas": Succeeded()})
+    assert decision.failures[0].retry_in is None
+    assert ANNOTATIONS.last_handled in decision.patch["metadata"]["annotations"]
+    assert not decision.retrying
+
+
+def test_delete_removes_the_finalizer_only_after_the_delete_handler_finished() -> None:
+    body = obj({"replicas": 1}, handled={"replicas": 1}, finalizers=["other/f", FINALIZER], deleting=True)
+    failed = concluded(body, planned(body), {"on_delete": Raised(TemporaryError("wait", delay=1))})
+    assert "finalizers" not in failed.patch.get("metadata", {})
+    done = concluded(body, planned(body), {"on_delete": Succeeded()})
+    assert done.patch["metadata"]["finalizers"] == ["other/f"]
+
+
+def test_filtered_out_create_records_the_diff_base_without_running_anything() -> None:
+    body = obj({"replicas": 1})
+    result = planned(body, matching=set())
+    assert result.steps == [] and ANNOTATIONS.last_handled in result.patch["metadata"]["annotations"]
+
+
+def test_release_removes_only_our_finalizer() -> None:
+    patch = release(obj({}, finalizers=["a/b", FINALIZER]), FINALIZER)
+    assert patch is not None and patch["metadata"]["finalizers"] == ["a/b"]
+    assert release(obj({}, finalizers=["a/b"]), FINALIZER) is None
+
+
+def test_matches_defers_to_when_only_after_the_data_filters_pass() -> None:
+    labelled = handler("h", Kind.CREATE, labels={"app": "web"}, when=lambda **_: True)
+    assert matches(labelled, obj({}, labels={"app": "db"})) is False
+    assert matches(labelled, obj({}, labels={"app": "web"})) is None
+    assert matches(handler("h", Kind.CREATE, labels={"app": "web"}), obj({}, labels={"app": "web"})) is True
+
+
+def test_plan_does_not_touch_its_input() -> None:
+    body = obj({"replicas": 2}, handled={"replicas": 1}, progress=DUE, finalizers=[FINALIZER])
+    before = orjson.dumps(body)
+    concluded(body, planned(body), {"on_update": Succeeded({"x": 1})})
+    assert orjson.dumps(body) == before
