@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from opframe.kube import KubeClient, Resource, errors
 from opframe.runtime.operator import Operator
 from opframe.settings import Settings
 from opframe.testing import ControlPlane, eventually
+from opframe.testing.controlplane import free_port
 from opframe.testing.operator import OperatorProcess
 
 pytestmark = pytest.mark.e2e
@@ -146,12 +148,13 @@ def created(name, by_name, **_):
     note(handler="create", name=name, pid=os.getpid(), indexed=name in by_name)
 ''')
     replicas: list[OperatorProcess] = []
+    standby_port = free_port()
     try:
-        for _ in range(2):
+        for health in ([], ["--health-port", str(standby_port)]):
             replicas.append(OperatorProcess(
                 [source], kubeconfig=control_plane.kubeconfig,
                 args=["-n", namespace, "--leader-election", "--lease-name", "defects", "--lease-namespace",
-                      namespace], env={"JOURNAL": str(journal.path), **LEASE}).start())
+                      namespace, *health], env={"JOURNAL": str(journal.path), **LEASE}).start())
             if len(replicas) == 1:
                 replicas[0].wait_started()
         replicas[1].wait_for_output("waiting to lead lease")
@@ -163,6 +166,10 @@ def created(name, by_name, **_):
         assert {e["pid"] for e in journal.entries(handler="event")} == {leader}
         assert {e["pid"] for e in journal.entries(handler="index")} == {leader}
         assert all(e["indexed"] for e in journal.entries(handler="create"))
+        with urllib.request.urlopen(f"http://127.0.0.1:{standby_port}/metrics", timeout=5) as response:
+            metrics = response.read().decode()
+        adds = [line for line in metrics.splitlines() if line.startswith('workqueue_adds_total{name="configmaps"}')]
+        assert adds == ['workqueue_adds_total{name="configmaps"} 0.0'], adds  # the standby queued nothing
         replicas[0].stop()  # graceful: the standby takes over at once, its index built before it handles
         replicas[1].wait_started(timeout=20)
         kube_client.create(CONFIGMAPS, configmap(namespace, "after-takeover"))
