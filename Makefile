@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo controlplane helm venv lint typecheck layers unit e2e clean
+.PHONY: test demo controlplane node helm venv lint typecheck layers unit e2e clean
 
 venv: $(STAMP)
 
@@ -22,6 +22,11 @@ $(STAMP): pyproject.toml
 # Builds kube-apiserver and etcd from the Go module proxy into the cache; a no-op when present.
 controlplane:
 	@./controlplane/build.sh
+
+# Debian packages (containerd, runc, CNI plugins, ...) and kubelet, kube-controller-manager,
+# kube-scheduler and kube-proxy from the Go module proxy, for a node that runs pods.
+node:
+	@./controlplane/node/build.sh
 
 # Builds helm from the Go module proxy (chart lint/render in the tests); a no-op when present.
 helm:
@@ -42,7 +47,7 @@ unit: venv
 e2e: venv controlplane helm
 	$(BIN)/pytest tests/e2e examples
 
-test: venv controlplane helm lint typecheck layers
+test: venv controlplane node helm lint typecheck layers
 	$(BIN)/pytest
 
 demo: venv controlplane

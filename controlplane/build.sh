@@ -30,13 +30,8 @@ GO_MINOR="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
 
 mkdir -p "$DEST" || fail "cannot create the cache folder $DEST; set OPFRAME_CACHE_DIR to a writable folder"
 
-MINOR="$(echo "$K8S_VERSION" | sed -E 's/^v1\.([0-9]+)\..*/\1/')"
-LDFLAGS="-s -w \
- -X k8s.io/component-base/version.gitVersion=${K8S_VERSION} \
- -X k8s.io/component-base/version.gitMajor=1 \
- -X k8s.io/component-base/version.gitMinor=${MINOR} \
- -X k8s.io/component-base/version.gitTreeState=clean \
- -X k8s.io/component-base/version.buildDate=1970-01-01T00:00:00Z"
+# shellcheck source=controlplane/ldflags.sh
+source "$HERE/ldflags.sh"
 
 build() { # build NAME PACKAGE LDFLAGS
   local name="$1" pkg="$2" flags="$3" tmp

@@ -225,14 +225,20 @@ def cluster() -> None:
               help="Also write the admin kubeconfig to this file (removed again on stop).")
 @click.option("--start-timeout", type=float, default=None,
               help="Seconds to wait for the control plane to become healthy (default 60).")
+@click.option("--node", "with_node", is_flag=True, default=False,
+              help="Also run kube-controller-manager, kube-scheduler and one node (kubelet, containerd, runc, "
+                   "kube-proxy, a bridge pod network) in namespaces of its own: pods really run. Needs root, "
+                   "cgroup v1 and what 'make node' installs; images are imported locally (no registry).")
 def cluster_up(port: int | None, etcd_port: int | None, kubeconfig_copy: Path | None,
-               start_timeout: float | None) -> None:
+               start_timeout: float | None, with_node: bool) -> None:
     """Run etcd and kube-apiserver on loopback in the foreground until Ctrl-C or SIGTERM.
 
     Prints a KUBECONFIG=<path> line for an admin user (group system:masters).
-    Stopping removes both processes and all their data.
+    Stopping removes every process and all their data (with --node also every container,
+    mount, cgroup and namespace the node made).
     """
     from opframe.testing.controlplane import DEFAULT_START_TIMEOUT, ControlPlane, ControlPlaneError
+    from opframe.testing.node import NodeError
 
     if kubeconfig_copy is not None and kubeconfig_copy.exists():
         click.echo(f"error: {kubeconfig_copy} already exists and would be overwritten, then removed "
@@ -250,12 +256,12 @@ def cluster_up(port: int | None, etcd_port: int | None, kubeconfig_copy: Path | 
     signal.signal(signal.SIGINT, on_signal)
     plane = ControlPlane(
         apiserver_port=port, etcd_port=etcd_port,
-        start_timeout=start_timeout if start_timeout is not None else DEFAULT_START_TIMEOUT,
+        start_timeout=start_timeout if start_timeout is not None else DEFAULT_START_TIMEOUT, node=with_node,
     )
     try:
         try:
             plane.start()
-        except ControlPlaneError as exc:
+        except (ControlPlaneError, NodeError) as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_USAGE_ERROR)
         kubeconfig = plane.kubeconfig
@@ -266,10 +272,15 @@ def cluster_up(port: int | None, etcd_port: int | None, kubeconfig_copy: Path | 
         click.echo(f"KUBECONFIG={kubeconfig}")
         click.echo(f"# kube-apiserver {plane.server} (etcd {plane.etcd_url}), admin in system:masters")
         click.echo(f"# use it:  export KUBECONFIG={kubeconfig}; kubectl get namespaces")
-        click.echo("# Ctrl-C or SIGTERM stops both processes and removes their data", nl=True)
+        if plane.node is not None:
+            click.echo(f"# node {plane.node.name} Ready {plane.node.ready_seconds:.1f} s after its start; import "
+                       "images with: ctr --address "
+                       f"{plane.node.containerd_socket} -n k8s.io images import <oci.tar> (inside the node)")
+        click.echo("# Ctrl-C or SIGTERM stops everything and removes its data", nl=True)
         sys.stdout.flush()
         while not stop_requested.wait(timeout=0.5):
-            for process in (plane.apiserver, plane.etcd):
+            node_processes = list(plane.node.processes.values()) if plane.node is not None else []
+            for process in (plane.apiserver, plane.etcd, *node_processes):
                 if process is not None and process.exit_code() is not None:
                     click.echo(
                         f"error: {process.name} exited with code {process.exit_code()}; "

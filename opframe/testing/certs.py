@@ -30,6 +30,13 @@ VALIDITY = datetime.timedelta(days=7)
 # Certificates are valid from a little before "now", so that a clock that is a bit
 # behind in another process does not reject them as not yet valid.
 CLOCK_SKEW_ALLOWANCE = datetime.timedelta(minutes=5)
+#: The one node of ``ControlPlane(node=True)``: its name (the kubelet's client
+#: certificate is system:node:<name>, as the Node authorizer wants), and the address
+#: kube-apiserver is reached at inside the node's network namespace.
+NODE_NAME = "opframe-node"
+NODE_ADDRESS = "172.30.0.2"
+#: The first address of kube-apiserver's --service-cluster-ip-range (10.0.0.0/24).
+KUBERNETES_SERVICE_IP = "10.0.0.1"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +59,8 @@ class ControlPlanePKI:
     admin_key: Path
     sa_public_key: Path
     sa_signing_key: Path
+    node_cert: Path
+    node_key: Path
 
 
 def _new_key() -> ec.EllipticCurvePrivateKey:
@@ -142,12 +151,18 @@ def write_control_plane_pki(folder: Path) -> ControlPlanePKI:
     serving_ca, serving_ca_key, serving_ca_cert = new_ca("opframe-serving-ca")
     serving = issue(
         ca_key=serving_ca_key, ca_cert=serving_ca_cert, common_name="kube-apiserver",
-        server_names=("localhost", "127.0.0.1", "kubernetes", "kubernetes.default"),
+        # NODE_ADDRESS and the kubernetes Service's IP: how a node's kubelet and pods reach it.
+        server_names=("localhost", "127.0.0.1", "kubernetes", "kubernetes.default",
+                      "kubernetes.default.svc", NODE_ADDRESS, KUBERNETES_SERVICE_IP),
     )
     client_ca, client_ca_key, client_ca_cert = new_ca("opframe-client-ca")
     admin = issue(
         ca_key=client_ca_key, ca_cert=client_ca_cert,
         common_name="admin", organization="system:masters",
+    )
+    node = issue(
+        ca_key=client_ca_key, ca_cert=client_ca_cert,
+        common_name=f"system:node:{NODE_NAME}", organization="system:nodes",
     )
     sa_key = _new_key()
     sa_public = sa_key.public_key().public_bytes(
@@ -162,6 +177,8 @@ def write_control_plane_pki(folder: Path) -> ControlPlanePKI:
         admin_key=folder / "admin.key",
         sa_public_key=folder / "sa.pub",
         sa_signing_key=folder / "sa.key",
+        node_cert=folder / "node.crt",
+        node_key=folder / "node.key",
     )
     contents = {
         pki.serving_ca: serving_ca.cert_pem,
@@ -172,6 +189,8 @@ def write_control_plane_pki(folder: Path) -> ControlPlanePKI:
         pki.admin_key: admin.key_pem,
         pki.sa_public_key: sa_public,
         pki.sa_signing_key: _key_pem(sa_key),
+        pki.node_cert: node.cert_pem,
+        pki.node_key: node.key_pem,
     }
     for path, data in contents.items():
         path.write_bytes(data)

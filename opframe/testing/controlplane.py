@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from opframe.testing import certs
+from opframe.testing.node import Node
 from opframe.testing.processes import ManagedProcess
 
 #: The Kubernetes release controlplane/go.mod pins (kept in step with controlplane/build.sh).
@@ -157,6 +158,7 @@ class ControlPlane:
         compaction_interval: str = DEFAULT_COMPACTION_INTERVAL,
         extra_apiserver_args: Sequence[str] = (),
         start_timeout: float = DEFAULT_START_TIMEOUT,
+        node: bool = False,
     ) -> None:
         self._binaries = binaries
         self._requested_apiserver_port = apiserver_port
@@ -170,6 +172,10 @@ class ControlPlane:
         self.etcd: ManagedProcess | None = None
         self.apiserver: ManagedProcess | None = None
         self._pki: certs.ControlPlanePKI | None = None
+        #: With ``node=True``: kube-controller-manager, kube-scheduler and one node that runs
+        #: pods (see opframe.testing.node); ``start()`` returns when the Node is Ready.
+        self.with_node = node
+        self.node: Node | None = None
 
     # -- public surface -----------------------------------------------------------------
 
@@ -224,6 +230,12 @@ class ControlPlane:
                             "retry, or set the ports explicitly"
                         ) from None
             self._write_kubeconfig()
+            if self.with_node:
+                assert self.ports is not None
+                self.node = Node(workdir=self.workdir / "node", pki=self.pki, admin_kubeconfig=self.kubeconfig,
+                                 apiserver_port=self.ports.apiserver, write_kubeconfig=self._node_kubeconfig)
+                self.node.workdir.mkdir()
+                self.node.start()
         except BaseException:
             self.stop()
             raise
@@ -232,6 +244,9 @@ class ControlPlane:
     def stop(self) -> None:
         """Stop kube-apiserver, then etcd, and remove the temporary folder. Idempotent."""
         try:
+            if self.node is not None:
+                self.node.stop()
+                self.node = None
             self._stop_processes()
         finally:
             if self.workdir is not None:
@@ -354,11 +369,10 @@ class ControlPlane:
                 f"--tls-private-key-file={pki.serving_key}",
                 f"--secure-port={ports.apiserver}",
                 "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                *([] if self.with_node else ["--advertise-address=127.0.0.1"]),
                 "--service-cluster-ip-range=10.0.0.0/24",
                 "--allow-privileged=true",
-                "--disable-admission-plugins=ServiceAccount",
-                "--authorization-mode=RBAC",
+                *self._mode_args(),
                 f"--service-account-issuer=https://127.0.0.1:{ports.apiserver}/",
                 f"--service-account-key-file={pki.sa_public_key}",
                 f"--service-account-signing-key-file={pki.sa_signing_key}",
@@ -368,6 +382,19 @@ class ControlPlane:
             ],
             log_path=self.workdir / "kube-apiserver.log",
         )
+
+    def _mode_args(self) -> list[str]:
+        """Without a node: no ServiceAccount admission (no tokens to mount) and RBAC alone, as
+        envtest runs it. With one: tokens are mounted, the Node authorizer admits the kubelet,
+        and kube-apiserver advertises the address pods reach it at (the kubernetes Service)."""
+        if not self.with_node:
+            return ["--disable-admission-plugins=ServiceAccount", "--authorization-mode=RBAC"]
+        pki = self.pki
+        return ["--authorization-mode=Node,RBAC", f"--advertise-address={certs.NODE_ADDRESS}",
+                f"--kubelet-client-certificate={pki.admin_cert}", f"--kubelet-client-key={pki.admin_key}"]
+
+    def _node_kubeconfig(self, path: Path, user: dict[str, str], server: str) -> Path:
+        return self._write_kubeconfig_file(path, user, server=server)
 
     def _wait_apiserver_healthy(self, deadline: float) -> None:
         assert self.apiserver is not None
@@ -445,7 +472,8 @@ class ControlPlane:
             "client-key-data": _b64_file(pki.admin_key),
         })
 
-    def _write_kubeconfig_file(self, path: Path, user: dict[str, str], *, namespace: str | None = None) -> Path:
+    def _write_kubeconfig_file(self, path: Path, user: dict[str, str], *, namespace: str | None = None,
+                               server: str | None = None) -> Path:
         """A kubeconfig for this control plane with the given credentials, mode 0600."""
         context: dict[str, str] = {"cluster": "opframe", "user": "user"}
         if namespace:
@@ -453,7 +481,7 @@ class ControlPlane:
         path.write_text(json.dumps({
             "apiVersion": "v1", "kind": "Config", "current-context": "opframe",
             "clusters": [{"name": "opframe", "cluster": {
-                "server": self.server, "certificate-authority-data": _b64_file(self.pki.serving_ca)}}],
+                "server": server or self.server, "certificate-authority-data": _b64_file(self.pki.serving_ca)}}],
             "users": [{"name": "user", "user": user}],
             "contexts": [{"name": "opframe", "context": context}],
         }, indent=2))

@@ -44,6 +44,18 @@ def control_plane() -> Iterator[ControlPlane]:
 
 
 @pytest.fixture(scope="session")
+def node_cluster() -> Iterator[ControlPlane]:
+    """A second control plane, with kube-controller-manager, kube-scheduler and one node
+    that runs pods (``ControlPlane(node=True)``), shared by the session's node tests."""
+    plane = ControlPlane(node=True)
+    try:
+        plane.start()
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="session")
 def kube_api_client(control_plane: ControlPlane) -> Iterator[Any]:
     client = control_plane.api_client()
     try:

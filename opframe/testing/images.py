@@ -1,0 +1,185 @@
+"""OCI images built locally, for a node that can pull from no registry.
+
+``oci_archive()`` writes an OCI image layout as one tar (``ctr images import`` reads
+it): uncompressed layers, a config, a manifest and an index whose manifest carries
+the image's name. ``pause_image()`` builds the pod sandbox image: a static ``pause``
+binary (gcc -static; it sleeps until a signal) as the only file.
+
+Invariant: an archive is written under a temporary name and renamed, so a folder never
+holds a half-written image; the same inputs give the same digests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import tarfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+PAUSE_SOURCE = r"""
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+static void stop(int signal_number) { (void)signal_number; exit(0); }
+int main(void) {
+    signal(SIGINT, stop);
+    signal(SIGTERM, stop);
+    for (;;) pause();
+}
+"""
+
+
+#: A pod's view of the API server through the in-cluster configuration, as any client
+#: library reads it: the ServiceAccount token and CA mounted by the kubelet, and
+#: KUBERNETES_SERVICE_HOST/PORT (the kubernetes Service). It lists the pods of its own
+#: namespace and reports "<status> <url> <bytes>" as its termination message.
+API_PROBE_SOURCE = r"""package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+)
+
+func main() {
+	dir := "/var/run/secrets/kubernetes.io/serviceaccount/"
+	token, err := os.ReadFile(dir + "token")
+	if err != nil {
+		finish(fmt.Sprintf("no token: %v", err))
+	}
+	ca, err := os.ReadFile(dir + "ca.crt")
+	if err != nil {
+		finish(fmt.Sprintf("no ca.crt: %v", err))
+	}
+	namespace, _ := os.ReadFile(dir + "namespace")
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	url := fmt.Sprintf("https://%s:%s/api/v1/namespaces/%s/pods", os.Getenv("KUBERNETES_SERVICE_HOST"),
+		os.Getenv("KUBERNETES_SERVICE_PORT"), namespace)
+	request, _ := http.NewRequest("GET", url, nil)
+	request.Header.Set("Authorization", "Bearer "+string(token))
+	response, err := client.Do(request)
+	if err != nil {
+		finish(fmt.Sprintf("request failed: %v", err))
+	}
+	body, _ := io.ReadAll(response.Body)
+	finish(fmt.Sprintf("%d %s %d", response.StatusCode, url, len(body)))
+}
+
+func finish(message string) {
+	os.WriteFile("/dev/termination-log", []byte(message), 0o644)
+	fmt.Println(message)
+	os.Exit(0)
+}
+"""
+
+
+class ImageError(RuntimeError):
+    """An image could not be built; the message names the cause and the fix."""
+
+
+def layer_from_files(files: dict[str, tuple[bytes, int]]) -> bytes:
+    """An uncompressed layer tar holding ``path -> (content, mode)``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as layer:
+        for path, (content, mode) in sorted(files.items()):
+            info = tarfile.TarInfo(path.lstrip("/"))
+            info.size = len(content)
+            info.mode = mode
+            info.mtime = 0
+            layer.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def oci_archive(path: Path, name: str, layers: Sequence[Path | bytes], *, entrypoint: Sequence[str] = (),
+                cmd: Sequence[str] = (), env: Sequence[str] = (), user: str = "",
+                workdir: str = "") -> Path:
+    """Write the OCI image ``name`` (e.g. ``opframe.local/pause:1``) as an OCI layout tar at ``path``."""
+    blobs: dict[str, bytes] = {}
+
+    def blob(data: bytes) -> dict[str, Any]:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        blobs[digest] = data
+        return {"digest": digest, "size": len(data)}
+
+    layer_descriptors = []
+    diff_ids = []
+    for layer in layers:
+        data = layer.read_bytes() if isinstance(layer, Path) else layer
+        layer_descriptors.append({"mediaType": "application/vnd.oci.image.layer.v1.tar", **blob(data)})
+        diff_ids.append("sha256:" + hashlib.sha256(data).hexdigest())
+    config: dict[str, Any] = {"Env": list(env) or ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]}
+    if entrypoint:
+        config["Entrypoint"] = list(entrypoint)
+    if cmd:
+        config["Cmd"] = list(cmd)
+    if user:
+        config["User"] = user
+    if workdir:
+        config["WorkingDir"] = workdir
+    image_config = json.dumps({"architecture": "amd64", "os": "linux", "config": config,
+                               "rootfs": {"type": "layers", "diff_ids": diff_ids}}, sort_keys=True).encode()
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                      **blob(image_config)},
+                           "layers": layer_descriptors}, sort_keys=True).encode()
+    tag = name.rsplit(":", 1)[1] if ":" in name.rsplit("/", 1)[-1] else "latest"
+    index = json.dumps({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", **blob(manifest),
+        "annotations": {"io.containerd.image.name": name, "org.opencontainers.image.ref.name": tag}}]},
+        sort_keys=True).encode()
+    partial = path.with_name(f".{path.name}.partial")
+    with tarfile.open(partial, "w") as archive:
+        entries = {"oci-layout": b'{"imageLayoutVersion": "1.0.0"}', "index.json": index}
+        entries.update({f"blobs/sha256/{digest.split(':', 1)[1]}": data for digest, data in blobs.items()})
+        for entry, data in entries.items():
+            info = tarfile.TarInfo(entry)
+            info.size = len(data)
+            info.mtime = 0
+            archive.addfile(info, io.BytesIO(data))
+    os.replace(partial, path)
+    return path
+
+
+def pause_image(folder: Path) -> Path:
+    """The pod sandbox image (``pause``), built once per folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = folder / "pause.tar"
+    if archive.exists():
+        return archive
+    source = folder / "pause.c"
+    source.write_text(PAUSE_SOURCE)
+    binary = folder / "pause"
+    result = subprocess.run(["gcc", "-static", "-Os", "-s", "-o", str(binary), str(source)],
+                            capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise ImageError(f"building the pause binary failed: {result.stderr.strip()[-300:]}; install gcc and "
+                         "the static C library (Debian: gcc libc6-dev)")
+    layer = layer_from_files({"pause": (binary.read_bytes(), 0o755)})
+    return oci_archive(archive, "opframe.local/pause:1", [layer], entrypoint=["/pause"])
+
+
+def api_probe_image(folder: Path) -> Path:
+    """``opframe.local/api-probe:1``: a static Go binary that calls the API server as a pod would."""
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = folder / "api-probe.tar"
+    if archive.exists():
+        return archive
+    (folder / "api_probe.go").write_text(API_PROBE_SOURCE)
+    binary = folder / "api-probe"
+    result = subprocess.run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(binary), "api_probe.go"],
+                            cwd=folder, capture_output=True, text=True, check=False,
+                            env={**os.environ, "CGO_ENABLED": "0", "GO111MODULE": "off"})
+    if result.returncode != 0:
+        raise ImageError(f"building the api-probe binary failed: {result.stderr.strip()[-300:]}; install Go")
+    layer = layer_from_files({"api-probe": (binary.read_bytes(), 0o755)})
+    return oci_archive(archive, "opframe.local/api-probe:1", [layer], entrypoint=["/api-probe"])

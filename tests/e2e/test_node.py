@@ -1,0 +1,127 @@
+"""A real node (issue 11): ControlPlane(node=True) runs pods, and they reach the API server
+the way pods do in a real cluster; stopping it leaves nothing behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opframe.kube import KubeClient, Resource, errors, load_configuration
+from opframe.testing import ControlPlane, eventually, images
+from opframe.testing.controlplane import cache_dir
+from opframe.testing.node import NODE_NAME, POD_SUBNET, NodeError
+
+pytestmark = pytest.mark.e2e
+
+PODS = Resource("", "v1", "pods", "Pod")
+NODES = Resource("", "v1", "nodes", "Node", namespaced=False)
+ROLE_BINDINGS = Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding")
+SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount")
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+
+
+@pytest.fixture(scope="module")
+def node_client(node_cluster: ControlPlane) -> Iterator[KubeClient]:
+    client = KubeClient(load_configuration(node_cluster.kubeconfig))
+    yield client
+    client.close()
+
+
+def _pod(name: str, image: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+            "spec": {"restartPolicy": "Never",
+                     "containers": [{"name": "main", "image": image, "imagePullPolicy": "Never"}]}}
+
+
+def test_the_node_is_ready(node_cluster: ControlPlane, node_client: KubeClient) -> None:
+    node = node_client.get(NODES, NODE_NAME)
+    assert {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"] == "True"
+    assert node["status"]["nodeInfo"]["kubeletVersion"] == "v1.36.3"
+    assert node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("containerd://")
+
+
+def test_a_pod_reaches_the_api_server_with_in_cluster_configuration(
+        node_cluster: ControlPlane, node_client: KubeClient) -> None:
+    """Through the kubernetes Service (KUBERNETES_SERVICE_HOST/PORT), with the mounted token and
+    CA, on the pod network: what any in-cluster client does, unchanged."""
+    assert node_cluster.node is not None
+    node_cluster.node.import_image(images.api_probe_image(node_cluster.node.workdir / "images"),
+                                   "opframe.local/api-probe:1")
+    eventually(lambda: node_client.get(SERVICE_ACCOUNTS, "default", namespace="default"),
+               what="the default ServiceAccount")
+    with contextlib.suppress(errors.Conflict):
+        node_client.create(ROLE_BINDINGS, {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "probe-view", "namespace": "default"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}]})
+    node_client.create(PODS, _pod("api-probe", "opframe.local/api-probe:1"))
+    pod = eventually(lambda: (p := node_client.get(PODS, "api-probe", namespace="default"))["status"].get(
+        "phase") in ("Succeeded", "Failed") and p, what="the probe pod to finish", timeout=60)
+    message = pod["status"]["containerStatuses"][0]["state"]["terminated"]["message"]
+    assert pod["status"]["phase"] == "Succeeded"
+    assert message.startswith("200 https://10.0.0.1:443/api/v1/namespaces/default/pods"), message
+    assert pod["status"]["podIP"].startswith(POD_SUBNET.rsplit(".", 2)[0])
+    assert pod["spec"]["nodeName"] == NODE_NAME
+
+
+def _host_state() -> dict[str, Any]:
+    """What a node could leave behind on the host: mounts, cgroups, network namespaces, processes."""
+    mounts = {" ".join(line.split()[3:5]) for line in Path("/proc/self/mountinfo").read_text().splitlines()}
+    cgroups = sorted(str(p) for p in Path("/sys/fs/cgroup").glob("*/opframe-node-*"))
+    namespaces: set[str] = set()
+    node_processes = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            namespaces.add(os.readlink(entry / "ns" / "net"))
+            command = (entry / "cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            if any(part in command for part in ("containerd", "kubelet", "kube-proxy", "kube-scheduler",
+                                                "kube-controller-manager", "pause", "api-probe")):
+                node_processes.append((entry.name, command))
+    return {"mounts": mounts, "cgroups": cgroups, "netns": namespaces, "processes": sorted(node_processes),
+            "run_containerd": Path("/run/containerd").exists()}
+
+
+def test_stopping_a_node_leaves_no_process_mount_cgroup_or_namespace(tmp_path: Path) -> None:
+    before = _host_state()
+    plane = ControlPlane(node=True)
+    plane.start()
+    try:
+        assert plane.node is not None
+        client = KubeClient(load_configuration(plane.kubeconfig))
+        client.create(PODS, _pod("sleeper", "opframe.local/pause:1"))
+        eventually(lambda: client.get(PODS, "sleeper", namespace="default")["status"].get("phase") == "Running",
+                   what="a running pod", timeout=60)
+        client.close()
+        during = _host_state()
+        assert during["cgroups"] and len(list(plane.node.cgroup_pids())) > 0
+        assert len(during["netns"]) > len(before["netns"])  # the node's, and the pod's
+    finally:
+        plane.stop()
+    after = _host_state()
+    assert after["processes"] == before["processes"]
+    assert after["cgroups"] == before["cgroups"]
+    assert after["mounts"] == before["mounts"]
+    assert after["netns"] <= before["netns"]
+    assert after["run_containerd"] == before["run_containerd"]
+
+
+def test_missing_node_binaries_name_the_make_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    planes = cache / "controlplane" / cache_dir().name
+    planes.mkdir(parents=True)
+    for binary in ("etcd", "kube-apiserver"):
+        (planes / binary).symlink_to(cache_dir() / binary)
+    monkeypatch.setenv("OPFRAME_CACHE_DIR", str(cache))
+    before = _host_state()
+    with pytest.raises(NodeError, match=r"kubelet, kube-controller-manager, kube-scheduler, kube-proxy not found "
+                                        r".*run 'make node'"):
+        ControlPlane(node=True).start()
+    assert _host_state()["processes"] == before["processes"]
