@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo controlplane node helm venv lint typecheck layers unit e2e clean
+.PHONY: test demo controlplane node image helm venv lint typecheck layers unit e2e clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,10 @@ controlplane:
 node:
 	@./controlplane/node/build.sh
 
+# The operator image from the Dockerfile (buildah + a Debian-built Python base), as an OCI archive.
+image: venv
+	@./tools/image/build.sh
+
 # Builds helm from the Go module proxy (chart lint/render in the tests); a no-op when present.
 helm:
 	@./tools/helm/build.sh
@@ -47,7 +51,7 @@ unit: venv
 e2e: venv controlplane helm
 	$(BIN)/pytest tests/e2e examples
 
-test: venv controlplane node helm lint typecheck layers
+test: venv controlplane node image helm lint typecheck layers
 	$(BIN)/pytest
 
 demo: venv controlplane

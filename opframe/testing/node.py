@@ -462,23 +462,15 @@ state = "{root / 'state'}"
 
     def cgroup_pids(self) -> Iterator[int]:
         for hierarchy in _hierarchies():
-            base = hierarchy / self.cgroup_name
-            if not base.exists():
-                continue
-            for procs in base.rglob("cgroup.procs"):
+            for folder in _subtree(hierarchy / self.cgroup_name):
                 with contextlib.suppress(OSError):
-                    yield from (int(line) for line in procs.read_text().split())
+                    yield from (int(line) for line in (folder / "cgroup.procs").read_text().split())
 
     def _remove_cgroups(self) -> None:
         for hierarchy in _hierarchies():
-            base = hierarchy / self.cgroup_name
-            if not base.exists():
-                continue
-            for folder in sorted((p for p in base.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            for folder in sorted(_subtree(hierarchy / self.cgroup_name), key=lambda p: -len(p.parts)):
                 with contextlib.suppress(OSError):
                     folder.rmdir()
-            with contextlib.suppress(OSError):
-                base.rmdir()
 
 
 #: Killing is repeated while new members appear (a dying shim's children), for at most 2.5 s.
@@ -495,6 +487,21 @@ def _kill_until_gone(members: Callable[[], set[int]]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.05)
+
+
+def _subtree(base: Path) -> list[Path]:
+    """``base`` and every cgroup folder below it; folders vanishing meanwhile are skipped."""
+    found: list[Path] = []
+    pending = [base]
+    while pending:
+        folder = pending.pop()
+        try:
+            children = [entry for entry in folder.iterdir() if entry.is_dir()]
+        except OSError:
+            continue
+        found.append(folder)
+        pending.extend(children)
+    return found
 
 
 def _hierarchies() -> list[Path]:

@@ -1,0 +1,240 @@
+"""The operator image and the Helm chart, for real (issue 11): `make image`'s image runs in a pod
+of the node-backed cluster, installed by `helm install`, through its real probes."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_chart import helm
+
+from opframe.kube import KubeClient, Resource, errors, load_configuration
+from opframe.testing import ControlPlane, eventually
+from opframe.testing.controlplane import cache_dir
+
+pytestmark = pytest.mark.e2e
+
+PODS = Resource("", "v1", "pods", "Pod")
+CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
+IMAGE = "opframe.local/opframe:dev"
+CHART = Path(__file__).resolve().parents[2] / "charts" / "opframe"
+#: Checks the pod's own ServiceAccount from inside, with the in-cluster configuration.
+SECRETS_CHECK = '''
+from kubernetes import client, config
+config.load_incluster_config()
+namespace = open("/var/run/secrets/kubernetes.io/serviceaccount/namespace").read()
+try:
+    client.CoreV1Api().list_namespaced_secret(namespace)
+    result = "allowed"
+except client.ApiException as error:
+    result = str(error.status)
+try:
+    client.CoreV1Api().list_namespaced_config_map(namespace)
+    result += " configmaps-allowed"
+except client.ApiException as error:
+    result += f" configmaps-{error.status}"
+open("/dev/termination-log", "w").write(result)
+'''
+
+
+def image_archive() -> Path:
+    archive = cache_dir().parent.parent / "images" / "opframe.tar"
+    if not archive.exists():
+        raise AssertionError(f"the operator image is not built at {archive}; run 'make image'")
+    return archive
+
+
+@pytest.fixture(scope="module")
+def cluster(node_cluster: ControlPlane) -> Iterator[tuple[ControlPlane, KubeClient]]:
+    assert node_cluster.node is not None
+    node_cluster.node.import_image(image_archive(), IMAGE)
+    client = KubeClient(load_configuration(node_cluster.kubeconfig))
+    yield node_cluster, client
+    client.close()
+
+
+@pytest.fixture
+def release(cluster: tuple[ControlPlane, KubeClient]) -> Iterator[Callable[..., tuple[str, str]]]:
+    plane, client = cluster
+    made: list[tuple[str, str]] = []
+
+    def install(*values: str, code: str | None = None) -> tuple[str, str]:
+        namespace = f"chart-{uuid.uuid4().hex[:8]}"
+        client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        args = ["install", "op", str(CHART), "--kubeconfig", str(plane.kubeconfig), "-n", namespace,
+                "--set", "image.repository=opframe.local/opframe", "--set", "image.tag=dev",
+                "--set", "image.pullPolicy=Never", "--set", "resources.requests.cpu=10m"]
+        for value in values:
+            args += ["--set", value]
+        if code is not None:
+            values_file = plane.workdir / f"values-{namespace}.json"  # type: ignore[operator]
+            values_file.write_text(json.dumps({"operator": {"code": code}}))
+            args += ["-f", str(values_file)]
+        result = helm(*args)
+        assert result.returncode == 0, result.stderr
+        made.append((namespace, "op"))
+        return namespace, "op"
+
+    yield install
+    for namespace, name in made:
+        helm("uninstall", name, "--kubeconfig", str(plane.kubeconfig), "-n", namespace, "--wait")
+        client.delete(NAMESPACES, namespace)
+
+
+def _ready_pods(client: KubeClient, namespace: str) -> list[dict[str, Any]]:
+    return [p for p in client.list(PODS, namespace=namespace).items
+            if not p["metadata"].get("deletionTimestamp")
+            and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])]
+
+
+def _handled(client: KubeClient, namespace: str, name: str) -> bool:
+    annotations = client.get(CONFIGMAPS, name, namespace=namespace)["metadata"].get("annotations") or {}
+    return "opframe.dev/last-handled-configuration" in annotations
+
+
+def _labelled(namespace: str, name: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace, "labels": {"opframe.dev/example": "true"}}}
+
+
+def _container_processes(plane: ControlPlane) -> list[int]:
+    assert plane.node is not None
+    return [pid for pid in plane.node.cgroup_pids()
+            if b"opframe" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def test_the_chart_runs_the_image_ready_locked_down_and_handling(cluster: tuple[ControlPlane, KubeClient],
+                                                                release: Callable[..., tuple[str, str]]) -> None:
+    plane, client = cluster
+    namespace, _ = release("replicas=1")
+    pods = eventually(lambda: _ready_pods(client, namespace), what="the operator pod Ready (its readinessProbe)",
+                      timeout=90)
+    client.create(CONFIGMAPS, _labelled(namespace, "from-inside"))
+    eventually(lambda: _handled(client, namespace, "from-inside"), what="the object handled by the pod")
+    # As the chart and the Dockerfile say: uid 10001, a read-only root filesystem.
+    pids = _container_processes(plane)
+    assert pids, "the operator's process is not among the node's pod processes"
+    status = Path(f"/proc/{pids[0]}/status").read_text()
+    assert "Uid:\t10001\t10001" in status
+    root_mount = next(line for line in Path(f"/proc/{pids[0]}/mountinfo").read_text().splitlines()
+                      if line.split()[4] == "/")
+    assert root_mount.split()[5].split(",")[0] == "ro", root_mount
+    # Its ServiceAccount cannot read Secrets, checked from inside a pod that uses it.
+    account = pods[0]["spec"]["serviceAccountName"]
+    client.create(PODS, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "rbac-check", "namespace": namespace},
+                         "spec": {"restartPolicy": "Never", "serviceAccountName": account,
+                                  "securityContext": {"runAsUser": 10001, "runAsNonRoot": True},
+                                  "containers": [{"name": "check", "image": IMAGE, "imagePullPolicy": "Never",
+                                                  "command": ["python", "-c", SECRETS_CHECK]}]}})
+    done = eventually(lambda: (p := client.get(PODS, "rbac-check", namespace=namespace))["status"].get("phase")
+                      in ("Succeeded", "Failed") and p, what="the RBAC check pod", timeout=60)
+    message = done["status"]["containerStatuses"][0]["state"]["terminated"].get("message", "")
+    assert message == "403 configmaps-allowed", message
+
+
+def test_helm_upgrade_rolls_the_pod_with_a_graceful_stop(cluster: tuple[ControlPlane, KubeClient],
+                                                        release: Callable[..., tuple[str, str]]) -> None:
+    plane, client = cluster
+    namespace, name = release("replicas=1")
+    first = eventually(lambda: _ready_pods(client, namespace), what="the first pod Ready", timeout=90)[0]
+    resource_version = client.list(PODS, namespace=namespace).resource_version
+    seen: list[dict[str, Any]] = []
+    stream = client.watch(PODS, namespace=namespace, resource_version=resource_version, timeout_seconds=120,
+                          inactivity_timeout=150)
+    reader = threading.Thread(target=lambda: seen.extend(e.object for e in stream if e.type != "BOOKMARK"),
+                              daemon=True)
+    reader.start()
+    client.create(CONFIGMAPS, _labelled(namespace, "before-upgrade"))
+    eventually(lambda: _handled(client, namespace, "before-upgrade"), what="handled before the upgrade")
+    result = helm("upgrade", name, str(CHART), "--kubeconfig", str(plane.kubeconfig), "-n", namespace,
+                  "--reuse-values", "--set", "operator.env.OPFRAME_LOG_LEVEL=DEBUG")
+    assert result.returncode == 0, result.stderr
+
+    def old_pod_ended() -> dict[str, Any] | None:
+        for pod in seen:
+            if pod["metadata"]["name"] != first["metadata"]["name"]:
+                continue
+            for status in pod["status"].get("containerStatuses") or []:
+                if "terminated" in status["state"]:
+                    return dict(status["state"]["terminated"])
+        return None
+
+    ended = eventually(old_pod_ended, what="the old pod's container to end", timeout=90)
+    stream.close()
+    assert ended["exitCode"] == 0, ended  # SIGTERM: handlers finished, progress written, clean exit
+    new = eventually(lambda: [p for p in _ready_pods(client, namespace)
+                              if p["metadata"]["name"] != first["metadata"]["name"]], what="the new pod Ready",
+                     timeout=90)
+    assert new[0]["spec"]["containers"][0]["env"]
+    client.create(CONFIGMAPS, _labelled(namespace, "after-upgrade"))
+    eventually(lambda: _handled(client, namespace, "after-upgrade"), what="handled after the upgrade")
+
+
+def _holder(client: KubeClient, namespace: str, lease: str) -> str:
+    try:
+        return str(client.get(LEASES, lease, namespace=namespace)["spec"].get("holderIdentity") or "")
+    except errors.NotFound:
+        return ""
+
+
+def test_two_replicas_elect_one_leader_and_hand_over_when_it_is_deleted(
+        cluster: tuple[ControlPlane, KubeClient], release: Callable[..., tuple[str, str]]) -> None:
+    _, client = cluster
+    namespace, name = release("replicas=2", "podDisruptionBudget.enabled=false")
+    lease = f"{name}-opframe"
+    eventually(lambda: len(_ready_pods(client, namespace)) == 2, what="two pods Ready", timeout=120)
+    leader = eventually(lambda: _holder(client, namespace, lease), what="a leader", timeout=30)
+    pods = {p["metadata"]["name"] for p in _ready_pods(client, namespace)}
+    leader_pod = next(p for p in pods if leader.startswith(p))
+    deleted_at = time.monotonic()
+    client.delete(PODS, leader_pod, namespace=namespace)
+    successor = eventually(lambda: (h := _holder(client, namespace, lease)) and not h.startswith(leader_pod) and h,
+                           what="the other replica to lead", timeout=30)
+    # The standby, or the Deployment's replacement pod if it started and tried first: either
+    # way another replica leads, within LeaseDuration + RetryPeriod of the deletion.
+    current = {p["metadata"]["name"] for p in client.list(PODS, namespace=namespace).items}
+    assert any(successor.startswith(p) for p in current - {leader_pod}), (successor, current, leader)
+    assert time.monotonic() - deleted_at < 15 + 2  # LeaseDuration + RetryPeriod
+    client.create(CONFIGMAPS, _labelled(namespace, "after-failover"))
+    eventually(lambda: _handled(client, namespace, "after-failover"), what="handled by the new leader")
+
+
+LIVENESS_CODE = '''
+import os
+from opframe import on
+
+@on.create("configmaps", labels={"opframe.dev/example": "true"})
+def created(name, **_):
+    pass
+
+@on.probe(id="self-check")
+def self_check(api, **_):
+    namespace = open("/var/run/secrets/kubernetes.io/serviceaccount/namespace").read()
+    try:
+        api.client.get(api.resource("configmaps"), "sick", namespace=namespace)
+    except Exception:
+        return "fine"
+    raise RuntimeError("told to be sick")
+'''
+
+
+def test_a_failing_liveness_check_is_acted_on_by_the_kubelet(cluster: tuple[ControlPlane, KubeClient],
+                                                             release: Callable[..., tuple[str, str]]) -> None:
+    _, client = cluster
+    namespace, _ = release("replicas=1", code=LIVENESS_CODE)
+    pod = eventually(lambda: _ready_pods(client, namespace), what="the operator pod Ready", timeout=90)[0]
+    client.create(CONFIGMAPS, {"apiVersion": "v1", "kind": "ConfigMap",
+                               "metadata": {"name": "sick", "namespace": namespace}})
+    restarted = eventually(
+        lambda: (client.get(PODS, pod["metadata"]["name"], namespace=namespace)["status"]
+                 ["containerStatuses"][0].get("restartCount", 0) >= 1),
+        what="the kubelet to restart the container after 3 failed liveness probes", timeout=90)
+    assert restarted
