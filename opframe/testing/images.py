@@ -83,6 +83,31 @@ func finish(message string) {
 """
 
 
+#: A small web server, where no nginx image can be pulled: serves the folder nginx
+#: would (/usr/share/nginx/html) on port 80.
+WEB_SOURCE = r"""
+package main
+
+import (
+	"log"
+	"net/http"
+)
+
+func main() {
+	log.Fatal(http.ListenAndServe(":80", http.FileServer(http.Dir("/usr/share/nginx/html"))))
+}
+"""
+#: Sleeps, then exits with a code: ``/sleeper <seconds> <exit code>`` (a pod that runs and ends).
+SLEEPER_SOURCE = r"""
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    if (argc > 1) sleep((unsigned)atoi(argv[1]));
+    return argc > 2 ? atoi(argv[2]) : 0;
+}
+"""
+
+
 class ImageError(RuntimeError):
     """An image could not be built; the message names the cause and the fix."""
 
@@ -151,35 +176,53 @@ def oci_archive(path: Path, name: str, layers: Sequence[Path | bytes], *, entryp
 
 
 def pause_image(folder: Path) -> Path:
-    """The pod sandbox image (``pause``), built once per folder."""
+    """The pod sandbox image, ``opframe.local/pause:1``: a static ``/pause`` that sleeps until a signal."""
+    return _c_image(folder, "pause", PAUSE_SOURCE)
+
+
+def _go_image(folder: Path, name: str, source: str) -> Path:
+    """``opframe.local/<name>:1`` holding one static Go binary ``/<name>`` as its entrypoint."""
     folder.mkdir(parents=True, exist_ok=True)
-    archive = folder / "pause.tar"
+    archive = folder / f"{name}.tar"
     if archive.exists():
         return archive
-    source = folder / "pause.c"
-    source.write_text(PAUSE_SOURCE)
-    binary = folder / "pause"
-    result = subprocess.run(["gcc", "-static", "-Os", "-s", "-o", str(binary), str(source)],
-                            capture_output=True, text=True, check=False)
+    (folder / f"{name}.go").write_text(source)
+    binary = folder / name
+    result = subprocess.run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(binary), f"{name}.go"],
+                            cwd=folder, capture_output=True, text=True, check=False,
+                            env={**os.environ, "CGO_ENABLED": "0", "GO111MODULE": "off"})
     if result.returncode != 0:
-        raise ImageError(f"building the pause binary failed: {result.stderr.strip()[-300:]}; install gcc and "
-                         "the static C library (Debian: gcc libc6-dev)")
-    layer = layer_from_files({"pause": (binary.read_bytes(), 0o755)})
-    return oci_archive(archive, "opframe.local/pause:1", [layer], entrypoint=["/pause"])
+        raise ImageError(f"building the {name} binary failed: {result.stderr.strip()[-300:]}; install Go")
+    layer = layer_from_files({name: (binary.read_bytes(), 0o755)})
+    return oci_archive(archive, f"opframe.local/{name}:1", [layer], entrypoint=[f"/{name}"])
 
 
 def api_probe_image(folder: Path) -> Path:
     """``opframe.local/api-probe:1``: a static Go binary that calls the API server as a pod would."""
+    return _go_image(folder, "api-probe", API_PROBE_SOURCE)
+
+
+def web_image(folder: Path) -> Path:
+    """``opframe.local/web:1``: serves /usr/share/nginx/html on port 80 (a stand-in for nginx)."""
+    return _go_image(folder, "web", WEB_SOURCE)
+
+
+def _c_image(folder: Path, name: str, source: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    archive = folder / "api-probe.tar"
+    archive = folder / f"{name}.tar"
     if archive.exists():
         return archive
-    (folder / "api_probe.go").write_text(API_PROBE_SOURCE)
-    binary = folder / "api-probe"
-    result = subprocess.run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(binary), "api_probe.go"],
-                            cwd=folder, capture_output=True, text=True, check=False,
-                            env={**os.environ, "CGO_ENABLED": "0", "GO111MODULE": "off"})
+    (folder / f"{name}.c").write_text(source)
+    binary = folder / name
+    result = subprocess.run(["gcc", "-static", "-Os", "-s", "-o", str(binary), str(folder / f"{name}.c")],
+                            capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise ImageError(f"building the api-probe binary failed: {result.stderr.strip()[-300:]}; install Go")
-    layer = layer_from_files({"api-probe": (binary.read_bytes(), 0o755)})
-    return oci_archive(archive, "opframe.local/api-probe:1", [layer], entrypoint=["/api-probe"])
+        raise ImageError(f"building the {name} binary failed: {result.stderr.strip()[-300:]}; install gcc and "
+                         "the static C library (Debian: gcc libc6-dev)")
+    layer = layer_from_files({name: (binary.read_bytes(), 0o755)})
+    return oci_archive(archive, f"opframe.local/{name}:1", [layer], entrypoint=[f"/{name}"])
+
+
+def sleeper_image(folder: Path) -> Path:
+    """``opframe.local/sleeper:1``: ``/sleeper <seconds> <exit code>``."""
+    return _c_image(folder, "sleeper", SLEEPER_SOURCE)

@@ -11,12 +11,16 @@ reports it, holding the Website with a finalizer until they are gone.
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Any
 
 import opframe
 from opframe import on
 
 WEBSITES = "websites.example.com"
+#: The web server image; where no registry is reachable (opframe's node-backed test
+#: cluster) a locally built stand-in serving the same folder.
+IMAGE = os.environ.get("WEBSITE_IMAGE", "nginx:1.27")
 
 
 def children(name: str, namespace: str, spec: dict[str, Any],
@@ -32,7 +36,9 @@ def children(name: str, namespace: str, spec: dict[str, Any],
             "replicas": spec.get("replicas", 1),
             "selector": {"matchLabels": labels},
             "template": {"metadata": {"labels": labels}, "spec": {
-                "containers": [{"name": "nginx", "image": "nginx:1.27",
+                "containers": [{"name": "nginx", "image": IMAGE,
+                                "imagePullPolicy": "IfNotPresent",
+                                "readinessProbe": {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 2},
                                 "volumeMounts": [{"name": "site", "mountPath": "/usr/share/nginx/html"}]}],
                 "volumes": [{"name": "site", "configMap": {"name": f"{name}-site"}}]}}}}),
         ("services", {"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": {
@@ -76,3 +82,17 @@ def delete_site(name, namespace, api, logger, **_):
         with contextlib.suppress(opframe.ApiNotFound):
             api.client.delete(api.resource(plural), f"{name}-site", namespace=namespace)
         logger.info(f"deleted {plural[:-1]} {name}-site")
+
+
+@opframe.timer(WEBSITES, interval=2)
+def report_readiness(name, namespace, status, api, patch, **_):
+    """status.readyReplicas / status.available from the Deployment's real readiness."""
+    try:
+        deployment = api.client.get(api.resource("deployments"), f"{name}-site", namespace=namespace)
+    except opframe.ApiNotFound:
+        return
+    wanted = deployment["spec"].get("replicas", 1)
+    ready = (deployment.get("status") or {}).get("readyReplicas", 0)
+    if (status.get("readyReplicas"), status.get("available")) != (f"{ready}/{wanted}", ready == wanted):
+        patch.status["readyReplicas"] = f"{ready}/{wanted}"
+        patch.status["available"] = ready == wanted

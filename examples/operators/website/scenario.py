@@ -90,3 +90,38 @@ def _absent(client: KubeClient, resource: Resource, name: str, namespace: str) -
     except errors.NotFound:
         return True
     return False
+
+
+PODS = Resource("", "v1", "pods", "Pod")
+
+
+def run_with_pods(client: KubeClient, namespace: str, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """On a cluster with a node: the Website's pods really run, and its status follows their readiness."""
+    observed: dict[str, Any] = {}
+    started = time.monotonic()
+    client.create(WEBSITES, {"apiVersion": "example.com/v1", "kind": "Website",
+                             "metadata": {"name": "live", "namespace": namespace},
+                             "spec": {"domain": "live.example.com", "replicas": 2, "content": "<h1>live</h1>"}})
+    say("created Website live (2 replicas)")
+
+    def status() -> dict[str, Any]:
+        return client.get(WEBSITES, "live", namespace=namespace).get("status") or {}
+
+    wait_until("status.available with 2/2 ready", lambda: status().get("readyReplicas") == "2/2"
+               and status().get("available") is True, timeout=90)
+    observed["available_in"] = time.monotonic() - started
+    pods = [p for p in client.list(PODS, namespace=namespace).items
+            if (p["metadata"].get("labels") or {}).get("app.kubernetes.io/instance") == "live"]
+    observed["pods"] = sorted((p["metadata"]["name"], p["status"].get("phase"), p["status"].get("podIP"))
+                              for p in pods)
+    say(f"  {len(pods)} pods Running and Ready (their readinessProbe fetched the page) after "
+        f"{observed['available_in']:.1f} s: status.readyReplicas={status()['readyReplicas']}")
+    client.patch(WEBSITES, "live", {"spec": {"replicas": 3}}, namespace=namespace)
+    wait_until("3/3 ready after scaling", lambda: status().get("readyReplicas") == "3/3", timeout=90)
+    say("  scaled to 3: status.readyReplicas=3/3")
+    client.delete(WEBSITES, "live", namespace=namespace)
+    wait_until("the Website and its pods gone", lambda: _absent(client, WEBSITES, "live", namespace) and not [
+        p for p in client.list(PODS, namespace=namespace).items
+        if (p["metadata"].get("labels") or {}).get("app.kubernetes.io/instance") == "live"], timeout=90)
+    say("  deleted: the Deployment and its pods are gone")
+    return observed

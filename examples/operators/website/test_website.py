@@ -34,3 +34,26 @@ def test_website_operator_creates_updates_and_cleans_up(control_plane: ControlPl
         log = operator.output()
         assert "created deployment hello-site" in log and "deleted service hello-site" in log
         assert "Traceback" not in log
+
+
+def test_website_pods_really_run_and_the_status_follows_their_readiness(node_cluster: ControlPlane) -> None:
+    import scenario
+
+    from opframe.kube import load_configuration
+    from opframe.testing import images
+
+    assert node_cluster.node is not None
+    node_cluster.node.import_image(images.web_image(node_cluster.node.workdir / "images"), "opframe.local/web:1")
+    client = KubeClient(load_configuration(node_cluster.kubeconfig))
+    scenario.install_crd(client)
+    with OperatorProcess([HERE / "operator.py"], kubeconfig=node_cluster.kubeconfig, args=["-n", "default"],
+                         env={"WEBSITE_IMAGE": "opframe.local/web:1"}) as operator:
+        operator.wait_started()
+        try:
+            observed = scenario.run_with_pods(client, "default", say=lambda _: None)
+        except scenario.ScenarioError as error:
+            raise AssertionError(f"{error}\noperator log:\n{operator.output()}") from None
+        assert [phase for _, phase, _ in observed["pods"]] == ["Running", "Running"]
+        assert all(ip and ip.startswith("10.244.0.") for _, _, ip in observed["pods"])
+        assert operator.stop() == 0
+    client.close()
