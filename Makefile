@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo controlplane node image helm venv lint typecheck layers unit e2e clean
+.PHONY: test demo demo-node controlplane node image helm venv lint typecheck layers unit e2e clean
 
 venv: $(STAMP)
 
@@ -56,6 +56,10 @@ test: venv controlplane node image helm lint typecheck layers
 
 demo: venv controlplane
 	$(BIN)/python examples/demo.py
+
+# The same operator deployed by the Helm chart on a node that runs pods (needs root).
+demo-node: venv controlplane node image helm
+	$(BIN)/python examples/demo_node.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
