@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 WEBSITE = HERE / "operators" / "website"
@@ -84,11 +85,23 @@ def main() -> int:
             return 1
         step("helm install website charts/opframe (the operator's code from a ConfigMap, image from the Dockerfile)")
         began = time.monotonic()
-        pod = eventually(lambda: [p for p in client.list(PODS, namespace="default").items
-                                  if p["metadata"]["name"].startswith("website-opframe")
-                                  and any(c["type"] == "Ready" and c["status"] == "True"
-                                          for c in p["status"].get("conditions") or [])],
-                         what="the operator pod Ready", timeout=120)[0]
+
+        def operator_pods() -> list[dict[str, Any]]:
+            return [p for p in client.list(PODS, namespace="default").items
+                    if p["metadata"]["name"].startswith("website-opframe")]
+
+        try:
+            pod = eventually(lambda: [p for p in operator_pods() if any(
+                c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])],
+                what="the operator pod Ready", timeout=120)[0]
+        except AssertionError:
+            for stuck in operator_pods():
+                states = [s.get("state") for s in stuck["status"].get("containerStatuses") or []]
+                print(f"error: operator pod {stuck['metadata']['name']} did not become Ready within 120 s "
+                      f"(phase {stuck['status'].get('phase')}, containers {states}); its log:\n"
+                      f"{plane.node.pod_log('default', stuck['metadata']['name'])}\nfix the operator's code or "
+                      "image (make image) and run 'make demo-node' again", file=sys.stderr)
+            return 1
         step(f"operator pod {pod['metadata']['name']} Ready through its probes in {time.monotonic() - began:.1f} s "
              f"(in-cluster config, uid 10001, read-only root)")
         try:

@@ -340,6 +340,13 @@ state = "{root / 'state'}"
             raise NodeError(f"importing image {name} from {archive} failed: {result.stderr.strip()[-500:]}; "
                             "check that the archive is an OCI image layout tar")
 
+    def pod_log(self, namespace: str, pod: str, lines: int = 20) -> str:
+        """The last lines of a pod's container logs, read from the node's log folder
+        (kube-apiserver cannot reach this kubelet, so ``kubectl logs`` is not available)."""
+        found = sorted((self.workdir / "pod-logs").glob(f"{namespace}_{pod}_*/*/*.log"))
+        text = "\n".join(path.read_text(errors="replace") for path in found)
+        return "\n".join(text.strip().splitlines()[-lines:])
+
     def _start_kube_proxy(self, kubeconfig: Path) -> None:
         config = self.workdir / "kube-proxy.json"
         config.write_text(json.dumps({

@@ -125,3 +125,37 @@ def test_missing_node_binaries_name_the_make_target(tmp_path: Path, monkeypatch:
                                         r".*run 'make node'"):
         ControlPlane(node=True).start()
     assert _host_state()["processes"] == before["processes"]
+
+
+def test_a_node_step_that_fails_gives_one_error_and_leaves_nothing(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kubelet that exits at once (here: a stand-in that fails), after containerd, kube-proxy and the
+    controllers have started: one NodeError quoting its log, and everything stopped and removed."""
+    from opframe.testing import node as node_module
+
+    real = node_module.node_binaries_dir()
+    broken = tmp_path / "node-binaries"
+    broken.mkdir()
+    for name in ("kube-controller-manager", "kube-scheduler", "kube-proxy"):
+        (broken / name).symlink_to(real / name)
+    (broken / "kubelet").write_text("#!/bin/sh\necho 'kubelet: cannot start: simulated failure' >&2\nexit 3\n")
+    (broken / "kubelet").chmod(0o755)
+    monkeypatch.setattr(node_module, "node_binaries_dir", lambda: broken)
+    before = _host_state()
+    with pytest.raises(NodeError, match=r"kubelet exited with code 3(.|\n)*simulated failure"):
+        ControlPlane(node=True).start()
+    after = _host_state()
+    assert after["processes"] == before["processes"]
+    assert after["cgroups"] == before["cgroups"]
+    assert after["mounts"] == before["mounts"]
+    assert after["netns"] <= before["netns"]
+
+
+def test_an_image_that_fails_to_import_names_the_archive_and_the_fix(node_cluster: ControlPlane,
+                                                                      tmp_path: Path) -> None:
+    assert node_cluster.node is not None
+    garbage = tmp_path / "not-an-image.tar"
+    garbage.write_bytes(b"this is not a tar archive")
+    with pytest.raises(NodeError, match=r"importing image opframe.local/broken:1 from .*not-an-image.tar failed"
+                                        r".*check that the archive is an OCI image layout tar"):
+        node_cluster.node.import_image(garbage, "opframe.local/broken:1")

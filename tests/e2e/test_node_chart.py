@@ -119,6 +119,8 @@ def test_the_chart_runs_the_image_ready_locked_down_and_handling(cluster: tuple[
                       timeout=90)
     client.create(CONFIGMAPS, _labelled(namespace, "from-inside"))
     eventually(lambda: _handled(client, namespace, "from-inside"), what="the object handled by the pod")
+    assert plane.node is not None
+    assert "opframe started" in plane.node.pod_log(namespace, pods[0]["metadata"]["name"], lines=200)
     # As the chart and the Dockerfile say: uid 10001, a read-only root filesystem.
     pids = _container_processes(plane)
     assert pids, "the operator's process is not among the node's pod processes"
