@@ -25,14 +25,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _stages(dockerfile: str) -> list[list[tuple[str, str]]]:
+    """The Dockerfile's stages; ARGs before the first FROM are substituted with their defaults
+    (PYTHON_IMAGE: what `docker build` uses when `make image` does not pass a local base)."""
     stages: list[list[tuple[str, str]]] = []
+    defaults: dict[str, str] = {}
     for raw in dockerfile.splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         instruction, _, rest = line.partition(" ")
+        if instruction == "ARG" and not stages:
+            name, _, default = rest.partition("=")
+            defaults[name] = default
+            continue
         if instruction == "FROM":
             stages.append([])
+            for name, default in defaults.items():
+                rest = rest.replace("${" + name + "}", default)
         stages[-1].append((instruction, rest))
     return stages
 

@@ -159,3 +159,33 @@ def test_an_image_that_fails_to_import_names_the_archive_and_the_fix(node_cluste
     with pytest.raises(NodeError, match=r"importing image opframe.local/broken:1 from .*not-an-image.tar failed"
                                         r".*check that the archive is an OCI image layout tar"):
         node_cluster.node.import_image(garbage, "opframe.local/broken:1")
+
+
+def test_cluster_up_node_runs_until_sigterm_and_then_leaves_nothing() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    before = _host_state()
+    process = subprocess.Popen([sys.executable, "-m", "opframe.cli", "cluster", "up", "--node"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith("KUBECONFIG="), (line, process.stderr.read() if process.poll() else "")
+        kubeconfig = Path(line.strip().split("=", 1)[1])
+        client = KubeClient(load_configuration(kubeconfig))
+        node = client.get(NODES, NODE_NAME)  # Ready before the line is printed
+        assert {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"] == "True"
+        client.close()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    after = _host_state()
+    assert after["processes"] == before["processes"]
+    assert after["cgroups"] == before["cgroups"]
+    assert after["mounts"] == before["mounts"]
+    assert not kubeconfig.parent.exists()

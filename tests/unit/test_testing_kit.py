@@ -62,7 +62,9 @@ def test_serving_certificate_covers_loopback_names(tmp_path: Path) -> None:
     serving = x509.load_pem_x509_certificate(pki.serving_cert.read_bytes())
     names = serving.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert "localhost" in names.get_values_for_type(x509.DNSName)
-    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    # Loopback for the host; the node's address and the kubernetes Service's IP for a node's
+    # kubelet and pods (ControlPlane(node=True)).
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1", "172.30.0.2", "10.0.0.1"]
 
 
 @pytest.mark.parametrize("test_name", [
