@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 HERE = Path(__file__).resolve().parent
 WEBSITE = HERE / "operators" / "website"
@@ -25,14 +24,13 @@ sys.path.insert(0, str(WEBSITE))
 
 import scenario  # noqa: E402
 
-from opframe.kube import KubeClient, Resource, load_configuration  # noqa: E402
-from opframe.testing import ControlPlane, ControlPlaneError, eventually, images  # noqa: E402
+from opframe.kube import KubeClient, load_configuration  # noqa: E402
+from opframe.testing import ControlPlane, ControlPlaneError, images  # noqa: E402
 from opframe.testing.controlplane import cache_dir  # noqa: E402
 from opframe.testing.node import NodeError  # noqa: E402
 
 HELM = cache_dir().parent.parent / "tools" / "helm-v3.22.0" / "helm"
 IMAGE_ARCHIVE = cache_dir().parent.parent / "images" / "opframe.tar"
-PODS = Resource("", "v1", "pods", "Pod")
 RULES = [
     {"apiGroups": ["example.com"], "resources": ["websites"], "verbs": ["get", "list", "watch", "patch"]},
     {"apiGroups": ["example.com"], "resources": ["websites/status"], "verbs": ["get", "patch"]},
@@ -85,22 +83,10 @@ def main() -> int:
             return 1
         step("helm install website charts/opframe (the operator's code from a ConfigMap, image from the Dockerfile)")
         began = time.monotonic()
-
-        def operator_pods() -> list[dict[str, Any]]:
-            return [p for p in client.list(PODS, namespace="default").items
-                    if p["metadata"]["name"].startswith("website-opframe")]
-
         try:
-            pod = eventually(lambda: [p for p in operator_pods() if any(
-                c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions") or [])],
-                what="the operator pod Ready", timeout=120)[0]
-        except AssertionError:
-            for stuck in operator_pods():
-                states = [s.get("state") for s in stuck["status"].get("containerStatuses") or []]
-                print(f"error: operator pod {stuck['metadata']['name']} did not become Ready within 120 s "
-                      f"(phase {stuck['status'].get('phase')}, containers {states}); its log:\n"
-                      f"{plane.node.pod_log('default', stuck['metadata']['name'])}\nfix the operator's code or "
-                      "image (make image) and run 'make demo-node' again", file=sys.stderr)
+            pod = plane.node.wait_pod_ready("default", "website-opframe", timeout=120)
+        except NodeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 1
         step(f"operator pod {pod['metadata']['name']} Ready through its probes in {time.monotonic() - began:.1f} s "
              f"(in-cluster config, uid 10001, read-only root)")

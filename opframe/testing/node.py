@@ -51,6 +51,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from opframe.testing import certs, images
 from opframe.testing.processes import ManagedProcess
@@ -339,6 +340,56 @@ state = "{root / 'state'}"
         if result.returncode != 0:
             raise NodeError(f"importing image {name} from {archive} failed: {result.stderr.strip()[-500:]}; "
                             "check that the archive is an OCI image layout tar")
+
+    def wait_pod_ready(self, namespace: str, pod: str, *, timeout: float = 60.0) -> dict[str, Any]:
+        """Wait until the pod is Ready; else raise NodeError naming why (its containers' state and
+        log) and the fix. ``pod`` may be a name prefix (a Deployment's pods)."""
+        from opframe.kube import KubeClient, Resource, load_configuration
+
+        pods = Resource("", "v1", "pods", "Pod")
+        client = KubeClient(load_configuration(self.admin_kubeconfig))
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                found = [p for p in client.list(pods, namespace=namespace).items
+                         if p["metadata"]["name"].startswith(pod) and not p["metadata"].get("deletionTimestamp")]
+                for candidate in found:
+                    if any(c["type"] == "Ready" and c["status"] == "True"
+                           for c in candidate["status"].get("conditions") or []):
+                        return candidate
+                if time.monotonic() > deadline:
+                    raise NodeError(self._not_ready(namespace, pod, found, timeout))
+                time.sleep(0.2)
+        finally:
+            client.close()
+
+    def _not_ready(self, namespace: str, pod: str, found: list[dict[str, Any]], timeout: float) -> str:
+        if not found:
+            return (f"no pod {namespace}/{pod}* appeared within {timeout:.0f} s; check its controller's events "
+                    "(a Deployment's ReplicaSet) and the scheduler's log")
+        lines = []
+        fix = "fix the pod's spec or its program and try again"
+        for candidate in found:
+            name = candidate["metadata"]["name"]
+            for status in candidate["status"].get("containerStatuses") or []:
+                state = status.get("state") or {}
+                detail = state.get("waiting") or state.get("terminated") or {}
+                reason = detail.get("reason", next(iter(state), "unknown"))
+                lines.append(f"{name}/{status['name']}: {reason} {detail.get('message', '')}".rstrip())
+                if reason in ("ErrImageNeverPull", "ErrImagePull", "ImagePullBackOff"):
+                    fix = (f"the image {status.get('image')} is not on the node (nothing can be pulled here): "
+                           "import it with Node.import_image(<oci archive>, <name>) (make image builds opframe's)")
+                elif reason in ("CrashLoopBackOff", "Error") or status.get("restartCount", 0) > 0:
+                    fix = "its container keeps exiting: read its log below"
+                elif "running" in state and not status.get("ready"):
+                    fix = "its container runs but its readinessProbe keeps failing: check the probe and the program"
+            if not candidate["status"].get("containerStatuses"):
+                lines.append(f"{name}: phase {candidate['status'].get('phase')}, "
+                             f"{candidate['status'].get('conditions') or 'not scheduled yet'}")
+            log = self.pod_log(namespace, name)
+            if log:
+                lines.append(f"--- last lines of {name}'s log ---\n{log}")
+        return f"pod {namespace}/{pod} did not become Ready within {timeout:.0f} s: {fix}\n" + "\n".join(lines)
 
     def pod_log(self, namespace: str, pod: str, lines: int = 20) -> str:
         """The last lines of a pod's container logs, read from the node's log folder

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,14 @@ def _host_state() -> dict[str, Any]:
             if any(part in command for part in ("containerd", "kubelet", "kube-proxy", "kube-scheduler",
                                                 "kube-controller-manager", "pause", "api-probe")):
                 node_processes.append((entry.name, command))
+    sysctls = {name: (Path("/proc/sys") / name).read_text().strip()
+               for name in ("vm/overcommit_memory", "kernel/panic", "kernel/panic_on_oops", "net/ipv4/ip_forward")}
+    network = {command: subprocess.run(command.split(), capture_output=True, text=True, check=False).stdout
+               for command in ("ip -o addr", "ip route", "iptables-save")}
+    network["iptables-save"] = "\n".join(line for line in network["iptables-save"].splitlines()
+                                         if not line.startswith("#"))  # drop its timestamp comments
     return {"mounts": mounts, "cgroups": cgroups, "netns": namespaces, "processes": sorted(node_processes),
-            "run_containerd": Path("/run/containerd").exists()}
+            "run_containerd": Path("/run/containerd").exists(), "sysctls": sysctls, "network": network}
 
 
 def test_stopping_a_node_leaves_no_process_mount_cgroup_or_namespace(tmp_path: Path) -> None:
@@ -103,6 +110,9 @@ def test_stopping_a_node_leaves_no_process_mount_cgroup_or_namespace(tmp_path: P
         during = _host_state()
         assert during["cgroups"] and len(list(plane.node.cgroup_pids())) > 0
         assert len(during["netns"]) > len(before["netns"])  # the node's, and the pod's
+        # While it runs, the host's sysctls and network configuration are untouched.
+        assert during["sysctls"] == before["sysctls"]
+        assert during["network"] == before["network"]
     finally:
         plane.stop()
     after = _host_state()
@@ -111,6 +121,7 @@ def test_stopping_a_node_leaves_no_process_mount_cgroup_or_namespace(tmp_path: P
     assert after["mounts"] == before["mounts"]
     assert after["netns"] <= before["netns"]
     assert after["run_containerd"] == before["run_containerd"]
+    assert after["sysctls"] == before["sysctls"] and after["network"] == before["network"]
 
 
 def test_missing_node_binaries_name_the_make_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,7 +174,6 @@ def test_an_image_that_fails_to_import_names_the_archive_and_the_fix(node_cluste
 
 def test_cluster_up_node_runs_until_sigterm_and_then_leaves_nothing() -> None:
     import signal
-    import subprocess
     import sys
 
     before = _host_state()
@@ -189,3 +199,29 @@ def test_cluster_up_node_runs_until_sigterm_and_then_leaves_nothing() -> None:
     assert after["cgroups"] == before["cgroups"]
     assert after["mounts"] == before["mounts"]
     assert not kubeconfig.parent.exists()
+
+
+def test_a_pod_that_never_becomes_ready_is_explained(node_cluster: ControlPlane, node_client: KubeClient) -> None:
+    """Two ways a pod stays unready here: an image that is not on the node (nothing can be pulled),
+    and a container that keeps exiting. Each error names the cause and the fix."""
+    assert node_cluster.node is not None
+    node_cluster.node.import_image(images.sleeper_image(node_cluster.node.workdir / "images"),
+                                   "opframe.local/sleeper:1")
+    node_client.create(PODS, _pod("not-imported", "opframe.local/nowhere:1"))
+    with pytest.raises(NodeError, match=r"(?s)not-imported did not become Ready.*opframe.local/nowhere:1 is not on "
+                                        r"the node.*import it with Node.import_image.*ErrImageNeverPull"):
+        node_cluster.node.wait_pod_ready("default", "not-imported", timeout=10)
+    never_ready = {"exec": {"command": ["/no-such-check"]}, "periodSeconds": 1}
+    crashing = _pod("crashing", "opframe.local/sleeper:1")
+    crashing["spec"]["restartPolicy"] = "Always"
+    crashing["spec"]["containers"][0].update(args=["0", "7"], readinessProbe=never_ready)
+    node_client.create(PODS, crashing)
+    with pytest.raises(NodeError, match=r"(?s)crashing did not become Ready.*keeps exiting"):
+        node_cluster.node.wait_pod_ready("default", "crashing", timeout=10)
+    unready = _pod("unready", "opframe.local/sleeper:1")
+    unready["spec"]["containers"][0].update(args=["600", "0"], readinessProbe=never_ready)
+    node_client.create(PODS, unready)
+    with pytest.raises(NodeError, match=r"(?s)unready did not become Ready.*readinessProbe keeps failing"):
+        node_cluster.node.wait_pod_ready("default", "unready", timeout=8)
+    for name in ("not-imported", "crashing", "unready"):
+        node_client.delete(PODS, name, namespace="default")

@@ -31,8 +31,11 @@ done
 if (( ${#missing[@]} )); then
   [[ "$(id -u)" == 0 ]] || fail "missing Debian packages: ${missing[*]}; run 'sudo apt-get install -y ${missing[*]}'"
   echo "image: installing ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null \
-    || fail "apt-get could not install ${missing[*]}; check the Debian mirror (apt-get update) and retry"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; then
+    apt-get update -q >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null \
+      || fail "apt-get could not install ${missing[*]}; check the Debian mirror (apt-get update) and retry"
+  fi
 fi
 mkdir -p "$DEST" || fail "cannot create $DEST; set OPFRAME_CACHE_DIR to a writable folder"
 
