@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from opframe.handlers.diffs import Diff
+from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import Handler
 from opframe.kube.client import KubeClient
 from opframe.kube.discovery import Discovery
@@ -32,6 +33,7 @@ class Api:
     ``resource(*names)``: resolve a resource name as the decorators do
     (``api.resource("deployments")``, ``api.resource("apps", "v1", "deployments")``);
     ``settings``: the operator's Settings; ``memo``: the operator-wide memo.
+    (``runtime`` is kopf's: a timedelta since the handler's first attempt.)
     """
 
     def __init__(self, client: KubeClient, settings: Settings, memo: Memo) -> None:
@@ -81,7 +83,9 @@ class KwargsBuilder:
             "labels": metadata.get("labels", {}), "annotations": metadata.get("annotations", {}),
             "patch": patch if patch is not None else Patch(), "logger": object_logger(key),
             "memo": self.memo, "old": copy.deepcopy(old), "new": copy.deepcopy(new), "diff": diff,
-            "reason": reason, "retry": retry, "started": started, "api": self.api, "runtime": self.api,
+            "reason": reason, "retry": retry, "started": started, "api": self.api,
+            # kopf's meaning: how long the handler has been at it, since its first attempt.
+            "runtime": now_utc() - started if started is not None else datetime.timedelta(0),
             "settings": self.api.settings if self.api is not None else None,
             "resource": self.resource, "event": event, "type": type_, "stopped": None,
             "param": handler.param,

@@ -276,7 +276,7 @@ class Operator:
     def _activity_kwargs(self, handler: Handler) -> dict[str, Any]:
         """Keyword arguments of the handlers that belong to no object (startup, cleanup, probe)."""
         return {"memo": self.memo, "logger": logger, "settings": self.settings, "param": handler.param,
-                "api": self.api, "runtime": self.api}
+                "api": self.api}
 
 
 def _stats_of(informer: SharedIndexInformer) -> Callable[[], ReflectorStats]:
