@@ -4,6 +4,25 @@ The public API is what this module exports; everything else may change.
 
     import opframe
     from opframe import on
+from opframe.handlers.bodies import (
+    Annotations,
+    Body,
+    BodyEssence,
+    FieldPath,
+    FieldSpec,
+    HandlerId,
+    Labels,
+    Logger,
+    Meta,
+    ObjectReference,
+    OwnerReference,
+    PatchFn,
+    RawBody,
+    RawEvent,
+    RawEventType,
+    Spec,
+    Status,
+)
 
     @on.create("websites.example.com")
     def created(spec, name, logger, **_):
@@ -11,6 +30,25 @@ The public API is what this module exports; everything else may change.
 """
 
 from opframe import on
+from opframe.handlers.bodies import (
+    Annotations,
+    Body,
+    BodyEssence,
+    FieldPath,
+    FieldSpec,
+    HandlerId,
+    Labels,
+    Logger,
+    Meta,
+    ObjectReference,
+    OwnerReference,
+    PatchFn,
+    RawBody,
+    RawEvent,
+    RawEventType,
+    Spec,
+    Status,
+)
 from opframe.handlers.filters import ABSENT, PRESENT
 from opframe.handlers.retries import PermanentError, TemporaryError
 from opframe.kube.client import KubeClient
@@ -27,18 +65,35 @@ from opframe.settings import Settings
 __all__ = [
     "ABSENT",
     "PRESENT",
+    "Annotations",
     "ApiConflict",
     "ApiError",
     "ApiNotFound",
+    "Body",
+    "BodyEssence",
     "DaemonStopped",
+    "FieldPath",
+    "FieldSpec",
+    "HandlerId",
     "KubeClient",
+    "Labels",
+    "Logger",
     "Memo",
+    "Meta",
+    "ObjectReference",
     "Operator",
+    "OwnerReference",
     "Patch",
+    "PatchFn",
     "PermanentError",
+    "RawBody",
+    "RawEvent",
+    "RawEventType",
     "Resource",
     "Settings",
+    "Spec",
     "StartupError",
+    "Status",
     "TemporaryError",
     "daemon",
     "index",

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from opframe.handlers.bodies import Body
 from opframe.handlers.diffs import Diff
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import Handler
@@ -55,10 +56,9 @@ def serialised(body: Mapping[str, Any]) -> bytes:
     return orjson.dumps(body)
 
 
-def fresh_body(raw: bytes) -> dict[str, Any]:
-    """A private copy of an object for one user callable."""
-    body: dict[str, Any] = orjson.loads(raw)
-    return body
+def fresh_body(raw: bytes) -> Body:
+    """A private copy of an object for one user callable, with kopf's attribute access (bodies.Body)."""
+    return Body(orjson.loads(raw))
 
 
 class KwargsBuilder:
