@@ -49,6 +49,7 @@ from opframe.handlers.bodies import (
     Spec,
     Status,
 )
+from opframe.handlers.diffs import Diff, DiffItem, DiffOperation
 from opframe.handlers.filters import ABSENT, PRESENT
 from opframe.handlers.retries import PermanentError, TemporaryError
 from opframe.kube.client import KubeClient
@@ -72,6 +73,9 @@ __all__ = [
     "Body",
     "BodyEssence",
     "DaemonStopped",
+    "Diff",
+    "DiffItem",
+    "DiffOperation",
     "FieldPath",
     "FieldSpec",
     "HandlerId",

@@ -6,13 +6,17 @@ except apiVersion, kind, metadata and status (so ``spec``, but also a ConfigMap'
 and without kubectl's last-applied-configuration. It is what opframe persists as the
 diff-base after handling, and what the next change is diffed against.
 
-A diff is a tuple of ``DiffItem(op, path, old, new)`` with op ``add``, ``change`` or
-``remove``; dicts are compared key by key, anything else as a whole value.
+A diff is a tuple of ``DiffItem(operation, field, old, new)`` — kopf's names, with
+``.op`` (kopf's alias) and ``.path`` (opframe's earlier name) for the first two — and
+``operation`` a ``DiffOperation``: ``add``, ``change`` or ``remove`` (a str enum, so it
+compares equal to those strings). Dicts are compared key by key, anything else as a
+whole value.
 """
 
 from __future__ import annotations
 
 import copy
+import enum
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -29,11 +33,25 @@ KNOWN_MANAGED_PREFIXES = ("kopf.zalando.org",)
 SYSTEM_TOP_LEVEL = frozenset({"apiVersion", "kind", "metadata", "status"})
 
 
+class DiffOperation(enum.StrEnum):
+    ADD = "add"
+    CHANGE = "change"
+    REMOVE = "remove"
+
+
 class DiffItem(NamedTuple):
-    op: str
-    path: tuple[str, ...]
+    operation: DiffOperation
+    field: tuple[str, ...]
     old: Any
     new: Any
+
+    @property
+    def op(self) -> DiffOperation:
+        return self.operation
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return self.field
 
 
 Diff = tuple[DiffItem, ...]
@@ -133,17 +151,17 @@ def _diff(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[DiffItem]:
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         for key in sorted(set(old) | set(new), key=str):
             if key not in old:
-                yield DiffItem("add", (*path, key), None, new[key])
+                yield DiffItem(DiffOperation.ADD, (*path, key), None, new[key])
             elif key not in new:
-                yield DiffItem("remove", (*path, key), old[key], None)
+                yield DiffItem(DiffOperation.REMOVE, (*path, key), old[key], None)
             else:
                 yield from _diff(old[key], new[key], (*path, key))
     elif old is None:
-        yield DiffItem("add", path, None, new)
+        yield DiffItem(DiffOperation.ADD, path, None, new)
     elif new is None:
-        yield DiffItem("remove", path, old, None)
+        yield DiffItem(DiffOperation.REMOVE, path, old, None)
     else:
-        yield DiffItem("change", path, old, new)
+        yield DiffItem(DiffOperation.CHANGE, path, old, new)
 
 
 def reduce(items: Diff, path: tuple[str, ...]) -> Diff:

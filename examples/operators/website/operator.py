@@ -62,7 +62,7 @@ def create_site(name, namespace, spec, body, api, logger, patch, **_):
 
 @on.update(WEBSITES)
 def update_site(name, namespace, spec, body, diff, api, logger, patch, **_):
-    changed = {item.path[-1] for item in diff if item.path[:1] == ("spec",)}
+    changed = {item.field[-1] for item in diff if item.field[:1] == ("spec",)}
     wanted = dict(children(name, namespace, spec, body))
     if changed & {"content", "domain"}:
         api.client.patch(api.resource("configmaps"), f"{name}-site", {"data": wanted["configmaps"]["data"]},

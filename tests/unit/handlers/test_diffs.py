@@ -265,3 +265,23 @@ def test_without_managed_strips_an_old_diff_base_of_newly_marked_prefixes() -> N
     old = {"spec": {"a": 1}, "metadata": {"annotations": {"second.dev/x": "1"}}}
     assert without_managed(old, managed_prefixes({"second.dev/kopf-managed": "yes"})) == {"spec": {"a": 1}}
     assert without_managed(old, frozenset()) is old
+
+
+# -- kopf's names for diff items (kopf: _cogs/structs/diffs.py) -------------------------------------
+
+
+def test_diff_items_carry_kopfs_field_names_and_aliases() -> None:
+    item = diff({"a": 1}, {"a": 2})[0]
+    assert (item.operation, item.field, item.old, item.new) == ("change", ("a",), 1, 2)
+    assert item.op is item.operation and item.path == item.field
+    assert item == ("change", ("a",), 1, 2)  # a tuple, as kopf's handlers unpack it
+
+
+def test_diff_operations_are_a_str_enum() -> None:
+    import json
+
+    import opframe
+
+    operations = {item.operation for item in diff({"a": 1, "b": 1}, {"b": 2, "c": 3})}
+    assert operations == {opframe.DiffOperation.ADD, opframe.DiffOperation.CHANGE, opframe.DiffOperation.REMOVE}
+    assert json.dumps(sorted(operations)) == '["add", "change", "remove"]'
