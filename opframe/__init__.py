@@ -59,6 +59,7 @@ from opframe.kube.errors import NotFound as ApiNotFound
 from opframe.kube.resources import Resource
 from opframe.on import daemon, index, timer
 from opframe.runtime.daemons import DaemonStopped
+from opframe.runtime.indexes import Index, Store
 from opframe.runtime.invocation import Memo, Patch
 from opframe.runtime.operator import Operator, StartupError
 from opframe.settings import Settings
@@ -79,6 +80,7 @@ __all__ = [
     "FieldPath",
     "FieldSpec",
     "HandlerId",
+    "Index",
     "KubeClient",
     "Labels",
     "Logger",
@@ -98,6 +100,7 @@ __all__ = [
     "Spec",
     "StartupError",
     "Status",
+    "Store",
     "TemporaryError",
     "daemon",
     "index",

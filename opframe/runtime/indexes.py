@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from opframe.handlers.registry import Handler
 from opframe.kube.resources import Resource
@@ -25,9 +25,16 @@ from opframe.runtime.invocation import call, object_logger
 from opframe.runtime.kwargs import fresh_body
 from opframe.runtime.loops import LoopPool
 
+K = TypeVar("K")
+V = TypeVar("V")
 
-class Index(Mapping[Any, list[Any]]):
-    """A read-only view: key -> values from every indexed object.
+
+class Store(list[V]):
+    """The values filed under one index key, from every object (kopf's ``Store``: a collection)."""
+
+
+class Index(Mapping[K, Store[V]], Generic[K, V]):
+    """A read-only view: key -> values from every indexed object (kopf's ``Index[K, V]``).
 
     Invariant: ``_values[k]`` holds exactly the values that the objects in
     ``_by_object`` file under ``k`` (by object key), and no ``k`` maps to nothing; it is
@@ -51,11 +58,11 @@ class Index(Mapping[Any, list[Any]]):
                 for key, value in contribution.items():
                     self._values.setdefault(key, {})[object_key] = value
 
-    def __getitem__(self, key: Any) -> list[Any]:
+    def __getitem__(self, key: K) -> Store[V]:
         with self._lock:
-            return list(self._values[key].values())
+            return Store(self._values[key].values())
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[K]:
         with self._lock:
             return iter(list(self._values))
 
@@ -68,7 +75,7 @@ class OperatorIndexes:
     def __init__(self, runner: LoopPool) -> None:
         self._runner = runner
         self._handlers: list[tuple[Resource, Handler]] = []
-        self.indexes: dict[str, Index] = {}
+        self.indexes: dict[str, Index[Any, Any]] = {}
 
     def declare(self, resource: Resource, handler: Handler) -> None:
         self._handlers.append((resource, handler))
@@ -106,5 +113,5 @@ class OperatorIndexes:
                 value = None
             index._set(key, value if isinstance(value, dict) else ({None: value} if value is not None else None))
 
-    def kwargs(self) -> dict[str, Index]:
+    def kwargs(self) -> dict[str, Index[Any, Any]]:
         return dict(self.indexes)

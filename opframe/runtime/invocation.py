@@ -79,6 +79,12 @@ class Memo(dict[str, Any]):
     def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
 
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
 
 class _Signature:
     """Which keyword arguments a function accepts (computed once per handler)."""

@@ -54,3 +54,20 @@ def test_kopfs_type_names_are_exported() -> None:
                  "BodyEssence", "ObjectReference", "OwnerReference", "FieldPath", "FieldSpec", "HandlerId", "Logger",
                  "PatchFn", "Patch", "Memo", "Resource", "PermanentError", "TemporaryError", "DaemonStopped"):
         assert hasattr(opframe, name), name
+
+
+def test_index_and_store_are_generic_as_in_kopf() -> None:
+    from opframe.runtime.indexes import Index, Store
+
+    index: Index[str, int] = Index()
+    index._set("ns/a", {"x": 1})
+    index._set("ns/b", {"x": 2})
+    assert isinstance(index["x"], Store) and sorted(index["x"]) == [1, 2] and 2 in index["x"]
+    assert opframe.Index[str, bool] is not None  # kopf's examples subscript it in evaluated annotations
+
+
+def test_memo_attributes_can_be_deleted() -> None:
+    memo = opframe.Memo()
+    memo.cache = 1
+    del memo.cache
+    assert "cache" not in memo
