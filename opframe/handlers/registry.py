@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import inspect
 import threading
+import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -123,10 +125,25 @@ default_registry = Registry()
 
 
 def handler_id(fn: Callable[..., Any], field: tuple[str, ...] = (), explicit: str | None = None) -> str:
-    if explicit:
-        return explicit
-    name = getattr(fn, "__name__", None) or repr(fn)
-    return f"{name}/{'.'.join(field)}" if field else name
+    """kopf's rule: the explicit id or the callable's id, plus ``/<field>`` for a field (also after
+    an explicit id). Ids are persisted in progress annotations, so they must stay stable."""
+    base = explicit if explicit else callable_id(fn)
+    return f"{base}/{'.'.join(field)}" if field else base
+
+
+def callable_id(fn: Callable[..., Any]) -> str:
+    """A stable id of a callable, as kopf makes it: partials and @functools.wraps wrappers are
+    unwrapped, a lambda is ``lambda:<file>:<line>``, a function or method its ``__qualname__``;
+    beyond kopf, any other callable object its repr (kopf refuses those)."""
+    if isinstance(fn, functools.partial):
+        return callable_id(fn.func)
+    if hasattr(fn, "__wrapped__"):
+        return callable_id(fn.__wrapped__)
+    if isinstance(fn, types.FunctionType) and fn.__name__ == "<lambda>":
+        return f"lambda:{fn.__code__.co_filename}:{fn.__code__.co_firstlineno}"
+    if isinstance(fn, types.FunctionType | types.MethodType):
+        return str(getattr(fn, "__qualname__", None) or fn.__name__)
+    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
 
 
 def make(kind: Kind, fn: Callable[..., Any], resource: tuple[str, ...], *, id: str | None = None,

@@ -120,7 +120,7 @@ def test_update_with_field_has_the_field_suffix() -> None:
 def test_explicit_id() -> None:
     registry = Registry()
     on.field(RESOURCE, field="spec.replicas", id="scale", registry=registry)(fn)
-    assert only(registry).id == "scale"
+    assert only(registry).id == "scale/spec.replicas"  # kopf keeps the field suffix after an explicit id
 
 
 def test_decorating_twice_with_the_same_id_is_an_error() -> None:

@@ -43,8 +43,30 @@ def test_explicit_id_overrides_the_function_name() -> None:
     assert handler_id(reconcile, explicit="mine") == "mine"
 
 
-def test_explicit_id_overrides_the_field_suffix() -> None:
-    assert make(Kind.FIELD, reconcile, RESOURCE, field="spec.replicas", id="mine").id == "mine"
+def test_explicit_id_keeps_the_field_suffix_as_in_kopf() -> None:
+    assert make(Kind.FIELD, reconcile, RESOURCE, field="spec.replicas", id="mine").id == "mine/spec.replicas"
+
+
+def test_ids_of_partials_wrappers_methods_and_lambdas_follow_kopf() -> None:
+    import functools
+
+    class Owner:
+        def method(self) -> None:
+            pass
+
+    @functools.wraps(reconcile)
+    def wrapper(**kwargs: object) -> None:
+        pass
+
+    def nested() -> None:
+        pass
+
+    assert handler_id(functools.partial(reconcile, x=1)) == "reconcile"
+    assert handler_id(wrapper) == "reconcile"
+    assert handler_id(Owner().method).endswith("Owner.method")
+    assert handler_id(nested).endswith("<locals>.nested")  # kopf's __qualname__
+    anonymous = lambda **_: None  # noqa: E731 - the case under test
+    assert handler_id(anonymous) == f"lambda:{__file__}:{anonymous.__code__.co_firstlineno}"
 
 
 def test_handler_id_of_a_nameless_callable_falls_back_to_its_repr() -> None:
