@@ -3,6 +3,10 @@
 A label or annotation filter maps a key to a value, ``PRESENT``, ``ABSENT``, or a
 callable of the value. Label filters that every handler of a resource shares become
 a server-side label selector, so unwanted objects never reach the cache.
+
+Callable filters are user code: kopf calls them as ``fn(value, **kwargs)`` with the
+handler's keyword arguments, so the runtime passes a ``call`` that does so (on a
+worker, with the handler's own copy of the object); without one they get the value alone.
 """
 
 from __future__ import annotations
@@ -31,7 +35,23 @@ UNSET: Any = object()
 MetaFilter = Mapping[str, Any]
 
 
-def match_meta(actual: Mapping[str, str] | None, wanted: MetaFilter | None) -> bool:
+FilterCall = Callable[[Callable[..., Any], Any], Any]
+
+
+def _direct(fn: Callable[..., Any], value: Any) -> Any:
+    return fn(value)
+
+
+def has_callbacks(*wanted: Any) -> bool:
+    """Whether any of these filters (label/annotation maps or values) holds a callable."""
+    for item in wanted:
+        values = item.values() if isinstance(item, Mapping) else (item,)
+        if any(callable(value) and not isinstance(value, Marker) for value in values):
+            return True
+    return False
+
+
+def match_meta(actual: Mapping[str, str] | None, wanted: MetaFilter | None, call: FilterCall = _direct) -> bool:
     """Whether labels or annotations satisfy a filter; every key must match."""
     if not wanted:
         return True
@@ -43,7 +63,7 @@ def match_meta(actual: Mapping[str, str] | None, wanted: MetaFilter | None) -> b
         elif expected is ABSENT:
             ok = not present
         elif callable(expected):
-            ok = bool(expected(actual.get(key)))
+            ok = bool(call(expected, actual.get(key)))
         else:
             ok = present and actual[key] == expected
         if not ok:
@@ -51,7 +71,7 @@ def match_meta(actual: Mapping[str, str] | None, wanted: MetaFilter | None) -> b
     return True
 
 
-def match_value(value: Any, wanted: Any) -> bool:
+def match_value(value: Any, wanted: Any, call: FilterCall = _direct) -> bool:
     """A value= / old= / new= filter: a literal, PRESENT, ABSENT, or a callable."""
     if wanted is UNSET:
         return True
@@ -60,7 +80,7 @@ def match_value(value: Any, wanted: Any) -> bool:
     if wanted is ABSENT:
         return value is None
     if callable(wanted):
-        return bool(wanted(value))
+        return bool(call(wanted, value))
     return bool(value == wanted)
 
 

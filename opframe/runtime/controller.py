@@ -324,7 +324,7 @@ class Controller:
         for handler in self.handlers:
             if handler.kind is Kind.DELETE and handler.optional and planner.matches(handler, last_body) is not False:
                 raw = orjson.dumps(last_body)
-                if handler.when is not None and not self.invoker.when(handler, key, raw):
+                if planner.matches(handler, last_body) is None and not self.invoker.when(handler, key, raw):
                     continue
                 kwargs = self.kwargs.build(handler, fresh_body(raw), key, reason=Reason.DELETE.value, patch=Patch())
                 outcome = self.invoker.invoke(handler, kwargs)

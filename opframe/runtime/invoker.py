@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
+from opframe.handlers import diffs, filters
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.kube.resources import Resource
 from opframe.runtime import planner
 from opframe.runtime.daemons import DaemonKeeper
 from opframe.runtime.events import EventRecorder
-from opframe.runtime.invocation import Patch, call, object_logger
+from opframe.runtime.invocation import Patch, accepted_kwargs, call, object_logger
 from opframe.runtime.kwargs import KwargsBuilder, fresh_body
 from opframe.runtime.loops import LoopPool
 from opframe.runtime.metrics import OperatorMetrics
@@ -71,12 +73,27 @@ class Invoker:
         return frozenset(result)
 
     def when(self, handler: Handler, key: str, raw: bytes) -> bool:
-        assert handler.when is not None
-        kwargs = self.kwargs.build(handler, fresh_body(raw), key, reason=None)
+        """The filters that are user code — callable label/annotation/value filters (kopf calls them
+        ``fn(value, **kwargs)``) and ``when=`` — on their own copy of the object."""
+        body = fresh_body(raw)
+        kwargs = self.kwargs.build(handler, body, key, reason=None)
+
+        def with_kwargs(fn: Callable[..., Any], value: Any) -> Any:
+            arguments = accepted_kwargs(dataclasses.replace(handler, fn=fn), kwargs)
+            return fn(value, **{k: v for k, v in arguments.items() if k != "value"})
+
+        metadata = body.get("metadata") or {}
         try:
+            if not (filters.match_meta(metadata.get("labels"), handler.labels, with_kwargs)
+                    and filters.match_meta(metadata.get("annotations"), handler.annotations, with_kwargs)
+                    and (not handler.field or filters.match_value(
+                        diffs.resolve_path(body, handler.field), handler.value, with_kwargs))):
+                return False
+            if handler.when is None:
+                return True
             return bool(call(dataclasses.replace(handler, fn=handler.when), kwargs, self.loops))
         except Exception:
-            object_logger(key).exception("when= filter of %s failed; treating as no match", handler.id)
+            object_logger(key).exception("a filter of %s failed; treating as no match", handler.id)
             return False
 
 

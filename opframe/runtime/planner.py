@@ -275,9 +275,11 @@ def earliest(a: float | None, b: float | None) -> float | None:
 def matches(handler: Handler, body: Mapping[str, Any]) -> bool | None:
     """Whether ``body`` passes the handler's data filters (labels, annotations, field value).
 
-    None when those pass and a ``when=`` callback must decide: that is user code, which
-    the caller runs (on a worker, with its own copy of the body).
+    None when user code must decide — a ``when=`` callback, or a callable label, annotation
+    or value filter — which the caller runs (on a worker, with its own copy of the body).
     """
+    if filters.has_callbacks(handler.labels or {}, handler.annotations or {}, handler.value):
+        return None
     metadata = body.get("metadata") or {}
     if not filters.match_meta(metadata.get("labels"), handler.labels):
         return False
