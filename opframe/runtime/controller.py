@@ -321,11 +321,9 @@ class Controller:
         if has_finalizer(last_body, self.context.finalizer):
             self._release(key)
             return
+        raw = orjson.dumps(last_body)
         for handler in self.handlers:
-            if handler.kind is Kind.DELETE and handler.optional and planner.matches(handler, last_body) is not False:
-                raw = orjson.dumps(last_body)
-                if planner.matches(handler, last_body) is None and not self.invoker.when(handler, key, raw):
-                    continue
+            if handler.kind is Kind.DELETE and handler.optional and self.invoker.passes(handler, key, last_body, raw):
                 kwargs = self.kwargs.build(handler, fresh_body(raw), key, reason=Reason.DELETE.value, patch=Patch())
                 outcome = self.invoker.invoke(handler, kwargs)
                 if isinstance(outcome, Raised):

@@ -63,14 +63,12 @@ class Invoker:
 
     def matching(self, key: str, body: dict[str, Any], raw: bytes) -> frozenset[str]:
         """Ids of the handlers whose filters match ``body``; ``when=`` callbacks get their own copy."""
-        result = set()
-        for handler in self.planned:
-            verdict = planner.matches(handler, body)
-            if verdict is None:
-                verdict = self.when(handler, key, raw)
-            if verdict:
-                result.add(handler.id)
-        return frozenset(result)
+        return frozenset(handler.id for handler in self.planned if self.passes(handler, key, body, raw))
+
+    def passes(self, handler: Handler, key: str, body: dict[str, Any], raw: bytes) -> bool:
+        """Whether ``body`` passes every filter of ``handler``: the data filters here, user code via when()."""
+        verdict = planner.matches(handler, body)
+        return self.when(handler, key, raw) if verdict is None else verdict
 
     def when(self, handler: Handler, key: str, raw: bytes) -> bool:
         """The filters that are user code — callable label/annotation/value filters (kopf calls them
@@ -96,14 +94,10 @@ class Invoker:
             object_logger(key).exception("a filter of %s failed; treating as no match", handler.id)
             return False
 
-
     def run_event_handlers(self, key: str, event_type: str, raw: bytes) -> None:
         for handler in self.event_handlers:
             body = fresh_body(raw)
-            verdict = planner.matches(handler, body)
-            if verdict is None:
-                verdict = self.when(handler, key, raw)
-            if not verdict:
+            if not self.passes(handler, key, body, raw):
                 continue
             kwargs = self.kwargs.build(handler, body, key, reason=None, event={"type": event_type, "object": body},
                                        type_=event_type)

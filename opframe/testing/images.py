@@ -177,52 +177,43 @@ def oci_archive(path: Path, name: str, layers: Sequence[Path | bytes], *, entryp
 
 def pause_image(folder: Path) -> Path:
     """The pod sandbox image, ``opframe.local/pause:1``: a static ``/pause`` that sleeps until a signal."""
-    return _c_image(folder, "pause", PAUSE_SOURCE)
+    return _static_image(folder, "pause", PAUSE_SOURCE, "c")
 
 
-def _go_image(folder: Path, name: str, source: str) -> Path:
-    """``opframe.local/<name>:1`` holding one static Go binary ``/<name>`` as its entrypoint."""
+def _static_image(folder: Path, name: str, source: str, language: str) -> Path:
+    """``opframe.local/<name>:1`` holding one static binary ``/<name>`` (built from C or Go) as its entrypoint."""
     folder.mkdir(parents=True, exist_ok=True)
     archive = folder / f"{name}.tar"
     if archive.exists():
         return archive
-    (folder / f"{name}.go").write_text(source)
+    source_file = folder / f"{name}.{language}"
+    source_file.write_text(source)
     binary = folder / name
-    result = subprocess.run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(binary), f"{name}.go"],
-                            cwd=folder, capture_output=True, text=True, check=False,
-                            env={**os.environ, "CGO_ENABLED": "0", "GO111MODULE": "off"})
+    if language == "go":
+        command = ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(binary), source_file.name]
+        env = {**os.environ, "CGO_ENABLED": "0", "GO111MODULE": "off"}
+        fix = "install Go"
+    else:
+        command = ["gcc", "-static", "-Os", "-s", "-o", str(binary), source_file.name]
+        env = dict(os.environ)
+        fix = "install gcc and the static C library (Debian: gcc libc6-dev)"
+    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        raise ImageError(f"building the {name} binary failed: {result.stderr.strip()[-300:]}; install Go")
+        raise ImageError(f"building the {name} binary failed: {result.stderr.strip()[-300:]}; {fix}")
     layer = layer_from_files({name: (binary.read_bytes(), 0o755)})
     return oci_archive(archive, f"opframe.local/{name}:1", [layer], entrypoint=[f"/{name}"])
 
 
 def api_probe_image(folder: Path) -> Path:
     """``opframe.local/api-probe:1``: a static Go binary that calls the API server as a pod would."""
-    return _go_image(folder, "api-probe", API_PROBE_SOURCE)
+    return _static_image(folder, "api-probe", API_PROBE_SOURCE, "go")
 
 
 def web_image(folder: Path) -> Path:
     """``opframe.local/web:1``: serves /usr/share/nginx/html on port 80 (a stand-in for nginx)."""
-    return _go_image(folder, "web", WEB_SOURCE)
-
-
-def _c_image(folder: Path, name: str, source: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    archive = folder / f"{name}.tar"
-    if archive.exists():
-        return archive
-    (folder / f"{name}.c").write_text(source)
-    binary = folder / name
-    result = subprocess.run(["gcc", "-static", "-Os", "-s", "-o", str(binary), str(folder / f"{name}.c")],
-                            capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ImageError(f"building the {name} binary failed: {result.stderr.strip()[-300:]}; install gcc and "
-                         "the static C library (Debian: gcc libc6-dev)")
-    layer = layer_from_files({name: (binary.read_bytes(), 0o755)})
-    return oci_archive(archive, f"opframe.local/{name}:1", [layer], entrypoint=[f"/{name}"])
+    return _static_image(folder, "web", WEB_SOURCE, "go")
 
 
 def sleeper_image(folder: Path) -> Path:
     """``opframe.local/sleeper:1``: ``/sleeper <seconds> <exit code>``."""
-    return _c_image(folder, "sleeper", SLEEPER_SOURCE)
+    return _static_image(folder, "sleeper", SLEEPER_SOURCE, "c")
