@@ -1,28 +1,12 @@
 """opframe: a Kopf-style Kubernetes operator framework with client-go's machinery underneath.
 
-The public API is what this module exports; everything else may change.
+The public API is what this module exports; everything else may change. It is a superset
+of kopf 1.45's: every kopf name exists here with kopf's meaning, so a kopf operator runs
+with ``import opframe as kopf``; opframe's own names (``Operator``, ``Settings``,
+``KubeClient``, ``ApiError``...) clash with none of kopf's.
 
     import opframe
     from opframe import on
-from opframe.handlers.bodies import (
-    Annotations,
-    Body,
-    BodyEssence,
-    FieldPath,
-    FieldSpec,
-    HandlerId,
-    Labels,
-    Logger,
-    Meta,
-    ObjectReference,
-    OwnerReference,
-    PatchFn,
-    RawBody,
-    RawEvent,
-    RawEventType,
-    Spec,
-    Status,
-)
 
     @on.create("websites.example.com")
     def created(spec, name, logger, **_):
@@ -30,6 +14,20 @@ from opframe.handlers.bodies import (
 """
 
 from opframe import on
+from opframe.configuration import (
+    AnnotationsDiffBaseStorage,
+    AnnotationsProgressStorage,
+    DiffBaseStorage,
+    MultiDiffBaseStorage,
+    MultiProgressStorage,
+    OperatorSettings,
+    ProgressRecord,
+    ProgressStorage,
+    SmartProgressStorage,
+    StatusDiffBaseStorage,
+    StatusProgressStorage,
+)
+from opframe.handlers import lifecycles
 from opframe.handlers.bodies import (
     Annotations,
     Body,
@@ -49,61 +47,195 @@ from opframe.handlers.bodies import (
     Spec,
     Status,
 )
+from opframe.handlers.causes import Reason
 from opframe.handlers.diffs import Diff, DiffItem, DiffOperation
-from opframe.handlers.filters import ABSENT, PRESENT
-from opframe.handlers.retries import PermanentError, TemporaryError
+from opframe.handlers.filters import ABSENT, EVERYTHING, PRESENT, all_, any_, none_, not_
+from opframe.handlers.hierarchies import (
+    adjust_namespace,
+    adopt,
+    append_owner_reference,
+    build_object_reference,
+    build_owner_reference,
+    harmonize_naming,
+    label,
+    remove_owner_reference,
+)
+from opframe.handlers.lifecycles import get_default_lifecycle, set_default_lifecycle
+from opframe.handlers.registry import OperatorRegistry, get_default_registry, set_default_registry
+from opframe.handlers.retries import (
+    ErrorsMode,
+    HandlerRetriesError,
+    HandlerTimeoutError,
+    PermanentError,
+    TemporaryError,
+)
+from opframe.handlers.reviews import (
+    AdmissionError,
+    Headers,
+    Operation,
+    SSLPeer,
+    UserInfo,
+    WebhookClientConfig,
+    WebhookClientConfigService,
+    WebhookFn,
+    WebhookServerProtocol,
+)
+from opframe.handlers.subhandlers import register, subhandler
 from opframe.kube.client import KubeClient
+from opframe.kube.credentials import (
+    AiohttpSession,
+    ConnectionInfo,
+    LoginError,
+    login_via_async_client,
+    login_via_client,
+    login_via_pykube,
+    login_with_kubeconfig,
+    login_with_service_account,
+)
 from opframe.kube.errors import ApiError
 from opframe.kube.errors import Conflict as ApiConflict
 from opframe.kube.errors import NotFound as ApiNotFound
 from opframe.kube.resources import Resource
 from opframe.on import daemon, index, timer
-from opframe.runtime.daemons import DaemonStopped
+from opframe.runtime.daemons import DaemonStopped, DaemonStoppingReason
+from opframe.runtime.embedding import operator, run, run_tasks, spawn_tasks
 from opframe.runtime.indexes import Index, Store
 from opframe.runtime.invocation import Memo, Patch
+from opframe.runtime.logs import LocalObjectLogger, LogFormat, ObjectLogger, configure
 from opframe.runtime.operator import Operator, StartupError
+from opframe.runtime.posting import event, exception, info, warn
+from opframe.runtime.subhandling import execute
+from opframe.runtime.webhooks import (
+    WebhookAutoServer,
+    WebhookAutoTunnel,
+    WebhookDockerDesktopServer,
+    WebhookK3dServer,
+    WebhookMinikubeServer,
+    WebhookNgrokTunnel,
+    WebhookServer,
+)
 from opframe.settings import Settings
+
+#: kopf's deprecated names of the daemons' stop flags.
+SyncDaemonStopperChecker = DaemonStopped
+AsyncDaemonStopperChecker = DaemonStopped
 
 __all__ = [
     "ABSENT",
+    "EVERYTHING",
     "PRESENT",
+    "AdmissionError",
+    "AiohttpSession",
     "Annotations",
+    "AnnotationsDiffBaseStorage",
+    "AnnotationsProgressStorage",
     "ApiConflict",
     "ApiError",
     "ApiNotFound",
+    "AsyncDaemonStopperChecker",
     "Body",
     "BodyEssence",
+    "ConnectionInfo",
     "DaemonStopped",
+    "DaemonStoppingReason",
     "Diff",
+    "DiffBaseStorage",
     "DiffItem",
     "DiffOperation",
+    "ErrorsMode",
     "FieldPath",
     "FieldSpec",
     "HandlerId",
+    "HandlerRetriesError",
+    "HandlerTimeoutError",
+    "Headers",
     "Index",
     "KubeClient",
     "Labels",
+    "LocalObjectLogger",
+    "LogFormat",
     "Logger",
+    "LoginError",
     "Memo",
     "Meta",
+    "MultiDiffBaseStorage",
+    "MultiProgressStorage",
+    "ObjectLogger",
     "ObjectReference",
+    "Operation",
     "Operator",
+    "OperatorRegistry",
+    "OperatorSettings",
     "OwnerReference",
     "Patch",
     "PatchFn",
     "PermanentError",
+    "ProgressRecord",
+    "ProgressStorage",
     "RawBody",
     "RawEvent",
     "RawEventType",
+    "Reason",
     "Resource",
+    "SSLPeer",
     "Settings",
+    "SmartProgressStorage",
     "Spec",
     "StartupError",
     "Status",
+    "StatusDiffBaseStorage",
+    "StatusProgressStorage",
     "Store",
+    "SyncDaemonStopperChecker",
     "TemporaryError",
+    "UserInfo",
+    "WebhookAutoServer",
+    "WebhookAutoTunnel",
+    "WebhookClientConfig",
+    "WebhookClientConfigService",
+    "WebhookDockerDesktopServer",
+    "WebhookFn",
+    "WebhookK3dServer",
+    "WebhookMinikubeServer",
+    "WebhookNgrokTunnel",
+    "WebhookServer",
+    "WebhookServerProtocol",
+    "adjust_namespace",
+    "adopt",
+    "all_",
+    "any_",
+    "append_owner_reference",
+    "build_object_reference",
+    "build_owner_reference",
+    "configure",
     "daemon",
+    "event",
+    "exception",
+    "execute",
+    "get_default_lifecycle",
+    "get_default_registry",
+    "harmonize_naming",
     "index",
+    "info",
+    "label",
+    "lifecycles",
+    "login_via_async_client",
+    "login_via_client",
+    "login_via_pykube",
+    "login_with_kubeconfig",
+    "login_with_service_account",
+    "none_",
+    "not_",
     "on",
+    "operator",
+    "register",
+    "remove_owner_reference",
+    "run",
+    "run_tasks",
+    "set_default_lifecycle",
+    "set_default_registry",
+    "spawn_tasks",
+    "subhandler",
     "timer",
+    "warn",
 ]

@@ -6,6 +6,7 @@ and the fix, and a non-zero exit; tracebacks are for bugs only.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import signal
@@ -13,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -75,31 +77,6 @@ def load_operator_module(name: str) -> None:
         raise OperatorLoadError(f"importing module {name} failed: {type(exc).__name__}: {exc}") from None
 
 
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        import json
-
-        entry = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
-                 "message": record.getMessage()}
-        if hasattr(record, "object"):
-            entry["object"] = record.object
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
-def configure_logging(level: str, fmt: str) -> None:
-    handler = logging.StreamHandler()
-    if fmt == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
-
-
 def _settings_help(field: str) -> str:
     from opframe.settings import Settings
 
@@ -117,14 +94,32 @@ def _settings_epilog() -> str:
     return "\n".join(lines)
 
 
-@main.command("run", context_settings={"show_default": True}, epilog=_settings_epilog())
+@dataclasses.dataclass
+class RunControls:
+    """What an embedding caller (``opframe.testing.KopfRunner``) hands ``opframe run`` through click's
+    ``obj``: a registry and kopf settings to use, and flags to stop it and to learn that it is ready."""
+
+    registry: Any = None
+    settings: Any = None
+    stop_flag: threading.Event | None = None
+    ready_flag: threading.Event | None = None
+
+
+@main.command("run", context_settings={"show_default": True, "auto_envvar_prefix": "KOPF_RUN"},
+              epilog=_settings_epilog())
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-m", "--module", "modules", multiple=True, help="Import the operator from this module (repeatable).")
 @click.option("-n", "--namespace", "namespaces", multiple=True, help=_settings_help("namespaces") + " Repeatable.")
 @click.option("-A", "--all-namespaces", is_flag=True, default=None, help=_settings_help("all_namespaces"))
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+@click.option("-d", "--debug", is_flag=True, help="Log at DEBUG level (kopf's flag; as --verbose).")
 @click.option("-q", "--quiet", is_flag=True, help="Log only warnings and errors.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default=None, help=_settings_help("log_format"))
+@click.option("--log-format", type=click.Choice(["text", "json", "plain", "full"]), default=None,
+              help=_settings_help("log_format") + " plain and full are kopf's formats.")
+@click.option("--log-prefix/--no-log-prefix", default=None, help="kopf's flag; object lines always carry "
+              "[namespace/name].")
+@click.option("--log-refkey", default=None, help="kopf's flag: the JSON key of the object reference (opframe: "
+              "'object').")
 @click.option("--workers", type=int, default=None, help=_settings_help("workers"))
 @click.option("--kubeconfig", default=None, help=_settings_help("kubeconfig"))
 @click.option("--context", default=None, help=_settings_help("context"))
@@ -132,36 +127,57 @@ def _settings_epilog() -> str:
 @click.option("--lease-name", default=None, help=_settings_help("lease_name"))
 @click.option("--lease-namespace", default=None, help=_settings_help("lease_namespace"))
 @click.option("--health-port", type=int, default=None, help=_settings_help("health_port"))
-def run_command(files: tuple[Path, ...], modules: tuple[str, ...], namespaces: tuple[str, ...],
-                all_namespaces: bool | None, verbose: bool, quiet: bool, log_format: str | None,
+@click.option("-L", "--liveness", "liveness_endpoint", default=None, help=_settings_help("liveness_endpoint"))
+@click.option("--standalone", is_flag=True, default=None,
+              help="kopf's flag: no peering. opframe's default (leader election only with --leader-election).")
+@click.option("-P", "--peering", "peering_name", default=None,
+              help="kopf's peering: opframe elects one leader on a Lease of this name instead.")
+@click.option("-p", "--priority", type=int, default=None,
+              help="kopf's peering priority: not supported (a Lease has no priorities); warned about.")
+@click.option("--dev", is_flag=True, default=None, help="kopf's flag (= --priority 666): warned about.")
+@click.pass_context
+def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str, ...],
+                namespaces: tuple[str, ...], all_namespaces: bool | None, verbose: bool, debug: bool, quiet: bool,
+                log_format: str | None, log_prefix: bool | None, log_refkey: str | None,
                 workers: int | None, kubeconfig: str | None, context: str | None, leader_election: bool | None,
-                lease_name: str | None, lease_namespace: str | None, health_port: int | None) -> None:
+                lease_name: str | None, lease_namespace: str | None, health_port: int | None,
+                liveness_endpoint: str | None, standalone: bool | None, peering_name: str | None,
+                priority: int | None, dev: bool | None) -> None:
     """Run the operator defined in FILES (and/or -m modules) until SIGTERM or Ctrl-C.
 
     Every setting can also come from an OPFRAME_* environment variable; the command
     line wins. Start-up checks the code, the cluster, the resources and RBAC first, and
     stops with one error line and exit code 1 if anything is wrong.
+
+    kopf's flags are accepted: --standalone, -P/--peering (a Lease election here),
+    -p/--priority and --dev (warned about: no priorities), -L/--liveness, -d/--debug,
+    --log-prefix, --log-refkey, --log-format plain|full|json, and KOPF_RUN_* variables.
+    Without -n or -A, opframe serves the kubeconfig's namespace (kopf: every namespace).
     """
     import pydantic
 
-    from opframe.handlers.registry import default_registry
+    from opframe.handlers.registry import get_default_registry, set_default_registry
+    from opframe.runtime.logs import configure_logging
     from opframe.runtime.operator import Operator, StartupError
     from opframe.settings import Settings
 
+    controls = ctx.obj if isinstance(ctx.obj, RunControls) else RunControls()
     overrides: dict[str, object] = {}
     if namespaces:
-        overrides["namespaces"] = list(namespaces)
+        overrides["namespaces"] = [part for value in namespaces for part in value.split(",") if part]
     if all_namespaces:
         overrides["all_namespaces"] = True
-    if verbose:
+    if verbose or debug:
         overrides["log_level"] = "DEBUG"
     elif quiet:
         overrides["log_level"] = "WARNING"
-    if leader_election:
+    if leader_election or (peering_name and not standalone):
         overrides["leader_election"] = True
+    if peering_name and not standalone and lease_name is None:
+        overrides["lease_name"] = peering_name
     for name, value in (("log_format", log_format), ("workers", workers), ("kubeconfig", kubeconfig),
                         ("context", context), ("lease_name", lease_name), ("lease_namespace", lease_namespace),
-                        ("health_port", health_port)):
+                        ("health_port", health_port), ("liveness_endpoint", liveness_endpoint)):
         if value is not None:
             overrides[name] = value
     try:
@@ -172,6 +188,13 @@ def run_command(files: tuple[Path, ...], modules: tuple[str, ...], namespaces: t
     if not files and not modules:
         _fail("no operator given; pass a file (opframe run my_operator.py) or a module (-m my_operator)")
     configure_logging(settings.log_level, settings.log_format)
+    if priority or dev:
+        logging.getLogger("opframe").warning(
+            "--priority/--dev have no effect: opframe elects one leader through a Lease (no priorities); use "
+            "--leader-election (or -P NAME) on every replica")
+    registry = controls.registry if controls.registry is not None else get_default_registry()
+    before = get_default_registry()
+    set_default_registry(registry)  # the operator's decorators register into the registry it runs
     try:
         for file in files:
             load_operator_file(file)
@@ -179,15 +202,18 @@ def run_command(files: tuple[Path, ...], modules: tuple[str, ...], namespaces: t
             load_operator_module(module)
     except OperatorLoadError as exc:
         _fail(str(exc))
-    stop = threading.Event()
+    finally:
+        set_default_registry(before)
+    stop = controls.stop_flag if controls.stop_flag is not None else threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         logging.getLogger("opframe").info("signal %d: stopping", signum)
         stop.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    operator = Operator(settings, default_registry)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    operator = Operator(settings, registry, kopf_settings=controls.settings)
     try:
         operator.prepare()
         operator.start()
@@ -195,6 +221,8 @@ def run_command(files: tuple[Path, ...], modules: tuple[str, ...], namespaces: t
         if operator.loops is not None:
             operator.stop()
         _fail(str(exc))
+    if controls.ready_flag is not None:
+        controls.ready_flag.set()
     try:
         while not stop.wait(0.2) and not operator.lost_leadership.is_set():
             pass

@@ -32,7 +32,7 @@ class Settings(BaseSettings):
                                                       "on I/O, so threads are cheap; one key is never handled by "
                                                       "two at once).")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
-    log_format: Literal["text", "json"] = Field("text", description="Log line format.")
+    log_format: Literal["text", "json", "plain", "full"] = Field("text", description="Log line format.")
     kubeconfig: str | None = Field(None, description="Path of a kubeconfig; default: $KUBECONFIG, "
                                                      "in-cluster, then ~/.kube/config.")
     context: str | None = Field(None, description="kubeconfig context to use.")
@@ -49,6 +49,19 @@ class Settings(BaseSettings):
                                 "(kube-apiserver bookmarks a watch about once a minute once its cache has moved on).")
     watch_list: bool = Field(False, description="Use streaming watch-list (sendInitialEvents) for the "
                                                 "initial sync, falling back to LIST.")
+    default_backoff: float | None = Field(None, gt=0, description="Seconds before a failed handler without "
+                                          "backoff= runs again (kopf's settings.execution.default_backoff). Unset: "
+                                          "exponential with jitter, 1 s doubling up to 5 min.")
+    event_component: str = Field("opframe", description="source.component and reportingComponent of the Events "
+                                                         "opframe posts (kopf: settings.posting.reporting_component).")
+    event_instance: str = Field("", description="reportingInstance of the Events opframe posts (empty: none).")
+    event_name_prefix: str = Field("", description="generateName prefix of posted Events (kopf's 'kopf-event-'); "
+                                                  "empty: '<object name>.<random>'.")
+    watch_timeout: float | None = Field(None, gt=0, description="Seconds a watch request lasts server-side before "
+                                        "it is re-opened (client-go jitter: between this and twice this). Unset: "
+                                        "300 s (kopf: settings.watching.server_timeout).")
+    page_size: int = Field(500, ge=0, description="Objects per page of the initial LIST (0: no paging; kopf: "
+                                                 "settings.watching.chunk_size).")
     shutdown_timeout: float = Field(30.0, ge=0, description="Seconds running handlers get to finish on "
                                                             "SIGTERM/SIGINT.")
     sync_timeout: float = Field(120.0, gt=0, description="Seconds to wait for the caches to sync at start.")
@@ -67,6 +80,8 @@ class Settings(BaseSettings):
     retry_period: float = Field(2.0, gt=0, description="Seconds between lease attempts.")
     health_port: int | None = Field(None, ge=0, le=65535, description="Port for /healthz, /readyz and /metrics; "
                                                                       "unset: no HTTP server (0: any free port).")
+    liveness_endpoint: str | None = Field(None, description="kopf's -L URL (e.g. http://0.0.0.0:8080/healthz): "
+                                          "serves the probe handlers' results as JSON at that path.")
     health_host: str = Field("0.0.0.0", description="Address the health and metrics server listens on.")
 
     @field_validator("namespaces", mode="before")

@@ -9,6 +9,8 @@ kopf's attribute access — ``body.metadata``/``body.meta``, ``body.spec``,
 Invariant: ``body["metadata"] is body.meta`` (likewise spec and status): the sections
 are the very dicts inside the body, so the ``meta``/``spec``/``status`` keyword
 arguments and ``body`` always agree, whichever one a handler reads or changes.
+A section the object lacks reads as an empty one and is not added to the body
+(``Body({}) == {}``, as in kopf).
 The other names are kopf's type aliases, for handlers' annotations.
 """
 
@@ -99,15 +101,14 @@ class Body(dict[str, Any]):
 
     def __init__(self, source: Mapping[str, Any]) -> None:
         super().__init__(source)
-        self["metadata"] = Meta(self.get("metadata") or {})
-        for name, kind in (("spec", Spec), ("status", Status)):
+        for name, kind in (("metadata", Meta), ("spec", Spec), ("status", Status)):
             if isinstance(self.get(name), dict):
                 self[name] = kind(self[name])
 
     @property
     def metadata(self) -> Meta:
-        meta: Meta = self["metadata"]
-        return meta
+        value = self.get("metadata")
+        return value if isinstance(value, Meta) else Meta()
 
     meta = metadata
 

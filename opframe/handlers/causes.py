@@ -26,12 +26,18 @@ from opframe.handlers.diffs import Diff, diff, essence, managed_prefixes, withou
 from opframe.handlers.progress import Annotations, Progress, digest
 
 
-class Reason(enum.Enum):
+class Reason(enum.StrEnum):
+    """Why handlers run (kopf's ``Reason``: equal to the plain strings, so ``reason == 'create'`` holds)."""
+
     CREATE = "create"
     UPDATE = "update"
     DELETE = "delete"
     RESUME = "resume"
-    NONE = "none"
+    NOOP = "noop"
+    FREE = "free"
+    GONE = "gone"
+    #: opframe's earlier name for NOOP (an alias: ``Reason.NONE is Reason.NOOP``).
+    NONE = "noop"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,19 +6,23 @@ except apiVersion, kind, metadata and status (so ``spec``, but also a ConfigMap'
 and without kubectl's last-applied-configuration. It is what opframe persists as the
 diff-base after handling, and what the next change is diffed against.
 
-A diff is a tuple of ``DiffItem(operation, field, old, new)`` — kopf's names, with
-``.op`` (kopf's alias) and ``.path`` (opframe's earlier name) for the first two — and
-``operation`` a ``DiffOperation``: ``add``, ``change`` or ``remove`` (a str enum, so it
-compares equal to those strings). Dicts are compared key by key, anything else as a
-whole value.
+A diff is a ``Diff``: a tuple of ``DiffItem(operation, field, old, new)`` — kopf's
+names, with ``.op`` (kopf's alias) and ``.path`` (opframe's earlier name) for the first
+two — and ``operation`` a ``DiffOperation``: ``add``, ``change`` or ``remove`` (a str
+enum, so it compares equal to those strings). Dicts are compared key by key, anything
+else (lists too) as a whole value.
+
+As in kopf, items and diffs compare equal to any sequence with the same contents (a
+tuple or a list: ``item == ["add", ("a",), None, 1]``), and ``Diff(items)`` turns any
+4-item sequences into ``DiffItem``s.
 """
 
 from __future__ import annotations
 
 import copy
 import enum
-from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeAlias
 
 #: Annotations that are never part of the essence.
 KUBECTL_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -38,8 +42,12 @@ class DiffOperation(enum.StrEnum):
     CHANGE = "change"
     REMOVE = "remove"
 
+    def __repr__(self) -> str:
+        # kopf's: the operation shows as the plain string it compares equal to.
+        return repr(self.value)
 
-class DiffItem(NamedTuple):
+
+class DiffItem(NamedTuple):  # noqa: PLW1641  (it keeps tuple's __hash__, see below)
     operation: DiffOperation
     field: tuple[str, ...]
     old: Any
@@ -53,8 +61,48 @@ class DiffItem(NamedTuple):
     def path(self) -> tuple[str, ...]:
         return self.field
 
+    # kopf's: equal to any sequence of the same four values (a list too, not only a tuple).
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
 
-Diff = tuple[DiffItem, ...]
+    def __ne__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self) != tuple(other)
+        return NotImplemented
+
+    # NB: no __hash__ here (mypy takes it for a field); NamedTuple sets the methods after
+    # creating the class, so DiffItem keeps tuple's hash, as kopf's DiffItem does.
+
+
+class _Diff(tuple[DiffItem, ...]):
+    """kopf's ``Diff`` at runtime: a tuple of DiffItems, built from any 4-item sequences,
+    equal to any sequence of equal items (a list of lists too)."""
+
+    def __new__(cls, items: Iterable[Sequence[Any]] = (), /) -> Self:
+        return super().__new__(cls, (item if isinstance(item, DiffItem) else DiffItem(*item) for item in items))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        if isinstance(other, Sequence):
+            return tuple(self) != tuple(other)
+        return NotImplemented
+
+    __hash__ = tuple.__hash__
+
+
+_Diff.__name__ = _Diff.__qualname__ = "Diff"
+
+if TYPE_CHECKING:
+    # For type checkers a diff stays a tuple of items, so ``diff: Diff = ()`` defaults type-check.
+    Diff: TypeAlias = tuple[DiffItem, ...]
+else:
+    Diff = _Diff
 
 
 def parse_path(field: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
@@ -83,14 +131,6 @@ def essence(body: Mapping[str, Any], *, own_prefix: str, include: tuple[tuple[st
     (``field="status.phase"``), where kopf would ignore every status change.
     """
     result = {key: copy.deepcopy(value) for key, value in body.items() if key not in SYSTEM_TOP_LEVEL}
-    for path in include:
-        value = resolve_path(body, path)
-        if value is None or not path:
-            continue
-        target = result
-        for part in path[:-1]:
-            target = target.setdefault(part, {})
-        target[path[-1]] = copy.deepcopy(value)
     metadata = body.get("metadata") or {}
     labels = metadata.get("labels") or {}
     all_annotations: Mapping[str, Any] = metadata.get("annotations") or {}
@@ -106,6 +146,16 @@ def essence(body: Mapping[str, Any], *, own_prefix: str, include: tuple[tuple[st
         meta["annotations"] = annotations
     if meta:
         result["metadata"] = meta
+    # The included fields come last (as kopf's extra fields): ``metadata.<x>`` joins the
+    # labels and annotations instead of being replaced by them.
+    for path in include:
+        value = resolve_path(body, path)
+        if value is None or not path:
+            continue
+        target = result
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = copy.deepcopy(value)
     return result
 
 
@@ -142,7 +192,7 @@ def _under(key: str, prefixes: frozenset[str]) -> bool:
 
 
 def diff(old: Any, new: Any, path: tuple[str, ...] = ()) -> Diff:
-    return tuple(_diff(old, new, path))
+    return _Diff(_diff(old, new, path))
 
 
 def _diff(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[DiffItem]:
@@ -164,16 +214,21 @@ def _diff(old: Any, new: Any, path: tuple[str, ...]) -> Iterator[DiffItem]:
         yield DiffItem(DiffOperation.CHANGE, path, old, new)
 
 
-def reduce(items: Diff, path: tuple[str, ...]) -> Diff:
-    """The part of a diff under ``path``, with paths made relative to it (for field handlers)."""
+def reduce(items: Iterable[Sequence[Any]], path: str | tuple[str, ...] | list[str] | None) -> Diff:
+    """The part of a diff under ``path``, with paths made relative to it (for field handlers).
+
+    As kopf's, it takes any sequence of 4-item sequences (DiffItems, tuples, lists) and a
+    path as a tuple or a list (or a dotted string); the result is a ``Diff`` of DiffItems.
+    """
     result = []
-    depth = len(path)
-    for item in items:
-        if item.path[:depth] == path:
-            result.append(DiffItem(item.op, item.path[depth:], item.old, item.new))
-        elif path[: len(item.path)] == item.path:
+    field = parse_path(path)
+    depth = len(field)
+    for op, item_path, old, new in items:
+        item_field = tuple(item_path)
+        if item_field[:depth] == field:
+            result.append(DiffItem(op, item_field[depth:], old, new))
+        elif field[: len(item_field)] == item_field:
             # A change above the field: diff the field's own old and new values.
-            old = resolve_path(item.old, path[len(item.path):]) if isinstance(item.old, Mapping) else None
-            new = resolve_path(item.new, path[len(item.path):]) if isinstance(item.new, Mapping) else None
-            result.extend(diff(old, new))
-    return tuple(result)
+            tail = field[len(item_field):]
+            result.extend(diff(resolve_path(old, tail), resolve_path(new, tail)))
+    return _Diff(result)

@@ -12,7 +12,7 @@ worker, with the handler's own copy of the object); without one they get the val
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from opframe.handlers.diffs import resolve_path
@@ -21,6 +21,7 @@ from opframe.handlers.diffs import resolve_path
 class Marker(enum.Enum):
     PRESENT = "PRESENT"
     ABSENT = "ABSENT"
+    EVERYTHING = "EVERYTHING"
 
     def __repr__(self) -> str:
         return f"opframe.{self.value}"
@@ -28,6 +29,8 @@ class Marker(enum.Enum):
 
 PRESENT = Marker.PRESENT
 ABSENT = Marker.ABSENT
+#: kopf's "serve every resource" selector; opframe refuses it at decoration (name each resource).
+EVERYTHING = Marker.EVERYTHING
 
 #: Sentinel for "no value= / old= / new= filter given" (None is a legitimate value to match).
 UNSET: Any = object()
@@ -111,3 +114,39 @@ def label_selector(filters: list[MetaFilter | None]) -> str | None:
 
 
 Predicate = Callable[..., bool]
+
+
+# -- kopf's combinators of callback filters: each returns a callback taking the same arguments ------
+
+def not_(fn: Callable[..., Any]) -> Callable[..., bool]:
+    """A callback true when ``fn`` is false."""
+    def negated(*args: Any, **kwargs: Any) -> bool:
+        return not fn(*args, **kwargs)
+    return negated
+
+
+def all_(fns: Iterable[Callable[..., Any]]) -> Callable[..., bool]:
+    """A callback true when every one of ``fns`` is true (also when there are none)."""
+    callbacks = list(fns)
+
+    def conjunction(*args: Any, **kwargs: Any) -> bool:
+        return all(fn(*args, **kwargs) for fn in callbacks)
+    return conjunction
+
+
+def any_(fns: Iterable[Callable[..., Any]]) -> Callable[..., bool]:
+    """A callback true when at least one of ``fns`` is true."""
+    callbacks = list(fns)
+
+    def disjunction(*args: Any, **kwargs: Any) -> bool:
+        return any(fn(*args, **kwargs) for fn in callbacks)
+    return disjunction
+
+
+def none_(fns: Iterable[Callable[..., Any]]) -> Callable[..., bool]:
+    """A callback true when none of ``fns`` is true."""
+    callbacks = list(fns)
+
+    def nobody(*args: Any, **kwargs: Any) -> bool:
+        return not any(fn(*args, **kwargs) for fn in callbacks)
+    return nobody

@@ -38,10 +38,17 @@ class Kind(enum.Enum):
     STARTUP = "startup"
     CLEANUP = "cleanup"
     PROBE = "probe"
+    LOGIN = "login"
+    VALIDATE = "validate"
+    MUTATE = "mutate"
 
 
 #: Handler kinds that run through the work queue and persist progress on the object.
 CHANGE_KINDS = frozenset({Kind.CREATE, Kind.UPDATE, Kind.DELETE, Kind.RESUME, Kind.FIELD})
+#: Operator-level handlers, not tied to a resource (kopf's "activities").
+ACTIVITY_KINDS = frozenset({Kind.STARTUP, Kind.CLEANUP, Kind.PROBE, Kind.LOGIN})
+#: Admission webhook handlers: registered so kopf code imports, refused at start-up until served.
+ADMISSION_KINDS = frozenset({Kind.VALIDATE, Kind.MUTATE})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,12 +67,26 @@ class Handler:
     retries: int | None = None
     timeout: float | None = None
     backoff: Any = None
+    #: kopf's ErrorsMode for exceptions that are neither Temporary nor PermanentError (None: the kind's default).
+    errors: Any = None
     param: Any = None
     optional: bool = False
+    #: resume handlers only: also for objects already being deleted (kopf's ``deleted=``).
+    deleted: bool = False
     interval: float | None = None
-    initial_delay: float = 0.0
+    #: seconds, or kopf's callable of the handler's kwargs returning seconds.
+    initial_delay: float | Callable[..., float] | None = None
     idle: float | None = None
+    sharp: bool = False
+    cancellation_backoff: float | None = None
     cancellation_timeout: float | None = None
+    cancellation_polling: float | None = None
+
+    def delay(self, kwargs: Mapping[str, Any]) -> float:
+        """The initial delay in seconds: a number, or kopf's callable of the handler's kwargs."""
+        if callable(self.initial_delay):
+            return float(self.initial_delay(**kwargs))
+        return float(self.initial_delay or 0.0)
 
     @property
     def is_async(self) -> bool:
@@ -122,6 +143,19 @@ class Registry:
 
 
 default_registry = Registry()
+#: kopf's name for a registry.
+OperatorRegistry = Registry
+
+
+def get_default_registry() -> Registry:
+    """The registry decorators add to when given no ``registry=``."""
+    return default_registry
+
+
+def set_default_registry(registry: Registry) -> None:
+    """Make ``registry`` the one decorators add to from now on (kopf's; e.g. per test)."""
+    global default_registry  # noqa: PLW0603 - kopf's API: a process-wide default set by a call
+    default_registry = registry
 
 
 def handler_id(fn: Callable[..., Any], field: tuple[str, ...] = (), explicit: str | None = None) -> str:

@@ -37,7 +37,7 @@ import logging
 import queue as stdqueue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -58,13 +58,14 @@ from opframe.runtime import planner
 from opframe.runtime.daemons import DaemonKeeper
 from opframe.runtime.events import EventRecorder
 from opframe.runtime.indexes import OperatorIndexes
-from opframe.runtime.invocation import Memo, Patch, accepted_kwargs, object_logger
+from opframe.runtime.invocation import Memo, Patch, object_logger
 from opframe.runtime.invoker import Invoker
 from opframe.runtime.kwargs import Api, KwargsBuilder, fresh_body
 from opframe.runtime.loops import LoopPool
 from opframe.runtime.metrics import OperatorMetrics
 from opframe.runtime.notices import Notices
-from opframe.runtime.planner import Outcome, Plan, Raised, Succeeded
+from opframe.runtime.planner import Outcome, Plan, Raised
+from opframe.runtime.subhandling import parent_coroutine
 from opframe.runtime.timers import TimerSchedule
 from opframe.runtime.writer import ObjectWriter
 
@@ -89,6 +90,8 @@ class RuntimeContext:
     api: Api | None = None
     metrics: OperatorMetrics | None = None
     success_events: bool = False  # post a Normal Event per handler success (settings.success_events)
+    default_backoff: float | None = None  # fixed retry delay without backoff= (settings.default_backoff)
+    lifecycle: Callable[..., Sequence[Any]] | None = None  # which due handlers run per reconcile (None: all)
 
 
 @dataclasses.dataclass
@@ -251,7 +254,8 @@ class Controller:
         matching = self.invoker.matching(key, body, raw)
         plan = planner.plan(body, handlers=self.invoker.planned, matching=matching,
                             annotations=self.context.annotations, finalizer=self.context.finalizer,
-                            first_sight=first_sight, now=now_utc(), include=self._include)
+                            first_sight=first_sight, now=now_utc(), include=self._include,
+                            lifecycle=self.context.lifecycle)
         if plan.being_deleted:
             self.daemons.forget(key)
         reconcile = _Reconcile(key, raw, body, plan, {})
@@ -264,22 +268,24 @@ class Controller:
             step = plan.steps[reconcile.position]
             reconcile.position += 1
             kwargs = self.kwargs.build(
-                step.handler, fresh_body(reconcile.raw), reconcile.key, reason=plan.cause.reason.value,
+                step.handler, fresh_body(reconcile.raw), reconcile.key, reason=plan.cause.reason,
                 diff=step.diff, old=step.old, new=step.new, patch=plan.patch, retry=step.retry, started=step.started)
+            progress = plan.progress
+            assert progress is not None  # a plan with steps has progress
             if step.handler.is_async:
                 reconcile.submitted = time.monotonic()
-                future = self.context.loops.submit(step.handler.fn(**accepted_kwargs(step.handler, kwargs)),
+                future = self.context.loops.submit(parent_coroutine(step.handler, kwargs, progress.record, now_utc()),
                                                    name=f"{step.handler.id} {reconcile.key}")
                 future.add_done_callback(lambda done: self._resumes.put((reconcile, done)))
                 return True
-            reconcile.outcomes[step.handler.id] = self.invoker.invoke(step.handler, kwargs)
+            reconcile.outcomes[step.handler.id] = self.invoker.invoke_change(step.handler, kwargs, progress.record)
         self._end(reconcile, matching)
         return False
 
     def _resume(self, reconcile: _Reconcile, future: concurrent.futures.Future[Any]) -> bool:
         handler = reconcile.plan.steps[reconcile.position - 1].handler
         try:
-            outcome: Outcome = Succeeded(future.result())
+            outcome: Outcome = future.result()  # parent_coroutine() returns the outcome
         except BaseException as error:
             outcome = Raised(error)
         self.invoker.observe(handler, time.monotonic() - reconcile.submitted, isinstance(outcome, Raised))
@@ -290,7 +296,8 @@ class Controller:
         key, plan = reconcile.key, reconcile.plan
         body = reconcile.body
         decision = planner.conclude(plan, reconcile.outcomes, body=body, annotations=self.context.annotations,
-                                    finalizer=self.context.finalizer, now=now_utc())
+                                    finalizer=self.context.finalizer, now=now_utc(),
+                                    default_backoff=self.context.default_backoff)
         self.invoker.report(key, body, plan, decision)
         if matching is None:
             matching = self.invoker.matching(key, body, reconcile.raw)
@@ -358,10 +365,12 @@ class Controller:
         self.writer.forget(key)
         self.timers.forget(key)
         self.daemons.forget(key)
+        self.kwargs.forget(key)
         self.queue.forget(key)
 
     def tracked_keys(self) -> int:
         """How many keys hold per-key state anywhere (for tests: nothing outlives its key)."""
         with self._lock:
             seen = len(self._seen)
-        return seen + len(self.notices) + self.writer.tracked() + self.timers.tracked() + self.daemons.tracked()
+        return (seen + len(self.notices) + self.writer.tracked() + self.timers.tracked() + self.daemons.tracked()
+                + self.kwargs.tracked())

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import enum
 import logging
 import threading
 import time
@@ -31,10 +32,24 @@ from opframe.runtime.loops import LoopPool
 logger = logging.getLogger("opframe.daemons")
 
 
+class DaemonStoppingReason(enum.Flag):
+    """Why a daemon (or timer) was asked to stop (kopf's); several can combine."""
+
+    DONE = enum.auto()
+    FILTERS_MISMATCH = enum.auto()
+    RESOURCE_DELETED = enum.auto()
+    OPERATOR_PAUSING = enum.auto()
+    OPERATOR_EXITING = enum.auto()
+    DAEMON_SIGNALLED = enum.auto()
+    DAEMON_CANCELLED = enum.auto()
+    DAEMON_ABANDONED = enum.auto()
+
+
 class DaemonStopped:
-    """The ``stopped`` flag of a sync daemon."""
+    """The ``stopped`` flag of a sync daemon: true once asked to stop; ``reason`` says why."""
 
     def __init__(self) -> None:
+        self.reason: DaemonStoppingReason | None = None
         self._event = threading.Event()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         self._lock = threading.Lock()
@@ -45,8 +60,9 @@ class DaemonStopped:
     def is_set(self) -> bool:
         return self._event.is_set()
 
-    def set(self) -> None:
+    def set(self, reason: DaemonStoppingReason = DaemonStoppingReason.DAEMON_SIGNALLED) -> None:
         with self._lock:
+            self.reason = reason if self.reason is None else self.reason | reason
             self._event.set()
             waiters = list(self._waiters)
         for loop, event in waiters:
@@ -120,7 +136,8 @@ class DaemonKeeper:
             arguments = accepted_kwargs(handler, {**kwargs, "stopped": entry.stopped})
 
             async def run_async() -> None:
-                if handler.initial_delay and await entry.stopped.wait_async(handler.initial_delay):
+                delay = handler.delay(kwargs)
+                if delay and await entry.stopped.wait_async(delay):
                     return
                 await handler.fn(**arguments)
 
@@ -134,7 +151,8 @@ class DaemonKeeper:
 
         def run_sync() -> None:
             try:
-                if handler.initial_delay and entry.stopped.wait(handler.initial_delay):
+                delay = handler.delay(kwargs)
+                if delay and entry.stopped.wait(delay):
                     return
                 handler.fn(**arguments)
             except Exception:

@@ -42,9 +42,12 @@ MAX_TRACKED_OBJECTS = 10_000
 
 
 class EventRecorder:
-    def __init__(self, client: KubeClient, *, component: str = "opframe", enabled: bool = True) -> None:
+    def __init__(self, client: KubeClient, *, component: str = "opframe", enabled: bool = True,
+                 instance: str = "", name_prefix: str = "") -> None:
         self._client = client
         self.component = component
+        self.instance = instance
+        self.name_prefix = name_prefix
         self.enabled = enabled
         self.posted = 0
         self.dropped = 0
@@ -78,8 +81,9 @@ class EventRecorder:
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         event = {
             "apiVersion": "v1", "kind": "Event",
-            "metadata": {"name": f"{metadata.get('name', 'object')}.{uuid.uuid4().hex[:12]}",
-                         "namespace": namespace},
+            "metadata": ({"generateName": self.name_prefix, "namespace": namespace} if self.name_prefix else
+                         {"name": f"{metadata.get('name', 'object')}.{uuid.uuid4().hex[:12]}",
+                          "namespace": namespace}),
             "involvedObject": {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"),
                                "name": metadata.get("name"), "namespace": metadata.get("namespace"),
                                "uid": metadata.get("uid"), "resourceVersion": metadata.get("resourceVersion")},
@@ -87,6 +91,8 @@ class EventRecorder:
             "source": {"component": self.component}, "reportingComponent": self.component,
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
         }
+        if self.instance:
+            event["reportingInstance"] = self.instance
         try:
             self._queue.put_nowait(event)
         except queue.Full:

@@ -13,11 +13,17 @@ the request's thread and must be quick.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+#: kopf's caching of probe results: a liveness probe every second does not run the probes every second.
+PROBES_MAX_AGE = 10.0
 
 logger = logging.getLogger("opframe.health")
 
@@ -56,17 +62,28 @@ def render_checks(endpoint: str, checks: list[tuple[str, Check]], *, verbose: bo
 
 class HealthServer:
     def __init__(self, host: str, port: int, *, liveness: list[tuple[str, Check]],
-                 readiness: list[tuple[str, Check]], metrics: Callable[[], bytes] | None) -> None:
+                 readiness: list[tuple[str, Check]], metrics: Callable[[], bytes] | None,
+                 probes: Callable[[], dict[str, Any]] | None = None, probes_path: str | None = None) -> None:
+        """``probes``/``probes_path``: kopf's liveness endpoint (``-L URL``): the probe handlers'
+        results as one JSON object by handler id, recomputed at most every PROBES_MAX_AGE seconds."""
         self.liveness = liveness
         self.readiness = readiness
         self.metrics = metrics
+        self._probes = probes
+        self._probes_lock = threading.Lock()
+        self._probed: tuple[float, bytes] | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 url = urlparse(self.path)
                 verbose = "verbose" in parse_qs(url.query, keep_blank_values=True)
-                if url.path in ("/healthz", "/livez"):
+                if probes_path is not None and url.path == probes_path and server._probes is not None:
+                    try:
+                        self._send(200, server.probe_results(), content_type="application/json")
+                    except Exception as exc:
+                        self._send(500, f"probe failed: {type(exc).__name__}: {exc}\n")
+                elif url.path in ("/healthz", "/livez"):
                     self._send(*render_checks("healthz", server.liveness, verbose=verbose))
                 elif url.path == "/readyz":
                     self._send(*render_checks("readyz", server.readiness, verbose=verbose))
@@ -91,6 +108,14 @@ class HealthServer:
         self._server.daemon_threads = True
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="opframe-health", daemon=True)
+
+    def probe_results(self) -> bytes:
+        with self._probes_lock:
+            now = time.monotonic()
+            if self._probed is None or now - self._probed[0] >= PROBES_MAX_AGE:
+                assert self._probes is not None
+                self._probed = (now, json.dumps(self._probes(), default=str).encode())
+            return self._probed[1]
 
     def start(self) -> None:
         self._thread.start()

@@ -10,9 +10,10 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
+from opframe.handlers.hierarchies import current_owner
 from opframe.handlers.registry import Handler
 from opframe.runtime.loops import LoopPool
 
@@ -127,14 +128,40 @@ def accepted_kwargs(handler: Handler, kwargs: Mapping[str, Any]) -> dict[str, An
     return dict(kwargs) if var_keyword else {k: v for k, v in kwargs.items() if k in names}
 
 
-def call(handler: Handler, kwargs: Mapping[str, Any], loops: LoopPool | None) -> Any:
-    """Call a handler with the kwargs it accepts and wait for its result (async ones on ``loops``)."""
+def _owner(kwargs: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    body = kwargs.get("body")
+    return body if isinstance(body, Mapping) else None
+
+
+def coroutine_of(handler: Handler, kwargs: Mapping[str, Any]) -> Coroutine[Any, Any, Any]:
+    """The coroutine of an async handler, with the kwargs it accepts, run with its object as
+    the current owner (``kopf.adopt(child)`` without ``owner=``, also in tasks it creates)."""
     arguments = accepted_kwargs(handler, kwargs)
+    owner = _owner(kwargs)
+
+    async def scoped() -> Any:
+        token = current_owner.set(owner)
+        try:
+            return await handler.fn(**arguments)
+        finally:
+            current_owner.reset(token)
+
+    return scoped()
+
+
+def call(handler: Handler, kwargs: Mapping[str, Any], loops: LoopPool | None) -> Any:
+    """Call a handler with the kwargs it accepts and wait for its result (async ones on ``loops``);
+    its object (``kwargs["body"]``) is the current owner while it runs."""
     if handler.is_async:
         if loops is None:
             raise RuntimeError("an async handler needs the operator's LoopPool")
-        return loops.run(handler.fn(**arguments), name=handler.id)
-    return handler.fn(**arguments)
+        return loops.run(coroutine_of(handler, kwargs), name=handler.id)
+    arguments = accepted_kwargs(handler, kwargs)
+    token = current_owner.set(_owner(kwargs))
+    try:
+        return handler.fn(**arguments)
+    finally:
+        current_owner.reset(token)
 
 
 class ObjectLogger(logging.LoggerAdapter):  # type: ignore[type-arg]

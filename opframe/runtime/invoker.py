@@ -15,9 +15,10 @@ from collections.abc import Callable
 from typing import Any
 
 from opframe.handlers import diffs, filters
+from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.kube.resources import Resource
-from opframe.runtime import planner
+from opframe.runtime import journal, planner
 from opframe.runtime.daemons import DaemonKeeper
 from opframe.runtime.events import EventRecorder
 from opframe.runtime.invocation import Patch, accepted_kwargs, call, object_logger
@@ -25,6 +26,7 @@ from opframe.runtime.kwargs import KwargsBuilder, fresh_body
 from opframe.runtime.loops import LoopPool
 from opframe.runtime.metrics import OperatorMetrics
 from opframe.runtime.planner import Outcome, Plan, Raised, Succeeded
+from opframe.runtime.subhandling import Records, run_parent
 from opframe.runtime.timers import TimerSchedule
 
 
@@ -47,7 +49,10 @@ class Invoker:
 
     def report(self, key: str, body: dict[str, Any], plan: Plan, decision: planner.Decision) -> None:
         log = object_logger(key)
+        kinds = {step.handler.id: step.handler.kind.value for step in plan.steps}
         for failure in decision.failures:
+            journal.record(key, self.name, failure.handler_id, kinds.get(failure.handler_id, ""),
+                           "retrying" if failure.retry_in is not None else "failed", failure.reason)
             if failure.retry_in is not None:
                 log.error("handler %s failed (%s); retrying in %.1f s", failure.handler_id, failure.reason,
                           failure.retry_in)
@@ -56,6 +61,7 @@ class Invoker:
             self.events.post(body, type_="Warning", reason="HandlerFailed",
                                      message=f"{failure.handler_id}: {failure.reason}")
         for handler_id in decision.succeeded:
+            journal.record(key, self.name, handler_id, kinds.get(handler_id, ""), "succeeded")
             log.debug("handler %s succeeded", handler_id)
             if self.success_events:
                 self.events.post(body, type_="Normal", reason="HandlerSucceeded",
@@ -104,17 +110,24 @@ class Invoker:
             outcome = self.invoke(handler, kwargs)
             if isinstance(outcome, Raised):  # never retried (kopf's rule for event handlers)
                 object_logger(key).error("event handler %s failed: %r", handler.id, outcome.error)
+            journal.record(key, self.name, handler.id, handler.kind.value,
+                           "failed" if isinstance(outcome, Raised) else "succeeded",
+                           repr(outcome.error) if isinstance(outcome, Raised) else "")
 
     def run_timers(self, key: str, raw: bytes, patch: Patch, essence_digest: str,
                     matching: frozenset[str]) -> float | None:
         if not self.timers:
             return None
-        due, come_back = self.timers.due(key, essence_digest=essence_digest, matching=matching,
-                                         now=time.monotonic())
+        due, come_back = self.timers.due(
+            key, essence_digest=essence_digest, matching=matching, now=time.monotonic(),
+            delay_of=lambda h: h.delay(self.kwargs.build(h, fresh_body(raw), key, reason="timer")))
         for handler in due:
             body = fresh_body(raw)
             kwargs = self.kwargs.build(handler, body, key, reason="timer", patch=patch)
             outcome = self.invoke(handler, kwargs)
+            journal.record(key, self.name, handler.id, handler.kind.value,
+                           "failed" if isinstance(outcome, Raised) else "succeeded",
+                           str(outcome.error) if isinstance(outcome, Raised) else "")
             if isinstance(outcome, Succeeded) and outcome.result is not None:
                 patch.status[handler.id] = outcome.result
             elif isinstance(outcome, Raised):
@@ -142,6 +155,13 @@ class Invoker:
             outcome: Outcome = Succeeded(call(handler, kwargs, self.loops))
         except Exception as error:
             outcome = Raised(error)
+        self.observe(handler, time.monotonic() - started, isinstance(outcome, Raised))
+        return outcome
+
+    def invoke_change(self, handler: Handler, kwargs: dict[str, Any], records: Records) -> Outcome:
+        """Call a change handler on this thread, then its due sub-handlers (subhandling.py)."""
+        started = time.monotonic()
+        outcome = run_parent(handler, kwargs, self.loops, records, now_utc())
         self.observe(handler, time.monotonic() - started, isinstance(outcome, Raised))
         return outcome
 

@@ -62,7 +62,12 @@ def fresh_body(raw: bytes) -> Body:
 
 
 class KwargsBuilder:
-    """Builds the keyword arguments of one kind's object handlers (kopf's names and meanings)."""
+    """Builds the keyword arguments of one kind's object handlers (kopf's names and meanings).
+
+    ``memo`` is each object's own shallow copy of the operator's memo (kopf's rule): what a
+    handler sets on it stays with that object, while objects inside it (a lock, a registry
+    dict) are shared. The copy lives until ``forget(key)``.
+    """
 
     def __init__(self, resource: Resource, api: Api | None, memo: Memo,
                  indexes: Callable[[], Mapping[str, Any]]) -> None:
@@ -70,6 +75,23 @@ class KwargsBuilder:
         self.api = api
         self.memo = memo
         self._indexes = indexes
+        self._memos: dict[str, Memo] = {}
+        self._lock = threading.Lock()
+
+    def memo_for(self, key: str) -> Memo:
+        with self._lock:
+            memo = self._memos.get(key)
+            if memo is None:
+                memo = self._memos[key] = Memo(self.memo)
+            return memo
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._memos.pop(key, None)
+
+    def tracked(self) -> int:
+        with self._lock:
+            return len(self._memos)
 
     def build(self, handler: Handler, body: dict[str, Any], key: str, *, reason: str | None,
               diff: Diff = (), old: Any = None, new: Any = None, patch: Patch | None = None, retry: int = 0,
@@ -82,7 +104,7 @@ class KwargsBuilder:
             "namespace": metadata.get("namespace"), "uid": metadata.get("uid"),
             "labels": metadata.get("labels", {}), "annotations": metadata.get("annotations", {}),
             "patch": patch if patch is not None else Patch(), "logger": object_logger(key),
-            "memo": self.memo, "old": copy.deepcopy(old), "new": copy.deepcopy(new), "diff": diff,
+            "memo": self.memo_for(key), "old": copy.deepcopy(old), "new": copy.deepcopy(new), "diff": diff,
             "reason": reason, "retry": retry, "started": started, "api": self.api,
             # kopf's meaning: how long the handler has been at it, since its first attempt.
             "runtime": now_utc() - started if started is not None else datetime.timedelta(0),

@@ -16,19 +16,25 @@ whose objects the controller filters by namespace.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from opframe.cache.informer import SharedIndexInformer, wait_for_cache_sync
 from opframe.cache.listwatch import ResourceListerWatcher
-from opframe.cache.reflector import ReflectorStats
-from opframe.handlers import filters
-from opframe.handlers.progress import Annotations
-from opframe.handlers.registry import Handler, Kind, Registry, default_registry
+from opframe.cache.reflector import MIN_WATCH_TIMEOUT, ReflectorStats
+from opframe.configuration import OperatorSettings
+from opframe.handlers import filters, lifecycles
+from opframe.handlers.progress import Annotations, now_utc
+from opframe.handlers.registry import Handler, Kind, Registry, get_default_registry
 from opframe.kube.client import ClientSettings, KubeClient
+from opframe.kube.credentials import ConnectionInfo
 from opframe.kube.resources import Resource
+from opframe.runtime import posting
+from opframe.runtime.activities import ActivityError, run_activity
 from opframe.runtime.controller import Controller, RuntimeContext
 from opframe.runtime.events import EventRecorder
 from opframe.runtime.health import HealthServer, Passed
@@ -63,15 +69,26 @@ WEDGED_MARGIN = 120.0
 
 
 class Operator:
-    def __init__(self, settings: Settings | None = None, registry: Registry | None = None) -> None:
+    """One operator: ``settings`` (opframe's), ``registry`` (default: the decorators' one),
+    ``memo`` (the operator's memo, of which each object gets a shallow copy),
+    ``kopf_settings`` (kopf's OperatorSettings handed to startup handlers; what they change
+    is applied after them), ``lifecycle`` (handlers/lifecycles.py; default: the process default)."""
+
+    def __init__(self, settings: Settings | None = None, registry: Registry | None = None, *,
+                 memo: Memo | None = None, kopf_settings: OperatorSettings | None = None,
+                 lifecycle: Callable[..., Any] | None = None) -> None:
         self.settings = settings or Settings()
-        self.registry = registry if registry is not None else default_registry
+        self.registry = registry if registry is not None else get_default_registry()
+        self.kopf_settings = kopf_settings if kopf_settings is not None else OperatorSettings()
+        self.lifecycle = lifecycle
         self.namespaces = NamespaceSelector(self.settings.namespaces, all_namespaces=self.settings.all_namespaces)
         self.client: KubeClient | None = None
         self.resources: dict[tuple[str, ...], Resource] = {}
         self.controllers: dict[Resource, Controller] = {}
         self.informers: dict[tuple[Resource, str | None], SharedIndexInformer] = {}
-        self.memo = Memo()
+        self.memo = memo if memo is not None else Memo()
+        #: Set on stop(): ends activities' waits between retries.
+        self.stopping = threading.Event()
         self.api: Api | None = None
         self.events: EventRecorder | None = None
         self.metrics: OperatorMetrics | None = None
@@ -84,8 +101,10 @@ class Operator:
         self.stopped = threading.Event()
 
     def prepare(self) -> None:
-        """Check everything start() needs; raise StartupError on the first problem."""
-        prepared = prepare(self.settings, self.registry, self.namespaces)
+        """Log in (on.login handlers), then check everything start() needs; StartupError on the first problem."""
+        if self.loops is None:
+            self.loops = LoopPool()
+        prepared = prepare(self.settings, self.registry, self.namespaces, login=self._login())
         self.client, self.resources = prepared.client, prepared.resources
         self.api = Api(self.client, self.settings, self.memo)
 
@@ -94,25 +113,31 @@ class Operator:
     def start(self) -> None:
         if self.client is None:
             self.prepare()
-        assert self.client is not None
-        self.loops = LoopPool()
+        assert self.client is not None and self.loops is not None
         for handler in self.registry.handlers(Kind.STARTUP):
             try:
-                call(handler, self._activity_kwargs(handler), self.loops)
-            except Exception as exc:
-                raise StartupError(f"startup handler {handler.id} failed: {type(exc).__name__}: {exc}") from exc
+                run_activity(handler, self._activity_kwargs(), self.loops, stop=self.stopping,
+                             default_backoff=self.settings.default_backoff)
+            except ActivityError as exc:
+                raise StartupError(f"{exc}; the operator does not start") from exc
+        self._apply_kopf_settings()
         indexes = OperatorIndexes(self.loops)
         self.metrics = OperatorMetrics()
         self.client.observer = self.metrics.observe_request
         # Events get a client and a request budget of their own (as client-go's event
         # broadcaster does), so that posting them never slows the handlers' writes.
         self.events = EventRecorder(KubeClient(self.client.configuration, ClientSettings(
-            qps=EVENTS_QPS, burst=EVENTS_BURST, retry_budget=EVENTS_RETRY_BUDGET)), enabled=self.settings.post_events)
+            qps=EVENTS_QPS, burst=EVENTS_BURST, retry_budget=EVENTS_RETRY_BUDGET)), enabled=self.settings.post_events,
+            component=self.settings.event_component, instance=self.settings.event_instance,
+            name_prefix=self.settings.event_name_prefix)
         self.events.start()
+        posting.activate(self.events, self.kopf_settings)
         context = RuntimeContext(
             client=self.client, annotations=Annotations(self.settings.prefix),
             finalizer=self.settings.finalizer_name, memo=self.memo, loops=self.loops,
             events=self.events, success_events=self.settings.success_events,
+            default_backoff=self.settings.default_backoff,
+            lifecycle=self.lifecycle if self.lifecycle is not None else lifecycles.get_default_lifecycle(),
             namespace_matches=self.namespaces.matches, indexes=indexes, api=self.api, metrics=self.metrics)
         # Group by the resolved resource first: two names for one resource ("pods" and
         # "v1/pods") share one informer, whose label selector must suit all their handlers.
@@ -132,7 +157,8 @@ class Operator:
                 informer = SharedIndexInformer(
                     ResourceListerWatcher(self.client, resource, namespace=namespace, label_selector=selector),
                     name=name, inactivity_timeout=self.settings.inactivity_timeout,
-                    use_watch_list=self.settings.watch_list)
+                    use_watch_list=self.settings.watch_list, page_size=self.settings.page_size,
+                    min_watch_timeout=self.settings.watch_timeout or MIN_WATCH_TIMEOUT)
                 informers[namespace] = self.informers[resource, namespace] = informer
                 self.metrics.watch_reflector(name, _stats_of(informer))
             self.controllers[resource] = Controller(context, resource, handlers, informers,
@@ -190,14 +216,16 @@ class Operator:
     def _start_health_server(self) -> None:
         """/healthz: is the operator wedged (a reflector or worker not running while it could);
         /readyz: synced, leading if elected, and every watch hearing from the API server."""
-        if self.settings.health_port is None:
+        if self.settings.health_port is None and not self.settings.liveness_endpoint:
             return
         inactivity = max((i.reflector.inactivity_limit() for i in self.informers.values()), default=0.0)
         wedged_after = inactivity + WEDGED_MARGIN
 
         def probe_check(handler: Handler) -> Callable[[], str | Passed | None]:
             def check() -> str | Passed | None:
-                result = call(handler, self._activity_kwargs(handler), self.loops)
+                result = call(handler, {**self._activity_kwargs(), "activity": "probe", "param": handler.param,
+                                        "logger": logging.getLogger("opframe.activities.probe"), "retry": 0,
+                                        "started": now_utc(), "runtime": datetime.timedelta(0)}, self.loops)
                 return None if result is None else Passed(result)
             return check
 
@@ -234,13 +262,31 @@ class Operator:
             ("leader-election", lambda: "lost the lease" if self.lost_leadership.is_set() else None),
         ]
         readiness += [(f"watch-{i.name}", connected_check(i)) for i in self.informers.values()]
-        self.health = HealthServer(self.settings.health_host, self.settings.health_port, liveness=liveness,
-                                   readiness=readiness, metrics=self.metrics.render if self.metrics else None)
+        probes_path: str | None = None
+        host, port = self.settings.health_host, self.settings.health_port
+        if self.settings.liveness_endpoint:
+            endpoint = urlsplit(self.settings.liveness_endpoint)
+            probes_path = endpoint.path or "/"
+            if port is None:
+                host, port = endpoint.hostname or "0.0.0.0", endpoint.port or 80
+            elif (endpoint.port, endpoint.hostname) != (port, host):
+                logger.warning("-L %s: served on the health port %d instead", self.settings.liveness_endpoint, port)
+        assert port is not None
+        self.health = HealthServer(host, port, liveness=liveness, readiness=readiness,
+                                   metrics=self.metrics.render if self.metrics else None,
+                                   probes=self._probe_results, probes_path=probes_path)
         self.health.start()
-        logger.info("health and metrics on %s:%d (/healthz, /readyz, /metrics)", self.settings.health_host,
-                    self.health.port)
+        logger.info("health and metrics on %s:%d (/healthz, /readyz, /metrics%s)", host, self.health.port,
+                    f", probes at {probes_path}" if probes_path else "")
+
+    def _probe_results(self) -> dict[str, Any]:
+        """kopf's liveness body: every probe handler's result by its id."""
+        return {h.id: run_activity(h, self._activity_kwargs(), self.loops, stop=self.stopping,
+                                   default_backoff=self.settings.default_backoff)
+                for h in self.registry.handlers(Kind.PROBE)}
 
     def stop(self) -> None:
+        self.stopping.set()
         timeout = 0.0 if self.lost_leadership.is_set() else self.settings.shutdown_timeout
         for controller in self.controllers.values():
             if not controller.stop(timeout):
@@ -249,12 +295,15 @@ class Operator:
             self.elector.stop()  # a leader releases its lease, so a standby takes over at once
         for informer in self.informers.values():
             informer.stop()
-        for handler in self.registry.handlers(Kind.CLEANUP):
-            try:
-                call(handler, self._activity_kwargs(handler), self.loops)
-            except Exception:
-                logger.exception("cleanup handler %s failed", handler.id)
+        if self.started.is_set() or self.controllers:
+            for handler in self.registry.handlers(Kind.CLEANUP):
+                try:
+                    run_activity(handler, self._activity_kwargs(), self.loops,
+                                 default_backoff=self.settings.default_backoff, stop=self._cleanup_deadline())
+                except ActivityError:
+                    logger.exception("cleanup handler %s failed", handler.id)
         if self.events is not None:
+            posting.deactivate(self.events)
             self.events.stop()
         if self.loops is not None:
             self.loops.close()
@@ -273,10 +322,46 @@ class Operator:
         finally:
             self.stop()
 
-    def _activity_kwargs(self, handler: Handler) -> dict[str, Any]:
-        """Keyword arguments of the handlers that belong to no object (startup, cleanup, probe)."""
-        return {"memo": self.memo, "logger": logger, "settings": self.settings, "param": handler.param,
-                "api": self.api}
+    def _activity_kwargs(self) -> dict[str, Any]:
+        """What every activity gets besides its own attempt's kwargs (activities.py adds those)."""
+        indexes = self.controllers and next(iter(self.controllers.values())).context.indexes.kwargs()
+        return {"memo": self.memo, "settings": self.kopf_settings, "api": self.api, **(indexes or {})}
+
+    def _cleanup_deadline(self) -> threading.Event:
+        """A flag set after the shutdown timeout: cleanup handlers are retried until then (kopf's rule)."""
+        deadline = threading.Event()
+        timer = threading.Timer(self.settings.shutdown_timeout, deadline.set)
+        timer.daemon = True
+        timer.start()
+        return deadline
+
+    def _login(self) -> ConnectionInfo | None:
+        """Credentials from the on.login handlers (the highest priority wins), or None to use the kubeconfig."""
+        handlers = self.registry.handlers(Kind.LOGIN)
+        if not handlers:
+            return None
+        found: list[ConnectionInfo] = []
+        for handler in handlers:
+            try:
+                info = run_activity(handler, self._activity_kwargs(), self.loops, stop=self.stopping,
+                                    default_backoff=self.settings.default_backoff)
+            except ActivityError as exc:
+                raise StartupError(f"{exc}; the operator cannot log in") from exc
+            if info is not None and not isinstance(info, ConnectionInfo):
+                raise StartupError(f"login handler {handler.id} returned {type(info).__name__}; return a "
+                                   "kopf.ConnectionInfo (or None)")
+            if info is not None:
+                found.append(info)
+        if not found:
+            raise StartupError(f"the login handlers ({', '.join(h.id for h in handlers)}) returned no credentials; "
+                               "return a ConnectionInfo, e.g. kopf.login_via_client(**kwargs)")
+        return max(found, key=lambda info: info.priority)
+
+    def _apply_kopf_settings(self) -> None:
+        """What startup handlers changed in kopf's OperatorSettings, applied to opframe's Settings."""
+        self.settings, warnings = self.kopf_settings.applied_to(self.settings)
+        for warning in warnings:
+            logger.warning("%s", warning)
 
 
 def _stats_of(informer: SharedIndexInformer) -> Callable[[], ReflectorStats]:

@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from opframe.handlers import diffs, filters, retries
 from opframe.handlers.causes import Cause, Reason, detect, has_finalizer
-from opframe.handlers.progress import Annotations, HandlerState, Progress, digest
+from opframe.handlers.progress import Annotations, HandlerRecord, HandlerState, Progress, digest
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.runtime.invocation import Patch
 
@@ -84,7 +84,25 @@ class Raised:
     error: BaseException
 
 
-Outcome = Succeeded | Raised
+@dataclasses.dataclass(frozen=True)
+class WithChildren:
+    """A parent handler's call that declared sub-handlers: its own result or error, every
+    sub-handler it declared (full ids), and the outcomes of those that ran now."""
+
+    result: Any
+    error: BaseException | None
+    declared: tuple[Handler, ...]
+    ran: tuple[tuple[str, Succeeded | Raised], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Pending:
+    """A parent whose sub-handlers are not all finished: it comes back after ``delay`` seconds."""
+
+    delay: float
+
+
+Outcome = Succeeded | Raised | WithChildren
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,8 +127,9 @@ def matching_change_handlers(handlers: Sequence[Handler]) -> list[Handler]:
 
 def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Collection[str],
          annotations: Annotations, finalizer: str, first_sight: bool, now: datetime.datetime,
-         include: tuple[tuple[str, ...], ...] = ()) -> Plan:
-    """What to do for ``body`` now. ``matching``: ids of the handlers whose filters match it."""
+         include: tuple[tuple[str, ...], ...] = (), lifecycle: Callable[..., Sequence[Any]] | None = None) -> Plan:
+    """What to do for ``body`` now. ``matching``: ids of the handlers whose filters match it;
+    ``lifecycle`` (handlers/lifecycles.py) picks which due handlers run now (None: all)."""
     metadata = body.get("metadata") or {}
     being_deleted = bool(metadata.get("deletionTimestamp"))
     has_marker = annotations.marker in (metadata.get("annotations") or {})
@@ -152,11 +171,17 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
             old = diffs.resolve_path(old, handler.field) if old is not None else None
             new = diffs.resolve_path(new, handler.field) if new is not None else None
         steps.append(Step(handler, handler_diff, old, new, record.retries, record.started or now))
+    if lifecycle is not None and steps:
+        now_ids = [h.id for h in lifecycle([s.handler for s in steps],
+                                           state={s.handler.id: progress.record(s.handler.id) for s in steps})]
+        if len(now_ids) < len(steps):
+            come_back = earliest(come_back, 0.0)  # the others run in the next reconcile, at once
+        steps = sorted((s for s in steps if s.handler.id in now_ids), key=lambda s: now_ids.index(s.handler.id))
     return Plan(cause, steps, [h.id for h, _ in chosen], progress, patch, come_back, being_deleted, has_marker)
 
 
 def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str, Any], annotations: Annotations,
-             finalizer: str, now: datetime.datetime) -> Decision:
+             finalizer: str, now: datetime.datetime, default_backoff: float | None = None) -> Decision:
     """The write and the next visit, given what each planned step did (steps without an outcome did not run)."""
     patch = plan_.patch
     progress = plan_.progress
@@ -166,36 +191,24 @@ def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str,
     retrying = False
     if progress is None:
         return Decision(patch, come_back, False, failures, succeeded)
+    tally = _Tally(failures, succeeded, now, default_backoff)
     for step in plan_.steps:
-        outcome = outcomes.get(step.handler.id)
-        if outcome is None:
+        given = outcomes.get(step.handler.id)
+        if given is None:
             continue
-        handler = step.handler
-        record = progress.record(handler.id)
+        record = progress.record(step.handler.id)
         if record.started is None:
             record.started = step.started
-        if isinstance(outcome, Succeeded):
-            record.state = HandlerState.SUCCEEDED
-            record.delayed_until = None
-            record.message = ""
-            if outcome.result is not None:
-                patch.status[handler.id] = outcome.result
-            succeeded.append(handler.id)
-            continue
-        record.retries += 1
-        verdict = retries.decide(outcome.error, retries_so_far=record.retries, started=record.started.timestamp(),
-                                 now=now.timestamp(), max_retries=handler.retries, timeout=handler.timeout,
-                                 backoff=handler.backoff)
-        record.message = verdict.reason
-        if verdict.retry:
+        own = _children(given, progress, tally, now) if isinstance(given, WithChildren) else given
+        if isinstance(own, Pending):
             record.state = HandlerState.DELAYED
-            record.delayed_until = now + datetime.timedelta(seconds=verdict.delay)
-            come_back = earliest(come_back, verdict.delay)
+            record.delayed_until = now + datetime.timedelta(seconds=own.delay)
+            come_back = earliest(come_back, own.delay)
+            continue
+        delay = tally.record(step.handler, record, own, patch)
+        if delay is not None:
+            come_back = earliest(come_back, delay)
             retrying = True
-            failures.append(Failure(handler.id, verdict.reason, verdict.delay))
-        else:
-            record.state = HandlerState.FAILED
-            failures.append(Failure(handler.id, verdict.reason, None))
     cause = plan_.cause
     if all(progress.record(handler_id).finished for handler_id in plan_.selected):
         if cause.reason is Reason.DELETE:
@@ -209,6 +222,72 @@ def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str,
         if not plan_.has_marker:
             patch.metadata.annotations[annotations.marker] = "yes"
     return Decision(patch, come_back, retrying, failures, succeeded)
+
+
+@dataclasses.dataclass
+class _Tally:
+    """How conclude() records one handler's (or sub-handler's) outcome on its progress record."""
+
+    failures: list[Failure]
+    succeeded: list[str]
+    now: datetime.datetime
+    default_backoff: float | None
+
+    def record(self, handler: Handler, record: HandlerRecord, outcome: Succeeded | Raised,
+               patch: Patch) -> float | None:
+        """Advance ``record``; the delay before a retry, or None when the handler finished."""
+        if isinstance(outcome, Succeeded):
+            record.state = HandlerState.SUCCEEDED
+            record.delayed_until = None
+            record.message = ""
+            if outcome.result is not None:
+                patch.status[handler.id] = outcome.result
+            self.succeeded.append(handler.id)
+            return None
+        record.retries += 1
+        assert record.started is not None
+        verdict = retries.decide(outcome.error, retries_so_far=record.retries, started=record.started.timestamp(),
+                                 now=self.now.timestamp(), max_retries=handler.retries, timeout=handler.timeout,
+                                 backoff=handler.backoff, errors=handler.errors, default_backoff=self.default_backoff)
+        record.message = verdict.reason
+        if verdict.ignored:
+            record.state = HandlerState.SUCCEEDED
+            record.delayed_until = None
+            self.succeeded.append(handler.id)
+            return None
+        if verdict.retry:
+            record.state = HandlerState.DELAYED
+            record.delayed_until = self.now + datetime.timedelta(seconds=verdict.delay)
+            self.failures.append(Failure(handler.id, verdict.reason, verdict.delay))
+            return verdict.delay
+        record.state = HandlerState.FAILED
+        self.failures.append(Failure(handler.id, verdict.reason, None))
+        return None
+
+
+def _children(outcome: WithChildren, progress: Progress, tally: _Tally,
+              now: datetime.datetime) -> Succeeded | Raised | Pending:
+    """Record the sub-handlers that ran; the parent succeeds once all of them did (kopf's rule), fails
+    once one failed for good, and otherwise comes back when the next one is due."""
+    if outcome.error is not None and not isinstance(outcome.error, retries.ChildrenPending):
+        return Raised(outcome.error)
+    ran = dict(outcome.ran)
+    scratch = Patch()
+    for child in outcome.declared:
+        if child.id in ran:
+            record = progress.record(child.id)
+            if record.started is None:
+                record.started = now
+            tally.record(child, record, ran[child.id], scratch)
+    records = [(child.id, progress.record(child.id)) for child in outcome.declared]
+    failed = [child_id for child_id, record in records if record.state is HandlerState.FAILED]
+    if failed:
+        return Raised(retries.PermanentError(f"sub-handler {', '.join(failed)} failed"))
+    waiting = [record for _, record in records if not record.finished]
+    if not waiting:
+        return Succeeded(outcome.result)
+    due = [max(0.0, (r.delayed_until - now).total_seconds()) if r.delayed_until else 0.0 for r in waiting]
+    return Pending(min(due))
 
 
 def release(body: Mapping[str, Any], finalizer: str) -> Patch | None:

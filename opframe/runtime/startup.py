@@ -14,12 +14,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from opframe.handlers.registry import CHANGE_KINDS, Kind, Registry
+from opframe.handlers.registry import ADMISSION_KINDS, CHANGE_KINDS, Kind, Registry
 from opframe.kube import errors
 from opframe.kube.client import ClientSettings, KubeClient
 from opframe.kube.config import ConfigurationError, load_configuration
+from opframe.kube.credentials import ConnectionInfo, client_configuration
 from opframe.kube.discovery import AmbiguousResourceError, Discovery, ResourceNotFoundError
 from opframe.kube.resources import Resource
+from opframe.runtime import webhooks
 from opframe.settings import NamespaceSelector, Settings
 
 #: How long start-up waits for the API server to answer before calling it unreachable.
@@ -38,16 +40,24 @@ class Prepared:
     resources: dict[tuple[str, ...], Resource]
 
 
-def prepare(settings: Settings, registry: Registry, namespaces: NamespaceSelector) -> Prepared:
+def prepare(settings: Settings, registry: Registry, namespaces: NamespaceSelector, *,
+            login: ConnectionInfo | None = None) -> Prepared:
+    """Check the handlers, the cluster, the resources and RBAC; ``login`` (from on.login handlers)
+    replaces the kubeconfig search."""
     if not registry.resources() and not registry.handlers(Kind.STARTUP):
         raise StartupError("no handlers are registered; decorate functions with @opframe.on.create(...), "
                            "@opframe.on.update(...) and the like in the operator file")
+    admission = registry.handlers(*ADMISSION_KINDS)
+    if admission:
+        raise StartupError(f"{', '.join(h.id for h in admission)}: {webhooks.UNSUPPORTED}")
     try:
-        configuration = load_configuration(settings.kubeconfig, context=settings.context)
+        configuration = (client_configuration(login) if login is not None
+                         else load_configuration(settings.kubeconfig, context=settings.context))
     except ConfigurationError as exc:
         raise StartupError(str(exc)) from None
     if not namespaces.all_namespaces and not namespaces.include:
-        namespaces.include = [kubeconfig_namespace(settings) or "default"]
+        namespaces.include = [(login.default_namespace if login is not None else None)
+                              or kubeconfig_namespace(settings) or "default"]
     client = KubeClient(configuration, ClientSettings(qps=settings.qps, burst=settings.burst))
     probe = KubeClient(configuration, ClientSettings(retry_budget=REACHABILITY_BUDGET))
     try:

@@ -18,7 +18,7 @@ Invariants:
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from opframe.handlers.registry import Handler
 from opframe.runtime.planner import earliest
@@ -38,9 +38,10 @@ class TimerSchedule:
     def __bool__(self) -> bool:
         return bool(self.timers)
 
-    def due(self, key: str, *, essence_digest: str, matching: Collection[str],
-            now: float) -> tuple[list[Handler], float | None]:
-        """The timers to run now for ``key``, and seconds until the next one is due."""
+    def due(self, key: str, *, essence_digest: str, matching: Collection[str], now: float,
+            delay_of: Callable[[Handler], float] | None = None) -> tuple[list[Handler], float | None]:
+        """The timers to run now for ``key``, and seconds until the next one is due. ``delay_of``
+        gives a timer's initial delay (kopf allows a callable of the object's kwargs)."""
         if not self.timers:
             return [], None
         runnable: list[Handler] = []
@@ -56,7 +57,9 @@ class TimerSchedule:
                 if handler.id not in matching:
                     due.pop(handler.id, None)
                     continue
-                next_run = due.setdefault(handler.id, now + (handler.initial_delay or 0.0))
+                if handler.id not in due:
+                    due[handler.id] = now + (delay_of(handler) if delay_of is not None else handler.delay({}))
+                next_run = due[handler.id]
                 if next_run <= now and handler.idle is not None and now - quiet_since < handler.idle:
                     next_run = due[handler.id] = quiet_since + handler.idle
                 if next_run <= now:

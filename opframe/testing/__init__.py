@@ -17,11 +17,23 @@ from opframe.testing.controlplane import (
 )
 from opframe.testing.eventually import eventually, install_crd
 
+
+def __getattr__(name: str) -> object:
+    # KopfRunner runs the operator pipeline; loading it lazily keeps the control-plane kit
+    # free of it (the import contract in pyproject.toml).
+    if name == "KopfRunner":
+        from opframe.testing.runner import KopfRunner
+
+        return KopfRunner
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "KUBERNETES_VERSION",
     "Binaries",
     "ControlPlane",
     "ControlPlaneError",
+    "KopfRunner",
     "eventually",
     "find_binaries",
     "install_crd",

@@ -195,9 +195,9 @@ def test_public_api_exports_the_decorators() -> None:
 
 
 def test_an_empty_registry_given_is_used_not_the_default() -> None:
-    from opframe.handlers.registry import default_registry
+    from opframe.handlers import registry as registries
 
     registry = Registry()
-    before = len(default_registry)
+    before = len(registries.get_default_registry())
     on.create(RESOURCE, registry=registry)(fn)
-    assert (len(registry), len(default_registry)) == (1, before)
+    assert (len(registry), len(registries.get_default_registry())) == (1, before)

@@ -13,6 +13,7 @@ import tenacity
 from opframe.handlers.retries import (
     DEFAULT_BACKOFF_MAX,
     DEFAULT_TEMPORARY_DELAY,
+    ErrorsMode,
     PermanentError,
     TemporaryError,
     backoff_delay,
@@ -52,7 +53,7 @@ def test_temporary_error_default_delay_is_kopfs_60_s() -> None:
 
 
 def test_temporary_error_without_delay_uses_the_default() -> None:
-    assert run(TemporaryError("not yet", delay=None)).delay == DEFAULT_TEMPORARY_DELAY
+    assert run(TemporaryError("not yet", delay=None)).delay == 0.0  # kopf: None means "retry at once"
 
 
 def test_temporary_error_negative_delay_is_zero() -> None:
@@ -74,7 +75,7 @@ def test_temporary_error_reason_names_it() -> None:
 def test_gives_up_after_max_retries(error: Exception) -> None:
     decision = run(error, retries_so_far=3, max_retries=3)
     assert (decision.retry, decision.delay) == (False, 0.0)
-    assert decision.reason.startswith("gave up after 3 attempts")
+    assert decision.reason.startswith("HandlerRetriesError: gave up after 3 attempts")
 
 
 def test_retries_below_max_retries() -> None:
@@ -93,7 +94,37 @@ def test_gives_up_after_timeout(error: Exception) -> None:
 
 
 def test_retries_before_timeout() -> None:
-    assert run(RuntimeError("r"), started=1000.0, now=1009.9, timeout=10.0).retry
+    assert run(TemporaryError("r", delay=1), started=1000.0, now=1008.9, timeout=10.0).retry
+
+
+def test_gives_up_when_the_next_attempt_would_come_after_the_timeout() -> None:
+    """kopf's look-ahead: 9 s spent, a 2 s delay would end past the 10 s timeout."""
+    decision = run(TemporaryError("r", delay=2), started=1000.0, now=1009.0, timeout=10.0)
+    assert not decision.retry
+    assert decision.reason.startswith("HandlerTimeoutError")
+
+
+@pytest.mark.parametrize(("mode", "retry", "ignored"), [
+    (ErrorsMode.TEMPORARY, True, False), (ErrorsMode.PERMANENT, False, False), (ErrorsMode.IGNORED, False, True),
+    (None, True, False)], ids=["temporary", "permanent", "ignored", "default"])
+def test_errors_mode_decides_for_arbitrary_exceptions(mode: ErrorsMode | None, retry: bool, ignored: bool) -> None:
+    decision = decide(RuntimeError("x"), retries_so_far=1, started=0.0, now=1.0, max_retries=None, timeout=None,
+                      backoff=1.0, errors=mode)
+    assert (decision.retry, decision.ignored) == (retry, ignored)
+
+
+@pytest.mark.parametrize("mode", [ErrorsMode.PERMANENT, ErrorsMode.IGNORED])
+def test_errors_mode_does_not_change_temporary_or_permanent_errors(mode: ErrorsMode) -> None:
+    kwargs: dict[str, Any] = dict(retries_so_far=1, started=0.0, now=1.0, max_retries=None, timeout=None,
+                                  backoff=None, errors=mode)
+    assert decide(TemporaryError("t", delay=3), **kwargs).delay == 3
+    assert not decide(PermanentError("p"), **kwargs).ignored
+
+
+def test_default_backoff_is_the_fixed_delay_without_backoff() -> None:
+    decision = decide(RuntimeError("x"), retries_so_far=5, started=0.0, now=1.0, max_retries=None, timeout=None,
+                      backoff=None, default_backoff=7.0)
+    assert decision.delay == 7.0
 
 
 def test_no_limits_retries_forever() -> None:

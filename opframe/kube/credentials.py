@@ -1,0 +1,153 @@
+"""kopf's login: ``ConnectionInfo`` and the ``login_*`` helpers an ``@on.login`` handler returns.
+
+An operator with ``@on.login`` handlers connects with what they return instead of the
+kubeconfig search of config.py: the first non-None ConnectionInfo of the highest
+``priority`` wins. ``ca_data``, ``certificate_data`` and ``private_key_data`` are base64
+of PEM, as in kubeconfigs and kopf; they are written to private temporary files for the
+TLS layer. A token without a ``scheme`` is a Bearer token.
+
+Invariant: a ConnectionInfo holds either a path or data for each of CA, certificate and
+key, never both (ValueError at construction, as kopf).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import os
+import tempfile
+from typing import Any
+
+from opframe.kube.errors import KubeError
+
+#: kopf's type for its HTTP session; opframe's client is urllib3-based, so only the name exists.
+AiohttpSession = Any
+
+
+class LoginError(KubeError):
+    """No credentials could be found or used; the message says which and why."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConnectionInfo:
+    server: str
+    ca_path: str | None = None
+    ca_data: str | bytes | None = None
+    insecure: bool | None = None
+    username: str | None = None
+    password: str | None = None
+    scheme: str | None = None
+    token: str | None = None
+    certificate_path: str | None = None
+    certificate_data: str | bytes | None = None
+    private_key_path: str | None = None
+    private_key_data: str | bytes | None = None
+    default_namespace: str | None = None
+    proxy_url: str | None = None
+    trust_env: bool = False
+    priority: int = 0
+    expiration: datetime.datetime | None = None
+
+    def __post_init__(self) -> None:
+        for what in ("ca", "certificate", "private_key"):
+            if getattr(self, f"{what}_path") and getattr(self, f"{what}_data"):
+                raise ValueError(f"both {what}_path and {what}_data are set; give one of them")
+
+    def as_http_headers(self) -> dict[str, str]:
+        """The Authorization header these credentials make (empty without credentials)."""
+        if self.username and self.password:
+            basic = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+            return {"Authorization": f"Basic {basic}"}
+        if self.token:
+            return {"Authorization": f"{self.scheme or 'Bearer'} {self.token}"}
+        return {}
+
+
+def _data_file(data: str | bytes, suffix: str) -> str:
+    raw = base64.b64decode(data)
+    handle, path = tempfile.mkstemp(prefix="opframe-login-", suffix=suffix)
+    with os.fdopen(handle, "wb") as file:
+        file.write(raw)
+    return path
+
+
+def client_configuration(info: ConnectionInfo) -> Any:
+    """A ``kubernetes.client.Configuration`` (what KubeClient is built from) for these credentials."""
+    from kubernetes import client
+
+    configuration = client.Configuration()
+    configuration.host = info.server
+    configuration.verify_ssl = not info.insecure
+    configuration.ssl_ca_cert = info.ca_path or (_data_file(info.ca_data, ".ca.pem") if info.ca_data else None)
+    configuration.cert_file = info.certificate_path or (
+        _data_file(info.certificate_data, ".crt.pem") if info.certificate_data else None)
+    configuration.key_file = info.private_key_path or (
+        _data_file(info.private_key_data, ".key.pem") if info.private_key_data else None)
+    headers = info.as_http_headers()
+    if headers:
+        configuration.api_key = {"authorization": headers["Authorization"]}
+    if info.proxy_url:
+        configuration.proxy = info.proxy_url
+    return configuration
+
+
+def _from_kubernetes(configuration: Any, namespace: str | None = None) -> ConnectionInfo:
+    token = (configuration.api_key or {}).get("authorization") or (configuration.api_key or {}).get("BearerToken")
+    scheme, _, value = (token or "").partition(" ")
+    return ConnectionInfo(
+        server=str(configuration.host), ca_path=configuration.ssl_ca_cert, insecure=not configuration.verify_ssl,
+        username=configuration.username or None, password=configuration.password or None,
+        scheme=scheme if value else None, token=(value or None) if token else None,
+        certificate_path=configuration.cert_file, private_key_path=configuration.key_file,
+        default_namespace=namespace)
+
+
+def login_with_kubeconfig(**_: Any) -> ConnectionInfo | None:
+    """Credentials from $KUBECONFIG or ~/.kube/config (current context); None when there is none."""
+    from kubernetes import client, config
+
+    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    default = os.path.expanduser("~/.kube/config")
+    if not paths and not os.path.exists(default):
+        return None
+    configuration = client.Configuration()
+    try:
+        config.load_kube_config(config_file=os.pathsep.join(paths) or default,  # type: ignore[no-untyped-call]
+                                client_configuration=configuration)
+        _, active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+            config_file=os.pathsep.join(paths) or default)
+    except Exception as exc:
+        raise LoginError(f"cannot log in with the kubeconfig: {exc}") from exc
+    return _from_kubernetes(configuration, (active.get("context") or {}).get("namespace"))
+
+
+def login_with_service_account(**_: Any) -> ConnectionInfo | None:
+    """Credentials of the pod's service account; None outside a pod."""
+    from kubernetes import client, config
+
+    if not os.environ.get("KUBERNETES_SERVICE_HOST"):
+        return None
+    configuration = client.Configuration()
+    try:
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    except Exception as exc:
+        raise LoginError(f"cannot log in with the service account: {exc}") from exc
+    namespace_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+    namespace = open(namespace_file).read().strip() if os.path.exists(namespace_file) else None  # noqa: SIM115
+    return _from_kubernetes(configuration, namespace)
+
+
+def login_via_client(**kwargs: Any) -> ConnectionInfo | None:
+    """kopf's login through the ``kubernetes`` package: in-cluster first, then the kubeconfig."""
+    return login_with_service_account(**kwargs) or login_with_kubeconfig(**kwargs)
+
+
+def login_via_pykube(**kwargs: Any) -> ConnectionInfo | None:
+    """kopf's login through pykube-ng; the same sources, read by the ``kubernetes`` package."""
+    return login_via_client(**kwargs)
+
+
+def login_via_async_client(**kwargs: Any) -> ConnectionInfo | None:
+    """kopf's login through kubernetes_asyncio; the same sources, read by the ``kubernetes`` package."""
+    return login_via_client(**kwargs)

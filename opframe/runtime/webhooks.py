@@ -1,0 +1,50 @@
+"""kopf's webhook servers and tunnels, by name only: opframe does not serve admission yet.
+
+They can be constructed (a kopf operator assigns one to ``settings.admission.server`` in a
+startup handler), keep their options, and serve nothing: an operator with
+``on.validate``/``on.mutate`` handlers or an admission server set stops at start-up with
+one message naming the handlers and what to use instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: What an operator with admission handlers is told at start-up.
+UNSUPPORTED = ("admission webhooks (on.validate/on.mutate, settings.admission.server) are not supported by opframe "
+               "yet; enforce the rules with a CRD's x-kubernetes-validations (CEL) or a ValidatingAdmissionPolicy, "
+               "or keep this operator on kopf")
+
+
+class WebhookServer:
+    """kopf's local HTTPS webhook server (options kept, nothing served)."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.options.items())})"
+
+
+class WebhookK3dServer(WebhookServer):
+    pass
+
+
+class WebhookMinikubeServer(WebhookServer):
+    pass
+
+
+class WebhookDockerDesktopServer(WebhookServer):
+    pass
+
+
+class WebhookAutoServer(WebhookServer):
+    pass
+
+
+class WebhookNgrokTunnel(WebhookServer):
+    pass
+
+
+class WebhookAutoTunnel(WebhookServer):
+    pass

@@ -1,0 +1,122 @@
+"""KopfRunner: run an operator in-process for the length of a ``with`` block (kopf's test helper).
+
+    with KopfRunner(["run", "-A", "--standalone", "operator.py"], timeout=60) as runner:
+        ...  # create objects, wait for what the operator does
+    assert runner.exit_code == 0 and runner.exception is None
+    assert runner.handlers("default/my-object") == ["create_fn"]
+
+The command runs in a thread through click's CliRunner (so its output is captured) with
+a stop flag set when the block ends. Beyond kopf's properties (``output``, ``stdout``,
+``stderr``, ``exit_code``, ``exception``, ``exc_info``, ``future``), ``journal`` holds every
+handler outcome per object, so a test asserts outcomes rather than log lines.
+
+The operator's decorators register into a registry of the runner's own (a copy of the
+default registry as it was, unless ``registry=`` is given), so several runners in one
+test session do not see each other's handlers. This module is the one part of the test
+kit that imports the operator pipeline; ``opframe.testing`` loads it only when asked.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import types
+from typing import Any, Literal
+
+import click.testing
+
+from opframe import cli
+from opframe.configuration import OperatorSettings
+from opframe.handlers.registry import Registry, get_default_registry
+from opframe.runtime.journal import Journal
+
+
+class KopfRunner:
+    def __init__(self, *args: Any, reraise: bool = True, timeout: float | None = None,
+                 registry: Registry | None = None, settings: OperatorSettings | None = None, **kwargs: Any) -> None:
+        self.args = args
+        self.kwargs = kwargs
+        self.reraise = reraise
+        self.timeout = timeout
+        if registry is None:
+            registry = Registry()
+            for handler in get_default_registry().handlers():
+                registry.add(handler)
+        self.registry = registry
+        self.settings = settings
+        self.journal = Journal()
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._target, name="opframe-kopf-runner", daemon=True)
+        self._future: concurrent.futures.Future[click.testing.Result] = concurrent.futures.Future()
+
+    def __enter__(self) -> KopfRunner:
+        self.journal.__enter__()
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc_val: BaseException | None,
+                 exc_tb: types.TracebackType | None) -> Literal[False]:
+        self._stop.set()
+        self._thread.join(timeout=self.timeout)
+        self.journal.__exit__()
+        if self._thread.is_alive():
+            raise RuntimeError("the operator did not stop within the runner's timeout; it is still running")
+        error = self._future.exception()
+        if error is not None:
+            raise error from exc_val
+        error = self._future.result().exception
+        if error is not None and self.reraise and not isinstance(error, SystemExit):
+            raise error from exc_val
+        return False
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the operator handles (caches synced); False if it ended or the timeout passed first."""
+        deadline = threading.Event()
+        while not self._ready.is_set() and not self._future.done():
+            if deadline.wait(0.05) or (timeout is not None and (timeout := timeout - 0.05) <= 0):
+                break
+        return self._ready.is_set()
+
+    def handlers(self, key: str, outcome: str = "succeeded") -> list[str]:
+        """Ids of the handlers that ended with ``outcome`` for one object (``namespace/name``)."""
+        return self.journal.handlers(key, outcome)
+
+    def _target(self) -> None:
+        try:
+            controls = cli.RunControls(registry=self.registry, settings=self.settings, stop_flag=self._stop,
+                                       ready_flag=self._ready)
+            result = click.testing.CliRunner().invoke(cli.main, *self.args, **self.kwargs, obj=controls)
+        except BaseException as error:
+            self._future.set_exception(error)
+        else:
+            self._future.set_result(result)
+
+    @property
+    def future(self) -> concurrent.futures.Future[click.testing.Result]:
+        return self._future
+
+    @property
+    def output(self) -> str:
+        return self._future.result().output
+
+    @property
+    def stdout(self) -> str:
+        return self._future.result().stdout
+
+    @property
+    def stderr(self) -> str:
+        return self._future.result().stderr
+
+    @property
+    def exit_code(self) -> int:
+        return self._future.result().exit_code
+
+    @property
+    def exception(self) -> BaseException | None:
+        error = self._future.result().exception
+        return None if isinstance(error, SystemExit) and error.code == 0 else error
+
+    @property
+    def exc_info(self) -> Any:
+        return self._future.result().exc_info
