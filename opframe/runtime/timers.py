@@ -49,8 +49,9 @@ class TimerSchedule:
         with self._lock:
             known = self._changed.get(key)
             if known is None or known[0] != essence_digest:
-                # First sight counts as "quiet since now" only if nothing is known yet.
-                self._changed[key] = (essence_digest, now if known is not None else 0.0)
+                # kopf's rule: idleness counts from the last change seen, first sight included
+                # (an operator that just started waits ``idle`` before the first run too).
+                self._changed[key] = (essence_digest, now)
             quiet_since = self._changed[key][1]
             due = self._due.setdefault(key, {})
             for handler in self.timers:
