@@ -19,6 +19,7 @@ kit that imports the operator pipeline; ``opframe.testing`` loads it only when a
 from __future__ import annotations
 
 import concurrent.futures
+import logging
 import threading
 import types
 from typing import Any, Literal
@@ -29,6 +30,21 @@ from opframe import cli
 from opframe.configuration import OperatorSettings
 from opframe.handlers.registry import Registry, get_default_registry
 from opframe.runtime.journal import Journal
+
+
+class _LogLines(logging.Handler):
+    """Keeps the formatted log lines of the run (thread-safe, as logging handlers are)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def text(self) -> str:
+        return "\n".join(list(self.lines))
 
 
 class KopfRunner:
@@ -45,6 +61,7 @@ class KopfRunner:
         self.registry = registry
         self.settings = settings
         self.journal = Journal()
+        self._log = _LogLines()
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._target, name="opframe-kopf-runner", daemon=True)
@@ -52,6 +69,7 @@ class KopfRunner:
 
     def __enter__(self) -> KopfRunner:
         self.journal.__enter__()
+        logging.getLogger().addHandler(self._log)
         self._thread.start()
         return self
 
@@ -60,6 +78,7 @@ class KopfRunner:
         self._stop.set()
         self._thread.join(timeout=self.timeout)
         self.journal.__exit__()
+        logging.getLogger().removeHandler(self._log)
         if self._thread.is_alive():
             raise RuntimeError("the operator did not stop within the runner's timeout; it is still running")
         error = self._future.exception()
@@ -77,6 +96,11 @@ class KopfRunner:
             if deadline.wait(0.05) or (timeout is not None and (timeout := timeout - 0.05) <= 0):
                 break
         return self._ready.is_set()
+
+    @property
+    def log(self) -> str:
+        """Every log line so far, while the operator runs (``output`` is there only after the block)."""
+        return self._log.text()
 
     def handlers(self, key: str, outcome: str = "succeeded") -> list[str]:
         """Ids of the handlers that ended with ``outcome`` for one object (``namespace/name``)."""

@@ -299,3 +299,111 @@ def test_99_all_at_once(example: Callable[..., KopfRunner], kube_client: KubeCli
     kube_client.delete(kex, NAME, namespace=namespace)
     eventually(lambda: _gone(kube_client, kex, namespace), what="deleted")
     assert "delete" in runner.handlers(key)
+
+
+def test_06_peering_runs_standalone(example: Callable[..., KopfRunner], kube_client: KubeClient, kex: Resource,
+                                    namespace: str, obj: dict[str, Any]) -> None:
+    """06 is about kopf's peering; opframe accepts its flags (peering is Lease election here)."""
+    runner = example("06-peering", "--dev")
+    kube_client.create(kex, obj, namespace=namespace)
+    eventually(lambda: _handled(kube_client, kex, namespace), what="kopf-example-1 handled")
+    assert runner.handlers(f"{namespace}/{NAME}") == ["create_fn"]
+
+
+def _pod(namespace: str, name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace,
+                                                            "labels": labels or {}},
+            "spec": {"containers": [{"name": "main", "image": "busybox"}]}}
+
+
+def test_10_builtins_cancel_a_task_made_in_another_handler(example: Callable[..., KopfRunner],
+                                                          kube_client: KubeClient, namespace: str) -> None:
+    """A task created by the pods' create handler is cancelled by their delete handler: async
+    handlers share one event loop while none blocks it, as in kopf."""
+    runner = example("10-builtins")
+    kube_client.create(PODS, _pod(namespace, "victim"), namespace=namespace)
+    key = f"{namespace}/victim"
+    eventually(lambda: runner.handlers(key) == ["pod_in_sight"], what="the create handler")
+    pod = kube_client.get(PODS, "victim", namespace=namespace)
+    assert FINALIZER in pod["metadata"]["finalizers"]
+    kube_client.delete(PODS, "victim", namespace=namespace)
+    eventually(lambda: "pod_deleted" in runner.handlers(key), what="the delete handler")
+    eventually(lambda: _missing(kube_client, PODS, "victim", namespace), what="the pod gone")
+    eventually(lambda: "=== Pod killing is cancelled!" in runner.log, what="the task cancelled")
+
+
+def _missing(client: KubeClient, resource: Resource, name: str, namespace: str) -> bool:
+    try:
+        client.get(resource, name, namespace=namespace)
+    except errors.NotFound:
+        return True
+    return False
+
+
+def test_11_filtering_handlers_run_exactly_the_matching_ones(example: Callable[..., KopfRunner],
+                                                            kube_client: KubeClient, kex: Resource, namespace: str,
+                                                            obj: dict[str, Any]) -> None:
+    runner = example("11-filtering-handlers")
+    key = f"{namespace}/{NAME}"
+    kube_client.create(kex, obj, namespace=namespace)
+    body = eventually(lambda: _handled(kube_client, kex, namespace), what="creation handled")
+    assert sorted(runner.handlers(key)) == sorted([
+        "create_with_labels_matching", "create_with_labels_present", "create_with_labels_absent",
+        "create_with_labels_callback_matching", "create_with_annotations_matching",
+        "create_with_annotations_present", "create_with_annotations_absent", "create_with_filter_satisfied",
+        "create_with_field_value_satisfied/spec.field", "create_with_field_presence_satisfied/spec.field"])
+    assert FINALIZER in body["metadata"]["finalizers"]  # the daemon matches spec.field == "value"
+    eventually(lambda: "Field daemon is satisfied." in runner.log, what="the daemon running")
+    kube_client.patch(kex, NAME, {"spec": {"field": "changed"}}, namespace=namespace)
+    eventually(lambda: "update_with_field_change_satisfied/spec.field" in runner.handlers(key),
+               what="the field-change handler")
+    eventually(lambda: FINALIZER not in (_get(kube_client, kex, namespace)["metadata"].get("finalizers") or []),
+               what="the finalizer released once the daemon no longer matches")
+    kube_client.delete(kex, NAME, namespace=namespace)
+    eventually(lambda: _gone(kube_client, kex, namespace), what="deleted")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _probes(port: int) -> dict[str, Any] | None:
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return dict(json.loads(response.read()))
+    except OSError:
+        return None
+
+
+def test_13_hooks_login_startup_retries_probes_and_cleanup(example: Callable[..., KopfRunner],
+                                                          kube_client: KubeClient, namespace: str) -> None:
+    port = _free_port()
+    started = time.monotonic()
+    runner = example("13-hooks", "-L", f"http://127.0.0.1:{port}/healthz")
+    assert time.monotonic() - started >= 3.0  # startup_fn_retried: 3 failures, 1 s apart; login sleeps 2 s
+    kube_client.create(PODS, _pod(namespace, "watched"), namespace=namespace)
+    eventually(lambda: _probes(port) == {"tasks_count": 1, "monitored_objects": {namespace: ["watched"]}},
+               what=lambda: f"the probes to list the pod, got {_probes(port)}", timeout=30)
+    runner.__exit__(None, None, None)
+    assert "All pod-tasks are requested to stop..." in runner.output  # the cleanup handler ran
+
+
+def test_16_indexing_feeds_probes_and_a_timer(example: Callable[..., KopfRunner], kube_client: KubeClient,
+                                             kex: Resource, namespace: str, obj: dict[str, Any]) -> None:
+    port = _free_port()
+    for name in ("p1", "p2"):
+        kube_client.create(PODS, _pod(namespace, name, {"app": name}), namespace=namespace)
+    example("16-indexing", "-L", f"http://127.0.0.1:{port}/healthz")
+    assert eventually(lambda: _probes(port), what="the probes") == {
+        "pod_count": 2, "pod_names": ["p1", "p2"]}
+    kube_client.create(kex, obj, namespace=namespace)
+    body = eventually(lambda: "running-pods" in (_get(kube_client, kex, namespace).get("status") or {})
+                      and _get(kube_client, kex, namespace), what="the timer's status", timeout=20)
+    assert body["status"]["running-pods"] == []  # no pod runs: no node in this control plane
