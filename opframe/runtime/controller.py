@@ -31,6 +31,7 @@ Invariants:
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -124,7 +125,8 @@ class Controller:
         self.notices = Notices(keep_events=any(h.kind is Kind.EVENT for h in handlers))
         self.writer = ObjectWriter(context.client, resource, context.finalizer)
         self.timers = TimerSchedule([h for h in handlers if h.kind is Kind.TIMER])
-        self.daemons = DaemonKeeper(context.loops)
+        self.daemons = DaemonKeeper(context.loops, apply=self._write_daemon_patch,
+                                    default_backoff=context.default_backoff)
         self.kwargs = KwargsBuilder(resource, context.api, context.memo, context.indexes.kwargs)
         self.invoker = Invoker(resource, handlers, kwargs=self.kwargs, loops=context.loops, events=context.events,
                                metrics=context.metrics, timers=self.timers, daemons=self.daemons,
@@ -357,6 +359,11 @@ class Controller:
             self.queue.add_after(key, CONFLICT_RETRY_DELAY)
         except errors.NotFound:
             pass
+
+    def _write_daemon_patch(self, key: str, patch: Patch) -> None:
+        """A daemon attempt's patch, written at once (kopf applies it after every attempt)."""
+        with contextlib.suppress(errors.NotFound):
+            self.writer.apply(key, patch)
 
     def _forget(self, key: str) -> None:
         """Drop every piece of per-key state: the one place a key's memory is released."""

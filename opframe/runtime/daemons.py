@@ -8,25 +8,31 @@ should stop; a sync daemon calls ``stopped.wait(seconds)`` instead of sleeping, 
 async one ``await stopped.wait(seconds)`` (both return True when stopped).
 
 Invariants: ``_running[key]`` exists only while some daemon of ``key`` was started and
-not stopped; ``forget(key)`` stops them all and drops the entry. After ``stopped`` is
-set, an async daemon still running after its ``cancellation_timeout`` is cancelled; a
-sync one cannot be, and is left to end on its own (a daemon thread: it never blocks
-the process's exit). ``stop_all(timeout)`` signals every daemon first and then waits
-for all of them within one deadline.
+not stopped, ``_exited[key]`` while the object exists and one of its daemons ended on
+its own; ``forget(key)`` stops them all and drops both. After ``stopped`` is set, an
+async daemon with a ``cancellation_timeout`` still running after its
+``cancellation_backoff`` is cancelled (kopf's stages); a sync one cannot be, and is
+left to end on its own (a daemon thread: it never blocks the process's exit).
+``stop_all(timeout)`` signals every daemon first and then waits for all of them
+within one deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import datetime
 import enum
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
+from opframe.handlers import retries
+from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import Handler
-from opframe.runtime.invocation import accepted_kwargs, object_logger
+from opframe.runtime.invocation import Patch, accepted_kwargs, object_logger
 from opframe.runtime.loops import LoopPool
 
 logger = logging.getLogger("opframe.daemons")
@@ -98,106 +104,195 @@ class AsyncDaemonStopped(DaemonStopped):
 
 
 class _Running:
-    def __init__(self, stopped: DaemonStopped, cancellation_timeout: float | None) -> None:
+    """One daemon of one object: its flag, whether its function ended, and its future (async)."""
+
+    def __init__(self, handler: Handler, stopped: DaemonStopped) -> None:
+        self.handler = handler
         self.stopped = stopped
         self.done = threading.Event()
         self.future: concurrent.futures.Future[Any] | None = None
-        self.cancellation_timeout = cancellation_timeout
 
-    def request_stop(self) -> None:
-        self.stopped.set()
-        if self.cancellation_timeout is not None and self.future is not None:
-            timer = threading.Timer(self.cancellation_timeout, self._cancel_if_running)
+    def request_stop(self, reason: DaemonStoppingReason = DaemonStoppingReason.DAEMON_SIGNALLED) -> None:
+        """kopf's stages: set the flag; an async daemon still running after ``cancellation_backoff``
+        is cancelled if it has a ``cancellation_timeout``; one still running after that is abandoned."""
+        self.stopped.set(reason)
+        backoff, timeout = self.handler.cancellation_backoff, self.handler.cancellation_timeout
+        if timeout is not None and self.future is not None:
+            timer = threading.Timer(backoff or 0.0, self._cancel_if_running)
             timer.daemon = True
             timer.start()
 
     def _cancel_if_running(self) -> None:
         if not self.done.is_set() and self.future is not None:
+            self.stopped.set(DaemonStoppingReason.DAEMON_CANCELLED)
             self.future.cancel()
 
 
-class DaemonKeeper:
-    """Which daemons run for which object. Thread-safe."""
+#: Writes a daemon's patch to its object (key, merge patch); the controller's ObjectWriter.
+PatchApplier = Callable[[str, Patch], None]
 
-    def __init__(self, loops: LoopPool) -> None:
+
+class DaemonKeeper:
+    """Which daemons run for which object, and their attempts (kopf's rules). Thread-safe.
+
+    * each attempt gets ``retry`` (attempts before it), ``started``, ``runtime``, ``stopped``
+      and a fresh ``patch``, written to the object when the attempt ends (with the result,
+      if any, under ``status.<daemon id>``);
+    * a TemporaryError or another exception is retried as for handlers (``errors=``,
+      ``backoff=``, ``retries=``, ``timeout=``), waiting on ``stopped``;
+    * a daemon that returns (or fails for good) without being asked to stop is not started
+      again for that object while it exists (``exited``); one stopped by us can be.
+    """
+
+    def __init__(self, loops: LoopPool, apply: PatchApplier | None = None,
+                 default_backoff: float | None = None) -> None:
         self._loops = loops
+        self._apply = apply
+        self._default_backoff = default_backoff
         self._lock = threading.Lock()
         self._running: dict[str, dict[str, _Running]] = {}
+        #: key -> ids of daemons that ended on their own (never restarted for that key).
+        self._exited: dict[str, set[str]] = {}
 
     def running(self, key: str, handler_id: str) -> bool:
+        """True while it runs, and forever once it ended on its own (so it is not started again)."""
         with self._lock:
+            if handler_id in self._exited.get(key, ()):
+                return True
             entry = self._running.get(key, {}).get(handler_id)
             return entry is not None and not entry.done.is_set()
 
     def start(self, key: str, handler: Handler, kwargs: dict[str, Any]) -> None:
-        log = object_logger(key)
         if handler.is_async:
-            entry = _Running(AsyncDaemonStopped(), handler.cancellation_timeout)
-            arguments = accepted_kwargs(handler, {**kwargs, "stopped": entry.stopped})
-
-            async def run_async() -> None:
-                delay = handler.delay(kwargs)
-                if delay and await entry.stopped.wait_async(delay):
-                    return
-                await handler.fn(**arguments)
-
+            entry = _Running(handler, AsyncDaemonStopped())
             with self._lock:
                 self._running.setdefault(key, {})[handler.id] = entry
-            entry.future = self._loops.submit(run_async(), name=f"daemon {handler.id} {key}")
-            entry.future.add_done_callback(lambda future: self._ended(entry, future, handler, log))
+            entry.future = self._loops.submit(self._run_async(key, entry, kwargs), name=f"daemon {handler.id} {key}")
+            entry.future.add_done_callback(lambda future: self._ended(key, entry, future))
             return
-        entry = _Running(DaemonStopped(), handler.cancellation_timeout)
-        arguments = accepted_kwargs(handler, {**kwargs, "stopped": entry.stopped})
-
-        def run_sync() -> None:
-            try:
-                delay = handler.delay(kwargs)
-                if delay and entry.stopped.wait(delay):
-                    return
-                handler.fn(**arguments)
-            except Exception:
-                log.exception("daemon %s failed", handler.id)
-            finally:
-                entry.done.set()
-
+        entry = _Running(handler, DaemonStopped())
         with self._lock:
             self._running.setdefault(key, {})[handler.id] = entry
-        threading.Thread(target=run_sync, name=f"daemon-{handler.id}-{key}", daemon=True).start()
+        threading.Thread(target=self._run_sync, args=(key, entry, kwargs), name=f"daemon-{handler.id}-{key}",
+                         daemon=True).start()
 
-    @staticmethod
-    def _ended(entry: _Running, future: concurrent.futures.Future[Any], handler: Handler, log: Any) -> None:
+    # -- attempts -----------------------------------------------------------------------------
+
+    def _attempt_kwargs(self, entry: _Running, kwargs: dict[str, Any], retry: int,
+                        started: datetime.datetime) -> tuple[dict[str, Any], Patch]:
+        patch = Patch()
+        attempt = {**kwargs, "stopped": entry.stopped, "patch": patch, "retry": retry, "started": started,
+                   "runtime": now_utc() - started}
+        return accepted_kwargs(entry.handler, attempt), patch
+
+    def _after(self, key: str, entry: _Running, patch: Patch, result: Any, error: BaseException | None,
+               retry: int, first: float) -> float | None:
+        """Write the attempt's patch; the delay before the next attempt, or None to end."""
+        handler, log = entry.handler, object_logger(key)
+        if error is None and result is not None:
+            patch.status[handler.id] = result
+        if patch and self._apply is not None:
+            try:
+                self._apply(key, patch)
+            except Exception as exc:
+                log.warning("daemon %s: its patch could not be written: %s", handler.id, exc)
+        if error is None:
+            return None
+        verdict = retries.decide(error, retries_so_far=retry, started=first, now=time.monotonic(),
+                                 max_retries=handler.retries, timeout=handler.timeout, backoff=handler.backoff,
+                                 errors=handler.errors, default_backoff=self._default_backoff)
+        if verdict.ignored:
+            return None
+        if not verdict.retry:
+            log.error("daemon %s failed for good: %s", handler.id, verdict.reason)
+            return None
+        log.warning("daemon %s failed (%s); retrying in %.1f s", handler.id, verdict.reason, verdict.delay)
+        return verdict.delay
+
+    def _run_sync(self, key: str, entry: _Running, kwargs: dict[str, Any]) -> None:
         try:
-            if future.cancelled():
-                log.warning("daemon %s did not stop within %s s and was cancelled", handler.id,
-                            handler.cancellation_timeout)
-            elif future.exception() is not None:
-                log.error("daemon %s failed: %r", handler.id, future.exception())
+            delay = entry.handler.delay(kwargs)
+            if delay and entry.stopped.wait(delay):
+                return
+            started, first, retry = now_utc(), time.monotonic(), 0
+            while not entry.stopped:
+                arguments, patch = self._attempt_kwargs(entry, kwargs, retry, started)
+                result: Any = None
+                error: BaseException | None = None
+                try:
+                    result = entry.handler.fn(**arguments)
+                except Exception as exc:
+                    error = exc
+                retry += 1
+                pause = self._after(key, entry, patch, result, error, retry, first)
+                if pause is None:
+                    break
+                entry.stopped.wait(pause)
         finally:
-            entry.done.set()
+            self._finish(key, entry)
+
+    async def _run_async(self, key: str, entry: _Running, kwargs: dict[str, Any]) -> None:
+        delay = entry.handler.delay(kwargs)
+        if delay and await entry.stopped.wait_async(delay):
+            return
+        started, first, retry = now_utc(), time.monotonic(), 0
+        while not entry.stopped:
+            arguments, patch = self._attempt_kwargs(entry, kwargs, retry, started)
+            result: Any = None
+            error: BaseException | None = None
+            try:
+                result = await entry.handler.fn(**arguments)
+            except Exception as exc:
+                error = exc
+            retry += 1
+            pause = await asyncio.to_thread(self._after, key, entry, patch, result, error, retry, first)
+            if pause is None:
+                break
+            await entry.stopped.wait_async(pause)
+
+    def _ended(self, key: str, entry: _Running, future: concurrent.futures.Future[Any]) -> None:
+        if future.cancelled():
+            object_logger(key).warning("daemon %s did not stop within its cancellation backoff and was cancelled",
+                                       entry.handler.id)
+        elif future.exception() is not None:
+            object_logger(key).error("daemon %s failed: %r", entry.handler.id, future.exception())
+        self._finish(key, entry)
+
+    def _finish(self, key: str, entry: _Running) -> None:
+        with self._lock:
+            if not entry.stopped and self._running.get(key, {}).get(entry.handler.id) is entry:
+                self._exited.setdefault(key, set()).add(entry.handler.id)
+        entry.stopped.set(DaemonStoppingReason.DONE)
+        entry.done.set()
+
+    # -- stopping -----------------------------------------------------------------------------
 
     def stop(self, key: str, handler_id: str) -> None:
+        """The object stopped matching the daemon's filters: stop it (it may start again later)."""
         with self._lock:
             entries = self._running.get(key, {})
             entry = entries.pop(handler_id, None)
             if not entries:
                 self._running.pop(key, None)
         if entry is not None:
-            entry.request_stop()
+            entry.request_stop(DaemonStoppingReason.FILTERS_MISMATCH)
 
     def forget(self, key: str) -> None:
         """Stop every daemon of ``key`` (it was deleted or left the cache) without waiting."""
         with self._lock:
             entries = self._running.pop(key, {})
+            self._exited.pop(key, None)
         for entry in entries.values():
-            entry.request_stop()
+            entry.request_stop(DaemonStoppingReason.RESOURCE_DELETED)
 
     def stop_all(self, timeout: float | None) -> bool:
         """Signal every daemon, then wait for all within one ``timeout``. True if all ended."""
         with self._lock:
             entries = [entry for per_key in self._running.values() for entry in per_key.values()]
             self._running.clear()
+            self._exited.clear()
         for entry in entries:
-            entry.request_stop()
+            entry.request_stop(DaemonStoppingReason.OPERATOR_EXITING)
         deadline = None if timeout is None else time.monotonic() + timeout
         for entry in entries:
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -211,4 +306,4 @@ class DaemonKeeper:
 
     def tracked(self) -> int:
         with self._lock:
-            return len(self._running)
+            return len(self._running.keys() | self._exited.keys())

@@ -407,3 +407,27 @@ def test_16_indexing_feeds_probes_and_a_timer(example: Callable[..., KopfRunner]
     body = eventually(lambda: "running-pods" in (_get(kube_client, kex, namespace).get("status") or {})
                       and _get(kube_client, kex, namespace), what="the timer's status", timeout=20)
     assert body["status"]["running-pods"] == []  # no pod runs: no node in this control plane
+
+
+def test_14_daemons_retry_write_their_patch_and_stop_on_deletion(example: Callable[..., KopfRunner],
+                                                                 kube_client: KubeClient, kex: Resource,
+                                                                 namespace: str, obj: dict[str, Any]) -> None:
+    runner = example("14-daemons")
+    kube_client.create(kex, obj, namespace=namespace)
+    seen: list[str] = []
+
+    def message() -> str | None:
+        value = (_get(kube_client, kex, namespace).get("status") or {}).get("message")
+        if value and (not seen or seen[-1] != value):
+            seen.append(value)
+        return value
+
+    eventually(lambda: message() == "Failed 3 times.", what=lambda: f"three failures, saw {seen}", timeout=30,
+               interval=0.1)
+    assert seen == ["Failed 1 times.", "Failed 2 times.", "Failed 3 times."]  # a patch per attempt, retry 0..2
+    eventually(lambda: "=> Ping from a sync daemon: field='value', retry=3" in runner.log, what="the sync daemon")
+    eventually(lambda: "=> Ping from an async daemon: field='value'" in runner.log, what="the async daemon")
+    body = _get(kube_client, kex, namespace)
+    assert FINALIZER in body["metadata"]["finalizers"]
+    kube_client.delete(kex, NAME, namespace=namespace)
+    eventually(lambda: _gone(kube_client, kex, namespace), what="deleted", timeout=15)
