@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo demo-node controlplane node image helm venv lint typecheck layers unit e2e clean
+.PHONY: test demo demo-node controlplane node image helm venv kopf-venv lint typecheck layers unit e2e clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,12 @@ image: venv
 helm:
 	@./tools/helm/build.sh
 
+# kopf 1.45.2 in a virtual environment of its own (never an opframe dependency): the migration
+# e2e test runs a real kopf operator before opframe takes its objects over.
+KOPF_VENV := $(or $(OPFRAME_CACHE_DIR),$(HOME)/.cache/opframe)/kopf-venv
+kopf-venv:
+	@test -x $(KOPF_VENV)/bin/kopf || { $(PYTHON) -m venv $(KOPF_VENV) && $(KOPF_VENV)/bin/pip install --quiet 'kopf==1.45.2'; }
+
 lint: venv
 	$(BIN)/ruff check opframe tests examples bench
 
@@ -48,10 +54,10 @@ layers: venv
 unit: venv
 	$(BIN)/pytest tests/unit
 
-e2e: venv controlplane helm
+e2e: venv controlplane helm kopf-venv
 	$(BIN)/pytest tests/e2e examples
 
-test: venv controlplane node image helm lint typecheck layers
+test: venv controlplane node image helm kopf-venv lint typecheck layers
 	$(BIN)/pytest
 
 demo: venv controlplane

@@ -128,6 +128,7 @@ class RunControls:
 @click.option("--lease-namespace", default=None, help=_settings_help("lease_namespace"))
 @click.option("--health-port", type=int, default=None, help=_settings_help("health_port"))
 @click.option("-L", "--liveness", "liveness_endpoint", default=None, help=_settings_help("liveness_endpoint"))
+@click.option("--adopt-kopf", is_flag=True, default=None, help=_settings_help("adopt_kopf"))
 @click.option("--standalone", is_flag=True, default=None,
               help="kopf's flag: no peering. opframe's default (leader election only with --leader-election).")
 @click.option("-P", "--peering", "peering_name", default=None,
@@ -141,7 +142,8 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
                 log_format: str | None, log_prefix: bool | None, log_refkey: str | None,
                 workers: int | None, kubeconfig: str | None, context: str | None, leader_election: bool | None,
                 lease_name: str | None, lease_namespace: str | None, health_port: int | None,
-                liveness_endpoint: str | None, standalone: bool | None, peering_name: str | None,
+                liveness_endpoint: str | None, adopt_kopf: bool | None, standalone: bool | None,
+                peering_name: str | None,
                 priority: int | None, dev: bool | None) -> None:
     """Run the operator defined in FILES (and/or -m modules) until SIGTERM or Ctrl-C.
 
@@ -167,6 +169,8 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
         overrides["namespaces"] = [part for value in namespaces for part in value.split(",") if part]
     if all_namespaces:
         overrides["all_namespaces"] = True
+    if adopt_kopf:
+        overrides["adopt_kopf"] = True
     if verbose or debug:
         overrides["log_level"] = "DEBUG"
     elif quiet:

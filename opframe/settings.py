@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     default_backoff: float | None = Field(None, gt=0, description="Seconds before a failed handler without "
                                           "backoff= runs again (kopf's settings.execution.default_backoff). Unset: "
                                           "exponential with jitter, 1 s doubling up to 5 min.")
+    adopt_kopf: bool = Field(False, description="Continue objects a kopf operator handled: read kopf's diff-base "
+                                                "and per-handler progress (kopf_prefix), honour and release kopf's "
+                                                "finalizer (kopf_finalizer), clear kopf's progress records as each "
+                                                "cause finishes. See docs/migrating-from-kopf.md.")
+    kopf_prefix: str = Field("kopf.zalando.org", description="kopf's annotation prefix, read with adopt_kopf.")
+    kopf_finalizer: str = Field("kopf.zalando.org/KopfFinalizerMarker",
+                                description="kopf's finalizer, honoured and released with adopt_kopf.")
     event_component: str = Field("opframe", description="source.component and reportingComponent of the Events "
                                                          "opframe posts (kopf: settings.posting.reporting_component).")
     event_instance: str = Field("", description="reportingInstance of the Events opframe posts (empty: none).")

@@ -51,11 +51,21 @@ class Cause:
     progress: Progress | None = None
 
 
-def has_finalizer(body: Mapping[str, Any], finalizer: str) -> bool:
-    return finalizer in ((body.get("metadata") or {}).get("finalizers") or ())
+#: The operator's finalizer, or its own name first and then names it adopts as its own
+#: (kopf's, when continuing a kopf operator's objects): holding any of them counts.
+Finalizer = str | tuple[str, ...]
 
 
-def detect(body: Mapping[str, Any], *, annotations: Annotations, finalizer: str, first_sight: bool,
+def finalizer_names(finalizer: Finalizer) -> tuple[str, ...]:
+    return (finalizer,) if isinstance(finalizer, str) else finalizer
+
+
+def has_finalizer(body: Mapping[str, Any], finalizer: Finalizer) -> bool:
+    held = (body.get("metadata") or {}).get("finalizers") or ()
+    return any(name in held for name in finalizer_names(finalizer))
+
+
+def detect(body: Mapping[str, Any], *, annotations: Annotations, finalizer: Finalizer, first_sight: bool,
            include: tuple[tuple[str, ...], ...] = ()) -> Cause:
     current = essence(body, own_prefix=annotations.own_prefix, include=include)
     diff_base = annotations.read_diff_base(body)

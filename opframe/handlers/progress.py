@@ -143,9 +143,11 @@ def digest(essence: Mapping[str, Any]) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Annotations:
-    """The operator's annotation keys under one prefix."""
+    """The operator's annotation keys under one prefix; with ``kopf_prefix``, also kopf's keys
+    under that prefix are read (a diff-base where ours is missing: handlers/kopf_storage.py)."""
 
     prefix: str = DEFAULT_PREFIX
+    kopf_prefix: str | None = None
 
     @property
     def last_handled(self) -> str:
@@ -165,7 +167,11 @@ class Annotations:
         return f"{self.prefix}/"
 
     def read_diff_base(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
-        return _json_object(((body.get("metadata") or {}).get("annotations") or {}).get(self.last_handled))
+        annotations = (body.get("metadata") or {}).get("annotations") or {}
+        own = _json_object(annotations.get(self.last_handled))
+        if own is None and self.kopf_prefix is not None:
+            return _json_object(annotations.get(f"{self.kopf_prefix}/last-handled-configuration"))
+        return own
 
     def read_progress(self, body: Mapping[str, Any]) -> Progress | None:
         return Progress.from_annotation(((body.get("metadata") or {}).get("annotations") or {}).get(self.progress))

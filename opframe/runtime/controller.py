@@ -46,7 +46,7 @@ import orjson
 from opframe.cache.fifo import DeletedFinalStateUnknown, DeltaObject
 from opframe.cache.informer import SharedIndexInformer
 from opframe.cache.store import object_key, split_key
-from opframe.handlers.causes import Reason, has_finalizer
+from opframe.handlers.causes import Finalizer, Reason, has_finalizer
 from opframe.handlers.progress import Annotations, digest, now_utc
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.kube import errors
@@ -82,7 +82,7 @@ class RuntimeContext:
 
     client: KubeClient
     annotations: Annotations
-    finalizer: str
+    finalizer: Finalizer
     memo: Memo
     loops: LoopPool
     events: EventRecorder

@@ -133,8 +133,12 @@ class Operator:
         self.events.start()
         posting.activate(self.events, self.kopf_settings)
         context = RuntimeContext(
-            client=self.client, annotations=Annotations(self.settings.prefix),
-            finalizer=self.settings.finalizer_name, memo=self.memo, loops=self.loops,
+            client=self.client,
+            annotations=Annotations(self.settings.prefix,
+                                    kopf_prefix=self.settings.kopf_prefix if self.settings.adopt_kopf else None),
+            finalizer=((self.settings.finalizer_name, self.settings.kopf_finalizer) if self.settings.adopt_kopf
+                       else self.settings.finalizer_name),
+            memo=self.memo, loops=self.loops,
             events=self.events, success_events=self.settings.success_events,
             default_backoff=self.settings.default_backoff,
             lifecycle=self.lifecycle if self.lifecycle is not None else lifecycles.get_default_lifecycle(),

@@ -33,8 +33,8 @@ from typing import Any
 
 import orjson
 
-from opframe.handlers import diffs, filters, retries
-from opframe.handlers.causes import Cause, Reason, detect, has_finalizer
+from opframe.handlers import diffs, filters, kopf_storage, retries
+from opframe.handlers.causes import Cause, Finalizer, Reason, detect, finalizer_names, has_finalizer
 from opframe.handlers.progress import Annotations, HandlerRecord, HandlerState, Progress, digest
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.runtime.invocation import Patch
@@ -126,7 +126,7 @@ def matching_change_handlers(handlers: Sequence[Handler]) -> list[Handler]:
 
 
 def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Collection[str],
-         annotations: Annotations, finalizer: str, first_sight: bool, now: datetime.datetime,
+         annotations: Annotations, finalizer: Finalizer, first_sight: bool, now: datetime.datetime,
          include: tuple[tuple[str, ...], ...] = (), lifecycle: Callable[..., Sequence[Any]] | None = None) -> Plan:
     """What to do for ``body`` now. ``matching``: ids of the handlers whose filters match it;
     ``lifecycle`` (handlers/lifecycles.py) picks which due handlers run now (None: all)."""
@@ -138,7 +138,7 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
     wants_finalizer = any(h.requires_finalizer and h.id in matching for h in handlers)
     holds_finalizer = has_finalizer(body, finalizer)
     if not being_deleted and wants_finalizer and not holds_finalizer:
-        _set_finalizers(patch, body, [*metadata.get("finalizers", []), finalizer])
+        _set_finalizers(patch, body, [*metadata.get("finalizers", []), finalizer_names(finalizer)[0]])
     elif not being_deleted and not wants_finalizer and holds_finalizer:
         _remove_finalizer(patch, body, finalizer)
 
@@ -156,6 +156,10 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
     progress = cause.progress
     if progress is None or progress.cause != cause.reason.value or progress.digest != digest(cause.essence):
         progress = Progress(cause=cause.reason.value, digest=digest(cause.essence))
+        if cause.progress is None and annotations.kopf_prefix is not None:
+            # A cause a kopf operator started: its handlers' records carry over (handlers/kopf_storage.py).
+            progress.handlers.update(kopf_storage.adopted_records(
+                body, [h.id for h, _ in chosen], cause.reason.value, annotations.kopf_prefix))
     steps: list[Step] = []
     come_back: float | None = None
     for handler, handler_diff in chosen:
@@ -181,7 +185,7 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
 
 
 def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str, Any], annotations: Annotations,
-             finalizer: str, now: datetime.datetime, default_backoff: float | None = None) -> Decision:
+             finalizer: Finalizer, now: datetime.datetime, default_backoff: float | None = None) -> Decision:
     """The write and the next visit, given what each planned step did (steps without an outcome did not run)."""
     patch = plan_.patch
     progress = plan_.progress
@@ -217,6 +221,9 @@ def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str,
             _set_diff_base(patch, cause, annotations, plan_.has_marker)
         if annotations.progress in ((body.get("metadata") or {}).get("annotations") or {}):
             patch.metadata.annotations[annotations.progress] = None
+        if annotations.kopf_prefix is not None:
+            for key in kopf_storage.keys_to_clear(body, annotations.kopf_prefix):
+                patch.metadata.annotations[key] = None
     else:
         patch.metadata.annotations[annotations.progress] = progress.to_annotation()
         if not plan_.has_marker:
@@ -290,7 +297,7 @@ def _children(outcome: WithChildren, progress: Progress, tally: _Tally,
     return Pending(min(due))
 
 
-def release(body: Mapping[str, Any], finalizer: str) -> Patch | None:
+def release(body: Mapping[str, Any], finalizer: Finalizer) -> Patch | None:
     """The write for an object that left the operator's watch but still exists.
 
     It matches no handler any more (the API server's label selector says so), so no
@@ -337,10 +344,11 @@ def _set_finalizers(patch: Patch, body: Mapping[str, Any], finalizers: list[str]
     patch.metadata["resourceVersion"] = (body.get("metadata") or {})["resourceVersion"]
 
 
-def _remove_finalizer(patch: Patch, body: Mapping[str, Any], finalizer: str) -> None:
+def _remove_finalizer(patch: Patch, body: Mapping[str, Any], finalizer: Finalizer) -> None:
     finalizers = (body.get("metadata") or {}).get("finalizers") or []
-    if finalizer in finalizers:
-        _set_finalizers(patch, body, [f for f in finalizers if f != finalizer])
+    names = finalizer_names(finalizer)
+    if any(name in finalizers for name in names):
+        _set_finalizers(patch, body, [f for f in finalizers if f not in names])
 
 
 def earliest(a: float | None, b: float | None) -> float | None:

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opframe.cache.store import split_key
+from opframe.handlers.causes import Finalizer, finalizer_names
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
@@ -36,7 +37,7 @@ CONFLICT_ATTEMPTS = 3
 
 
 class ObjectWriter:
-    def __init__(self, client: KubeClient, resource: Resource, finalizer: str) -> None:
+    def __init__(self, client: KubeClient, resource: Resource, finalizer: Finalizer) -> None:
         self.client = client
         self.resource = resource
         self.finalizer = finalizer
@@ -77,9 +78,10 @@ class ObjectWriter:
                 if "finalizers" not in metadata or attempt + 1 == CONFLICT_ATTEMPTS:
                     raise
                 fresh = self.client.get(self.resource, name, namespace=namespace)["metadata"]
-                keep = self.finalizer in metadata["finalizers"]
-                others = [f for f in fresh.get("finalizers") or [] if f != self.finalizer]
-                metadata["finalizers"] = [*others, self.finalizer] if keep else others
+                names = finalizer_names(self.finalizer)
+                keep = names[0] in metadata["finalizers"]
+                others = [f for f in fresh.get("finalizers") or [] if f not in names]
+                metadata["finalizers"] = [*others, names[0]] if keep else others
                 metadata["resourceVersion"] = fresh["resourceVersion"]
         raise AssertionError("unreachable")  # pragma: no cover
 

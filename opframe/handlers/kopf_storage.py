@@ -1,0 +1,141 @@
+"""kopf's bookkeeping on objects, read so that opframe continues where a kopf operator stopped.
+
+kopf 1.45 keeps (with its default prefix ``kopf.zalando.org``):
+
+* the diff-base in ``<prefix>/last-handled-configuration`` (compact JSON and a newline);
+* one progress record per handler in ``<prefix>/<safe id>``: JSON with ``started``,
+  ``stopped``, ``delayed``, ``purpose`` (the cause: create/update/delete/resume),
+  ``retries`` (attempts so far), ``success``, ``failure``, ``message``, ``subrefs``;
+  the safe id has ``/`` as ``.`` and ``<``/``>`` as ``_``; a key longer than 63
+  characters is cut and given a hash suffix (V2), and kopf also writes its older V1 key,
+  which counts the prefix in the 63;
+* ``<prefix>/touch-dummy``, a timestamp it writes to wake itself;
+* the finalizer ``kopf.zalando.org/KopfFinalizerMarker``.
+
+Reading is all this module does, plus naming what to clear once opframe has finished a
+cause kopf started. Invariant: nothing here writes kopf's format.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from opframe.handlers.progress import HandlerRecord, HandlerState
+
+KOPF_PREFIX = "kopf.zalando.org"
+KOPF_FINALIZER = "kopf.zalando.org/KopfFinalizerMarker"
+DIFF_BASE_KEY = "last-handled-configuration"
+TOUCH_KEY = "touch-dummy"
+#: Kubernetes' limit on the name part of an annotation key.
+MAX_NAME = 63
+
+
+def _safe(key: str) -> str:
+    return key.replace("/", ".").replace("<", "_").replace(">", "_")
+
+
+def _suffix(key: str) -> str:
+    digest = hashlib.blake2b(key.encode(), digest_size=4).digest()
+    return ("-" + base64.b64encode(digest, altchars=b"-.").decode()).rstrip("=-.")
+
+
+def v2_key(prefix: str, handler_id: str) -> str:
+    suffix = _suffix(handler_id) if len(handler_id) > MAX_NAME else ""
+    return f"{prefix}/{_safe(handler_id)[:max(0, MAX_NAME - len(suffix))]}{suffix}"
+
+
+def v1_key(prefix: str, handler_id: str) -> str:
+    safe = _safe(handler_id)
+    room = MAX_NAME - len(prefix) - 1
+    suffix = "" if len(safe) <= room else _suffix(safe)
+    return f"{prefix}/{safe[:room - len(suffix)]}{suffix}"
+
+
+def _annotations(body: Mapping[str, Any]) -> Mapping[str, str]:
+    return (body.get("metadata") or {}).get("annotations") or {}
+
+
+def _json(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_diff_base(body: Mapping[str, Any], prefix: str = KOPF_PREFIX) -> dict[str, Any] | None:
+    return _json(_annotations(body).get(f"{prefix}/{DIFF_BASE_KEY}"))
+
+
+def _is_record(data: Mapping[str, Any]) -> bool:
+    return isinstance(data.get("success"), bool) or "purpose" in data
+
+
+def read_record(body: Mapping[str, Any], handler_id: str, prefix: str = KOPF_PREFIX) -> dict[str, Any] | None:
+    """kopf's raw record of one handler (V2 key, then V1), or None."""
+    annotations = _annotations(body)
+    for key in (v2_key(prefix, handler_id), v1_key(prefix, handler_id)):
+        data = _json(annotations.get(key))
+        if data is not None and _is_record(data):
+            return data
+    return None
+
+
+def _time(value: Any) -> datetime.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)  # older kopf: naive UTC
+
+
+def to_record(data: Mapping[str, Any]) -> HandlerRecord:
+    """opframe's record of a handler from kopf's: its state, first start, attempts and delay."""
+    retries = data.get("retries") or 0
+    if data.get("success"):
+        state = HandlerState.SUCCEEDED
+    elif data.get("failure"):
+        state = HandlerState.FAILED
+    elif data.get("delayed"):
+        state = HandlerState.DELAYED
+    else:
+        state = HandlerState.PENDING
+    return HandlerRecord(state=state, started=_time(data.get("started")),
+                         retries=retries if isinstance(retries, int) else 0,
+                         delayed_until=_time(data.get("delayed")) if state is HandlerState.DELAYED else None,
+                         message=str(data.get("message") or ""))
+
+
+def adopted_records(body: Mapping[str, Any], handler_ids: list[str], purpose: str,
+                    prefix: str = KOPF_PREFIX) -> dict[str, HandlerRecord]:
+    """opframe's records for the handlers kopf recorded for this same cause (``purpose``);
+    records of another purpose are kopf's stale ones, which it would discard too."""
+    found: dict[str, HandlerRecord] = {}
+    for handler_id in handler_ids:
+        data = read_record(body, handler_id, prefix)
+        if data is not None and data.get("purpose") in (purpose, None):
+            found[handler_id] = to_record(data)
+    return found
+
+
+def keys_to_clear(body: Mapping[str, Any], prefix: str = KOPF_PREFIX) -> list[str]:
+    """kopf's progress records and its touch-dummy on ``body``: cleared once opframe finished the
+    cause (a later return to kopf then finds no stale records it would re-use)."""
+    keys = []
+    for key, value in _annotations(body).items():
+        if not key.startswith(f"{prefix}/") or key.endswith(f"/{DIFF_BASE_KEY}"):
+            continue
+        data = _json(value)
+        if key.endswith(f"/{TOUCH_KEY}") or (data is not None and _is_record(data)):
+            keys.append(key)
+    return sorted(keys)
