@@ -29,14 +29,16 @@ def test_keys_are_kopfs(handler_id: str, v2: str, v1: str) -> None:
 
 
 def body(**annotations: Any) -> dict[str, Any]:
-    return {"metadata": {"annotations": {k: v if isinstance(v, str) else json.dumps(v) for k, v in annotations.items()}}}
+    encoded = {k: v if isinstance(v, str) else json.dumps(v) for k, v in annotations.items()}
+    return {"metadata": {"annotations": encoded}}
 
 
 def test_records_map_to_opframes_states() -> None:
     started = "2026-12-01T10:00:00.000000+00:00"
     delayed = "2026-12-01T10:01:00.000000+00:00"
     found = kopf_storage.adopted_records(body(**{
-        "kopf.zalando.org/a": {"started": started, "purpose": "create", "retries": 1, "success": True, "failure": False},
+        "kopf.zalando.org/a": {"started": started, "purpose": "create", "retries": 1, "success": True,
+                               "failure": False},
         "kopf.zalando.org/b": {"started": started, "delayed": delayed, "purpose": "create", "retries": 2,
                                "success": False, "failure": False, "message": "not yet"},
         "kopf.zalando.org/c": {"started": started, "purpose": "create", "retries": 3, "success": False,
