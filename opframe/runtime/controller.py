@@ -60,7 +60,7 @@ from opframe.runtime.daemons import DaemonKeeper
 from opframe.runtime.events import EventRecorder
 from opframe.runtime.indexes import OperatorIndexes
 from opframe.runtime.invocation import Memo, Patch, object_logger
-from opframe.runtime.invoker import Invoker
+from opframe.runtime.invoker import TITLES, Invoker
 from opframe.runtime.kwargs import Api, KwargsBuilder, fresh_body
 from opframe.runtime.loops import LoopPool
 from opframe.runtime.metrics import OperatorMetrics
@@ -260,6 +260,8 @@ class Controller:
                             lifecycle=self.context.lifecycle)
         if plan.being_deleted:
             self.daemons.forget(key)
+        if plan.steps:
+            object_logger(key).debug("%s is in progress: %r", TITLES.get(plan.cause.reason, "Handling"), body)
         reconcile = _Reconcile(key, raw, body, plan, {})
         return self._advance(reconcile, matching)
 

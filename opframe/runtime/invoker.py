@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opframe.handlers import diffs, filters
+from opframe.handlers.causes import Reason
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.kube.resources import Resource
@@ -28,6 +29,10 @@ from opframe.runtime.metrics import OperatorMetrics
 from opframe.runtime.planner import Outcome, Plan, Raised, Succeeded
 from opframe.runtime.subhandling import Records, run_parent
 from opframe.runtime.timers import TimerSchedule
+
+#: kopf's names of causes in its log lines ("Creation is in progress: ...").
+TITLES = {Reason.CREATE: "Creation", Reason.UPDATE: "Updating", Reason.DELETE: "Deletion",
+          Reason.RESUME: "Resuming"}
 
 
 class Invoker:
@@ -53,16 +58,20 @@ class Invoker:
         for failure in decision.failures:
             journal.record(key, self.name, failure.handler_id, kinds.get(failure.handler_id, ""),
                            "retrying" if failure.retry_in is not None else "failed", failure.reason)
+            # kopf's wording (its users' tests look for these lines), with the delay added.
             if failure.retry_in is not None:
-                log.error("handler %s failed (%s); retrying in %.1f s", failure.handler_id, failure.reason,
-                          failure.retry_in)
+                log.error("Handler '%s' failed temporarily: %s; retrying in %.1f s", failure.handler_id,
+                          failure.reason, failure.retry_in)
             else:
-                log.error("handler %s failed for good: %s", failure.handler_id, failure.reason)
+                log.error("Handler '%s' failed permanently: %s", failure.handler_id, failure.reason)
             self.events.post(body, type_="Warning", reason="HandlerFailed",
                                      message=f"{failure.handler_id}: {failure.reason}")
+        if decision.finished and plan.steps:
+            log.info("%s is processed: %d succeeded; %d failed.", TITLES.get(plan.cause.reason, "Handling"),
+                     len(decision.succeeded), len([f for f in decision.failures if f.retry_in is None]))
         for handler_id in decision.succeeded:
             journal.record(key, self.name, handler_id, kinds.get(handler_id, ""), "succeeded")
-            log.debug("handler %s succeeded", handler_id)
+            log.info("Handler '%s' succeeded.", handler_id)
             if self.success_events:
                 self.events.post(body, type_="Normal", reason="HandlerSucceeded",
                                          message=f"{handler_id} succeeded for {plan.cause.reason.value}")

@@ -119,6 +119,8 @@ class Decision:
     retrying: bool
     failures: list[Failure]
     succeeded: list[str]
+    #: every handler of the cause has finished (succeeded or failed for good).
+    finished: bool = False
 
 
 def matching_change_handlers(handlers: Sequence[Handler]) -> list[Handler]:
@@ -214,7 +216,8 @@ def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str,
             come_back = earliest(come_back, delay)
             retrying = True
     cause = plan_.cause
-    if all(progress.record(handler_id).finished for handler_id in plan_.selected):
+    finished = all(progress.record(handler_id).finished for handler_id in plan_.selected)
+    if finished:
         if cause.reason is Reason.DELETE:
             _remove_finalizer(patch, body, finalizer)
         else:
@@ -228,7 +231,7 @@ def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str,
         patch.metadata.annotations[annotations.progress] = progress.to_annotation()
         if not plan_.has_marker:
             patch.metadata.annotations[annotations.marker] = "yes"
-    return Decision(patch, come_back, retrying, failures, succeeded)
+    return Decision(patch, come_back, retrying, failures, succeeded, finished)
 
 
 @dataclasses.dataclass

@@ -203,7 +203,7 @@ def test_09_testing_kopfs_own_test_with_kopf_runner(control_plane: ControlPlane,
                                                    kex: Resource, namespace: str, obj: dict[str, Any],
                                                    tmp_path: Path) -> None:
     """kopf's test of example 09, its steps kept (KopfRunner with OperatorSettings, create, wait,
-    delete); its log-line assertions replaced by the journal's outcomes."""
+    delete) and its log-line assertions too, plus the journal's outcomes."""
     import opframe as kopf
 
     settings = kopf.OperatorSettings()
@@ -218,6 +218,8 @@ def test_09_testing_kopfs_own_test_with_kopf_runner(control_plane: ControlPlane,
         eventually(lambda: _gone(kube_client, kex, namespace), what="deleted")
     assert runner.exception is None
     assert runner.exit_code == 0
+    # kopf's own assertions, with the test's namespace for kopf's "default".
+    assert f"[{namespace}/{NAME}] Creation is in progress:" in runner.output
     assert f"[{namespace}/{NAME}] Something was logged here." in runner.output
 
 
