@@ -143,7 +143,8 @@ class Controller:
     # -- informer notifications: record and enqueue, nothing else ---------------------------
 
     def on_add(self, obj: dict[str, Any], is_in_initial_list: bool) -> None:
-        self._notify("ADDED", obj)
+        # kopf's rule: the objects of a listing reach on.event with type None, later ones "ADDED".
+        self._notify(None if is_in_initial_list else "ADDED", obj)
 
     def on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         self._notify("MODIFIED", new)
@@ -154,7 +155,7 @@ class Controller:
         else:
             self._notify("DELETED", obj)
 
-    def _notify(self, event_type: str, body: dict[str, Any] | None, key: str | None = None) -> None:
+    def _notify(self, event_type: str | None, body: dict[str, Any] | None, key: str | None = None) -> None:
         if not self.active:
             return  # a standby keeps its caches warm and does nothing else
         if key is None:
@@ -173,7 +174,8 @@ class Controller:
         return informer.indexer.get_by_key(key) if informer is not None else None
 
     def activate(self) -> None:
-        """Start handling: index the whole cache, queue every object, start the workers.
+        """Start handling: index the whole cache, queue every object (on.event handlers see each as
+        the initial listing), start the workers.
 
         Called once the caches synced, and on a replica that just became the leader.
         """
@@ -184,6 +186,8 @@ class Controller:
             self.context.indexes.rebuild(self.resource, (
                 (key, orjson.dumps(body)) for key in keys if (body := self.cached(key)) is not None))
         for key in keys:
+            # The cache's objects are on.event's initial listing (kopf: type None), also after a takeover.
+            self.notices.record(key, None, self.cached(key))
             self.queue.add(key)
         for index in range(self.workers):
             for target, kind in ((self._work_loop, "worker"), (self._finish_loop, "finisher")):

@@ -29,7 +29,8 @@ class Patch(dict[str, Any]):
     ``.annotations``) are live views: reading them adds nothing, and a section appears in the patch
     only once something is written into it. ``fns`` are functions that change a raw body in place,
     applied after the merge patch by ``as_json_patch()``. Only what was written is in the dict, so
-    ``dict(patch)`` and JSON serialisers see exactly the merge patch.
+    ``dict(patch)`` and JSON serialisers see exactly the merge patch. (The runtime writes
+    ``dict(patch)``; it does not apply ``fns`` yet.)
     """
 
     def __init__(self, src: Mapping[str, Any] | None = None, /,

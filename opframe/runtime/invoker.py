@@ -109,7 +109,7 @@ class Invoker:
             object_logger(key).exception("a filter of %s failed; treating as no match", handler.id)
             return False
 
-    def run_event_handlers(self, key: str, event_type: str, raw: bytes) -> None:
+    def run_event_handlers(self, key: str, event_type: str | None, raw: bytes) -> None:
         for handler in self.event_handlers:
             body = fresh_body(raw)
             if not self.passes(handler, key, body, raw):

@@ -25,7 +25,7 @@ MAX_EVENTS_PER_KEY = 1000
 
 @dataclasses.dataclass
 class KeyNotices:
-    events: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list)
+    events: list[tuple[str | None, dict[str, Any]]] = dataclasses.field(default_factory=list)
     dropped_events: int = 0
     deleted_body: dict[str, Any] | None = None
 
@@ -36,7 +36,7 @@ class Notices:
         self._lock = threading.Lock()
         self._by_key: dict[str, KeyNotices] = {}
 
-    def record(self, key: str, event_type: str, body: dict[str, Any] | None) -> None:
+    def record(self, key: str, event_type: str | None, body: dict[str, Any] | None) -> None:
         """Record a notification. ``body`` is the cache's own dict: never mutated here or later."""
         if body is None or (not self.keep_events and event_type != "DELETED"):
             return

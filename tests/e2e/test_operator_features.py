@@ -24,6 +24,7 @@ pytestmark = pytest.mark.e2e
 def test_event_handlers_see_every_event_and_errors_do_not_retry(
         kube_client: KubeClient, namespace: str, journal: Journal,
         operator_factory: Callable[..., OperatorProcess]) -> None:
+    kube_client.create(CONFIGMAPS, configmap(namespace, "early"))
     operator_factory('''
     @on.event("configmaps", labels={"app": "test"})
     def every(type, name, event, **_):
@@ -36,6 +37,8 @@ def test_event_handlers_see_every_event_and_errors_do_not_retry(
     kube_client.delete(CONFIGMAPS, "e", namespace=namespace)
     events = journal.wait_count(3, handler="event", name="e")
     assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "DELETED"]
+    # kopf's rule: an object of the initial listing comes with type None (and so does event["type"]).
+    assert [e["type"] for e in journal.entries(handler="event", name="early")] == [None]
     kube_client.create(CONFIGMAPS, configmap(namespace, "raises"))
     journal.wait_count(1, handler="event", name="raises")
     time.sleep(1.0)

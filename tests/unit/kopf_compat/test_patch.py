@@ -2,13 +2,9 @@
 
 Mirrors kopf 1.45.2's ``tests/basic-structs/test_patch.py`` and
 ``tests/basic-structs/test_patch_fields.py`` (rewritten), run against opframe's ``Patch``
-(``opframe.runtime.invocation.Patch``) — only the cases opframe's Patch already matches.
-
-Left out, as opframe's Patch does not do it (yet): the constructor's ``None`` source and
-``body=``/``fns=`` keywords, ``.fns`` and its inheritance from a source patch, truthiness
-and ``clear()`` with fns, ``Patch(...)`` reprs, ``as_json_patch()`` (so all of
-``test_patch_fns.py`` and ``test_patch_json.py``), reading a section without creating it in
-the patch (kopf's views), ``patch.meta is patch.metadata``, and ``patch.metadata.get()``.
+(``opframe.runtime.invocation.Patch``). The constructor, ``.fns``, views, reprs and
+``as_json_patch()`` (kopf's ``test_patch_fns.py`` and ``test_patch_json.py``) are covered
+by test_patch_kopf.py.
 """
 
 from __future__ import annotations
