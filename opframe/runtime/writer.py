@@ -28,6 +28,7 @@ from opframe.handlers.causes import Finalizer, finalizer_names
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
+from opframe.runtime.invocation import Patch
 
 #: An expectation not met within this long is dropped: the watch may have skipped our
 #: own write (a relist), and a reconcile on a newer state is then harmless.
@@ -52,7 +53,8 @@ class ObjectWriter:
         the object is gone.
         """
         rest = pruned(dict(patch))
-        if not rest:
+        fns = list(getattr(patch, "fns", None) or ())
+        if not rest and not fns:
             return
         namespace, name = split_key(key)
         status = rest.pop("status", None) if "status" in self.resource.subresources else None
@@ -63,9 +65,36 @@ class ObjectWriter:
             written = self.client.patch(self.resource, name, {"status": status}, namespace=namespace,
                                         subresource="status")
             self.patches += 1
+        if fns:
+            written = self._apply_fns(name, namespace, fns, written)
         if written is not None:
             with self._lock:
                 self._expected[key] = (written["metadata"]["resourceVersion"], time.monotonic())
+
+    def _apply_fns(self, name: str, namespace: str | None, fns: list[Any],
+                   written: dict[str, Any] | None) -> dict[str, Any] | None:
+        """kopf's ``patch.fns``: functions that change the object, sent as a JSON patch of what they
+        changed, guarded by the resourceVersion they saw (a conflict is retried on a fresh object)."""
+        body = written
+        for attempt in range(CONFLICT_ATTEMPTS):
+            if body is None:
+                body = self.client.get(self.resource, name, namespace=namespace)
+            operations = Patch(fns=fns).as_json_patch(body)
+            if not operations:
+                return written
+            guard = {"op": "test", "path": "/metadata/resourceVersion",
+                     "value": body["metadata"]["resourceVersion"]}
+            try:
+                result = self.client.patch(self.resource, name, [guard, *operations], namespace=namespace,
+                                           patch_type="json")
+            except (errors.Conflict, errors.Invalid):
+                if attempt + 1 == CONFLICT_ATTEMPTS:
+                    raise
+                body = None
+                continue
+            self.patches += 1
+            return result
+        return written
 
     def _patch_object(self, name: str, namespace: str | None, patch: dict[str, Any]) -> dict[str, Any]:
         for attempt in range(CONFLICT_ATTEMPTS):

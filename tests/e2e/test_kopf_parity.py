@@ -9,6 +9,7 @@ import pytest
 from operator_journal import CONFIGMAPS, Journal, configmap, journal, operator_factory
 
 from opframe.kube import KubeClient
+from opframe.testing import eventually
 from opframe.testing.operator import OperatorProcess
 
 pytestmark = pytest.mark.e2e
@@ -40,4 +41,33 @@ def sized(name, **_):
     time.sleep(1.0)
     assert sorted(e["name"] for e in journal.entries(handler="create")) == ["yes-1", "yes-2"]
     assert [e["name"] for e in journal.entries(handler="sized")] == ["yes-1"]
+    assert "Traceback" not in operator.output()
+
+
+def test_patch_fns_change_the_object_as_a_json_patch(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    """kopf's patch.fns: functions of the raw body, sent as a JSON patch after the merge patch."""
+    operator = operator_factory('''
+def mark_seen(body):
+    body["metadata"]["labels"]["seen"] = "yes"
+    body["metadata"]["annotations"] = {**(body["metadata"].get("annotations") or {}), "by": "fn"}
+
+@on.create("configmaps")
+def created(patch, name, **_):
+    patch.metadata.labels["merged"] = "yes"
+    patch.fns.append(mark_seen)
+    note(handler="create", name=name)
+''', "-n", namespace).start()
+    operator.wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "fn"))
+    journal.wait_count(1, handler="create")
+
+    def done() -> dict[str, str] | None:
+        metadata = kube_client.get(CONFIGMAPS, "fn", namespace=namespace)["metadata"]
+        return metadata if metadata.get("labels", {}).get("seen") == "yes" else None
+
+    metadata = eventually(done, what="the fn's change on the object")
+    assert metadata["labels"]["merged"] == "yes"  # the merge patch was written too
+    assert metadata["annotations"]["by"] == "fn"
     assert "Traceback" not in operator.output()

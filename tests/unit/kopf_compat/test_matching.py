@@ -34,6 +34,7 @@ import pytest
 
 import opframe
 from opframe import on
+from opframe.handlers.causes import detect
 from opframe.handlers.diffs import essence
 from opframe.handlers.filters import ABSENT, PRESENT, all_, any_, none_, not_
 from opframe.handlers.progress import Annotations
@@ -138,6 +139,8 @@ def selected(handlers: list[Handler], body: dict[str, Any], *, first_sight: bool
 
 def selected_for(reason: str, handler: Handler, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     body, first_sight = state(reason, old, new)
+    # The premise: opframe detects the intended cause for this object.
+    assert detect(body, annotations=ANNOTATIONS, finalizer=FINALIZER, first_sight=first_sight).reason == reason
     return selected([handler], body, first_sight=first_sight)
 
 
