@@ -261,6 +261,8 @@ class OperatorSettings:
         updates: dict[str, Any] = {}
         warnings: list[str] = []
         for name, value in self.changes().items():
+            if name in STORAGES:
+                continue  # _storage_prefix() below
             if name in MAPPED:
                 for target, converted in MAPPED[name](value).items():
                     updates[target] = converted
@@ -297,6 +299,9 @@ def _storage_prefix(persistence: PersistenceSettings) -> tuple[str | None, list[
 def _same(target: str) -> Callable[[Any], dict[str, Any]]:
     return lambda value: {target: value}
 
+
+#: kopf's storage fields: their prefix becomes opframe's (see _storage_prefix).
+STORAGES = frozenset({"persistence.progress_storage", "persistence.diffbase_storage"})
 
 #: kopf fields that mean something in opframe: the opframe settings each one sets.
 MAPPED: dict[str, Callable[[Any], dict[str, Any]]] = {

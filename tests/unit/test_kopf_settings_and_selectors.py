@@ -1,0 +1,175 @@
+"""kopf's OperatorSettings mapped onto opframe's Settings, kopf's resource selectors, lifecycles,
+embedding's namespaces, login's ConnectionInfo and the run command's kopf flags (no sockets)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import opframe
+from opframe import cli
+from opframe.configuration import OperatorSettings
+from opframe.handlers import lifecycles
+from opframe.kube.credentials import ConnectionInfo, client_configuration
+from opframe.on import selector
+from opframe.runtime.embedding import settings_for
+from opframe.settings import Settings
+
+
+def test_untouched_kopf_settings_change_nothing() -> None:
+    settings = Settings(workers=3, prefix="example.com")
+    applied, warned = OperatorSettings().applied_to(settings)
+    assert applied is settings and warned == []
+
+
+def test_mapped_kopf_settings_take_effect_with_kopfs_meaning() -> None:
+    kopf = OperatorSettings()
+    kopf.execution.default_backoff = 5
+    kopf.persistence.finalizer = "example.com/cleanup"
+    kopf.persistence.progress_storage = opframe.AnnotationsProgressStorage(prefix="example.com")
+    kopf.watching.server_timeout = 10
+    kopf.watching.inactivity_timeout = 30
+    kopf.queueing.worker_limit = 4
+    kopf.posting.enabled = False
+    kopf.posting.reporting_component = "mine"
+    kopf.peering.standalone = True
+    applied, warned = kopf.applied_to(Settings(leader_election=True))
+    assert warned == []
+    assert (applied.default_backoff, applied.finalizer_name, applied.prefix, applied.watch_timeout,
+            applied.inactivity_timeout, applied.workers, applied.post_events, applied.event_component,
+            applied.leader_election) == (5, "example.com/cleanup", "example.com", 10, 30, 4, False, "mine", False)
+
+
+def test_each_kopf_setting_opframe_cannot_honour_is_named_once_with_what_to_use() -> None:
+    kopf = OperatorSettings()
+    kopf.peering.priority = 100
+    kopf.watching.field_selectors = {"pods": "status.phase=Running"}
+    kopf.persistence.progress_storage = opframe.StatusProgressStorage()
+    applied, warned = kopf.applied_to(Settings())
+    assert applied == Settings()
+    assert len(warned) == 3
+    assert any(w.startswith("settings.peering.priority = 100 has no effect in opframe: peering priorities")
+               for w in warned)
+    assert any("settings.watching.field_selectors" in w and "when=" in w for w in warned)
+    assert any("settings.persistence.progress_storage" in w and "AnnotationsProgressStorage(prefix=" in w
+               for w in warned)
+
+
+def test_kopf_settings_groups_and_aliases() -> None:
+    kopf = OperatorSettings()
+    assert kopf.batching is kopf.queueing
+    kopf.peering.namespaced = False
+    assert kopf.peering.clusterwide
+
+
+@pytest.mark.parametrize(("args", "kwargs", "names"), [
+    (("pods",), {}, ("pods",)),
+    (("websites.example.com",), {}, ("websites.example.com",)),
+    (("v1", "pods"), {}, ("", "v1", "pods")),
+    (("pods.v1",), {}, ("", "v1", "pods")),
+    (("deployments.v1.apps",), {}, ("apps", "v1", "deployments")),
+    (("apps/v1", "deployments"), {}, ("apps/v1", "deployments")),
+    (("example.com", "websites"), {}, ("example.com", "websites")),
+    (("example.com", "v1", "websites"), {}, ("example.com", "v1", "websites")),
+    ((), {"plural": "pods"}, ("pods",)),
+    ((), {"kind": "Pod", "group": ""}, ("", "v1", "Pod")),
+    ((), {"group": "kopf.dev", "version": "v1", "plural": "kopfexamples"}, ("kopf.dev", "v1", "kopfexamples")),
+    ((), {"shortcut": "kex", "group": "kopf.dev"}, ("kopf.dev", "kex")),
+    (("kopfexamples",), {"group": "kopf.dev", "version": "v1"}, ("kopf.dev", "v1", "kopfexamples")),
+])
+def test_kopfs_resource_selectors(args: tuple[str, ...], kwargs: dict[str, Any], names: tuple[str, ...]) -> None:
+    assert selector(args, **kwargs) == names
+
+
+@pytest.mark.parametrize(("args", "kwargs", "message"), [
+    ((opframe.EVERYTHING,), {}, "EVERYTHING"),
+    ((lambda resource: True,), {}, "callable resource selector"),
+    ((), {"category": "all"}, "category="),
+    (("pods",), {"kind": "Pod"}, "ambiguous"),
+    ((), {"kind": "Pod", "plural": "pods"}, "ambiguous"),
+    ((), {}, "needs a resource"),
+    (("a", "b", "c", "d"), {}, "at most 3"),
+])
+def test_selectors_opframe_cannot_serve_are_refused_with_what_to_write(
+        args: tuple[Any, ...], kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        selector(args, **kwargs)
+
+
+class _Record:
+    def __init__(self, retries: int) -> None:
+        self.retries = retries
+
+
+class _Handler:
+    def __init__(self, id: str) -> None:
+        self.id = id
+
+
+def test_lifecycles_choose_as_kopfs_do() -> None:
+    handlers = [_Handler("a"), _Handler("b"), _Handler("c")]
+    state = {"a": _Record(2), "b": _Record(0), "c": _Record(1)}
+    assert [h.id for h in lifecycles.all_at_once(handlers)] == ["a", "b", "c"]
+    assert [h.id for h in lifecycles.one_by_one(handlers)] == ["a"]
+    assert [h.id for h in lifecycles.asap(handlers, state=state)] == ["b"]
+    assert sorted(h.id for h in lifecycles.shuffled(handlers)) == ["a", "b", "c"]
+    assert len(lifecycles.randomized(handlers)) == 1
+    before = lifecycles.get_default_lifecycle()
+    try:
+        lifecycles.set_default_lifecycle(lifecycles.asap)
+        assert opframe.get_default_lifecycle() is lifecycles.asap
+        lifecycles.set_default_lifecycle(None)
+        assert opframe.get_default_lifecycle() is lifecycles.all_at_once
+    finally:
+        lifecycles.set_default_lifecycle(before)
+
+
+def test_embedding_serves_kopfs_namespaces() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        everything = settings_for(clusterwide=False, namespaces=(), namespace=None, standalone=None,
+                                  peering_name=None, priority=None, liveness_endpoint=None)
+    assert everything.all_namespaces and any(issubclass(w.category, FutureWarning) for w in caught)
+    named = settings_for(clusterwide=False, namespaces=["a", "b-*"], namespace=None, standalone=None,
+                         peering_name="mine", priority=None, liveness_endpoint="http://0.0.0.0:8080/healthz")
+    assert (named.namespaces, named.all_namespaces, named.leader_election, named.lease_name,
+            named.liveness_endpoint) == (["a", "b-*"], False, True, "mine", "http://0.0.0.0:8080/healthz")
+
+
+def test_connection_info_becomes_the_clients_configuration(tmp_path: Path) -> None:
+    pem = b"-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----\n"
+    info = ConnectionInfo(server="https://127.0.0.1:6443", ca_data=base64.b64encode(pem).decode(), token="t0k",
+                          default_namespace="team")
+    configuration = client_configuration(info)
+    assert configuration.host == "https://127.0.0.1:6443" and configuration.verify_ssl
+    assert Path(configuration.ssl_ca_cert).read_bytes() == pem
+    assert configuration.api_key == {"authorization": "Bearer t0k"}
+    basic = ConnectionInfo(server="https://x", username="u", password="p", insecure=True)
+    assert client_configuration(basic).api_key == {"authorization": "Basic dTpw"}
+    assert not client_configuration(basic).verify_ssl
+    with pytest.raises(ValueError, match="both ca_path and ca_data"):
+        ConnectionInfo(server="https://x", ca_path="/a", ca_data="b")
+
+
+def test_run_accepts_kopfs_flags_and_names_them_in_help() -> None:
+    result = CliRunner().invoke(cli.main, ["run", "--help"])
+    assert result.exit_code == 0
+    for flag in ("--standalone", "--peering", "--priority", "--dev", "--liveness", "--debug", "--log-prefix",
+                 "--log-refkey", "--adopt-kopf", "plain", "full"):
+        assert flag in result.output
+
+
+def test_run_with_kopfs_flags_reaches_the_operator_load(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Every kopf flag parses; a missing file then stops it with opframe's one-line error."""
+    result = CliRunner().invoke(cli.main, [
+        "run", "--standalone", "--dev", "-p", "10", "-L", "http://0.0.0.0:8080/healthz", "-d", "--log-prefix",
+        "--log-refkey", "ref", "--log-format", "full", "-n", "a,b", str(tmp_path / "missing.py")])
+    assert result.exit_code == 1
+    assert f"error: operator file {tmp_path / 'missing.py'} does not exist" in result.output
+    logging.getLogger().handlers.clear()
