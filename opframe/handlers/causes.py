@@ -6,7 +6,7 @@ becomes one reconcile whose diff goes from the last handled state to the latest.
 
 Decision, in order:
 
-1. ``deletionTimestamp`` set: DELETE if our finalizer is still there, else NONE;
+1. ``deletionTimestamp`` set: DELETE if our finalizer is still there, else FREE;
 2. a cause in progress (persisted, some handler unfinished) about this same state
    (same essence digest): that cause again;
 3. no diff-base: CREATE;
@@ -81,7 +81,7 @@ def detect(body: Mapping[str, Any], *, annotations: Annotations, finalizer: Fina
         return Cause(reason, body, current, old=old, new=current, diff=changes, progress=progress)
 
     if metadata.get("deletionTimestamp"):
-        return make(Reason.DELETE if has_finalizer(body, finalizer) else Reason.NONE)
+        return make(Reason.DELETE if has_finalizer(body, finalizer) else Reason.FREE)
     if progress is not None and progress.cause != Reason.DELETE.value and progress.digest == digest(current) and any(
             not record.finished for record in progress.handlers.values()):
         try:

@@ -15,8 +15,6 @@ import enum
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from opframe.handlers.diffs import resolve_path
-
 
 class Marker(enum.Enum):
     PRESENT = "PRESENT"
@@ -32,8 +30,11 @@ ABSENT = Marker.ABSENT
 #: kopf's "serve every resource" selector; opframe refuses it at decoration (name each resource).
 EVERYTHING = Marker.EVERYTHING
 
-#: Sentinel for "no value= / old= / new= filter given" (None is a legitimate value to match).
+#: Sentinel for "no value= / old= / new= filter given" (kopf: None means the same).
 UNSET: Any = object()
+#: A field that is not there at all (as opposed to one whose value is null): kopf's PRESENT and
+#: ABSENT are about the key.
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING", "__bool__": lambda self: False})()
 
 MetaFilter = Mapping[str, Any]
 
@@ -75,20 +76,28 @@ def match_meta(actual: Mapping[str, str] | None, wanted: MetaFilter | None, call
 
 
 def match_value(value: Any, wanted: Any, call: FilterCall = _direct) -> bool:
-    """A value= / old= / new= filter: a literal, PRESENT, ABSENT, or a callable."""
+    """A value= / old= / new= filter: a literal, PRESENT, ABSENT, or a callable (kopf's meanings:
+    PRESENT/ABSENT are about the key, so ``value`` is MISSING for a field that is not there;
+    a callable gets None for it)."""
     if wanted is UNSET:
         return True
     if wanted is PRESENT:
-        return value is not None
+        return value is not MISSING
     if wanted is ABSENT:
-        return value is None
+        return value is MISSING
     if callable(wanted):
-        return bool(call(wanted, value))
-    return bool(value == wanted)
+        return bool(call(wanted, None if value is MISSING else value))
+    return value is not MISSING and bool(value == wanted)
 
 
 def field_value(body: Mapping[str, Any] | None, field: tuple[str, ...]) -> Any:
-    return resolve_path(body, field) if body is not None else None
+    """The value at ``field``, or MISSING when the key (or a parent of it) is not there."""
+    value: Any = body
+    for part in field:
+        if not isinstance(value, Mapping) or part not in value:
+            return MISSING
+        value = value[part]
+    return value
 
 
 def label_selector(filters: list[MetaFilter | None]) -> str | None:

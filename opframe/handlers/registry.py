@@ -183,7 +183,20 @@ def callable_id(fn: Callable[..., Any]) -> str:
 def make(kind: Kind, fn: Callable[..., Any], resource: tuple[str, ...], *, id: str | None = None,
          field: str | tuple[str, ...] | list[str] | None = None, labels: Mapping[str, Any] | None = None,
          annotations: Mapping[str, Any] | None = None, **options: Any) -> Handler:
+    """A Handler from a decorator's arguments, checked as kopf checks them at decoration."""
+    for filter_name in ("value", "old", "new"):  # kopf: None means "no filter"
+        if filter_name in options and options[filter_name] is None:
+            options[filter_name] = UNSET
     path = parse_path(field)
+    given = [name for name in ("value", "old", "new") if options.get(name, UNSET) is not UNSET]
+    if given and not path:
+        raise TypeError(f"{', '.join(n + '=' for n in given)} need field= (the field whose value they filter)")
+    if "value" in given and ("old" in given or "new" in given):
+        raise TypeError("both value= and old=/new= are given; use one of them")
+    for what, mapping in (("labels", labels), ("annotations", annotations)):
+        if mapping and any(v is None for v in mapping.values()):
+            raise ValueError(f"{what}= has None for {[k for k, v in mapping.items() if v is None]}; use "
+                             "opframe.ABSENT for 'not there' or opframe.PRESENT for 'there, any value'")
     return Handler(id=handler_id(fn, path, id), fn=fn, kind=kind, resource=resource, field=path,
                    labels=dict(labels) if labels else None,
                    annotations=dict(annotations) if annotations else None, **options)

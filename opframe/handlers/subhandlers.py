@@ -49,10 +49,7 @@ class Subhandlers:
     def add(self, fn: Callable[..., Any], id: str | None, options: dict[str, Any]) -> None:
         from opframe.handlers.registry import callable_id
 
-        sub_id = id if id is not None else callable_id(fn)
-        field = options.get("field")
-        if field:
-            sub_id = f"{sub_id}/{field if isinstance(field, str) else '.'.join(field)}"
+        sub_id = id if id is not None else callable_id(fn)  # kopf adds no field suffix to sub-handler ids
         if any(d.id == sub_id for d in self.declared):
             raise ValueError(f"sub-handler id {sub_id!r} is declared twice in {self.parent_id}; give id=")
         self.declared.append(Declared(sub_id, fn, options))

@@ -46,7 +46,7 @@ import orjson
 from opframe.cache.fifo import DeletedFinalStateUnknown, DeltaObject
 from opframe.cache.informer import SharedIndexInformer
 from opframe.cache.store import object_key, split_key
-from opframe.handlers.causes import Finalizer, Reason, has_finalizer
+from opframe.handlers.causes import Finalizer, Reason, detect, has_finalizer
 from opframe.handlers.progress import Annotations, digest, now_utc
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.kube import errors
@@ -257,11 +257,13 @@ class Controller:
             first_sight = key not in self._seen
             self._seen.add(key)
         body = fresh_body(raw)
-        matching = self.invoker.matching(key, body, raw)
+        cause = detect(body, annotations=self.context.annotations, finalizer=self.context.finalizer,
+                       first_sight=first_sight, include=self._include)
+        matching = self.invoker.matching(key, body, raw, cause)
         plan = planner.plan(body, handlers=self.invoker.planned, matching=matching,
                             annotations=self.context.annotations, finalizer=self.context.finalizer,
                             first_sight=first_sight, now=now_utc(), include=self._include,
-                            lifecycle=self.context.lifecycle)
+                            lifecycle=self.context.lifecycle, cause=cause)
         if plan.being_deleted:
             self.daemons.forget(key)
         if plan.steps:

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opframe.handlers import diffs, filters
-from opframe.handlers.causes import Reason
+from opframe.handlers import filters
+from opframe.handlers.causes import Cause, Reason
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.kube.resources import Resource
@@ -76,20 +76,25 @@ class Invoker:
                 self.events.post(body, type_="Normal", reason="HandlerSucceeded",
                                          message=f"{handler_id} succeeded for {plan.cause.reason.value}")
 
-    def matching(self, key: str, body: dict[str, Any], raw: bytes) -> frozenset[str]:
-        """Ids of the handlers whose filters match ``body``; ``when=`` callbacks get their own copy."""
-        return frozenset(handler.id for handler in self.planned if self.passes(handler, key, body, raw))
+    def matching(self, key: str, body: dict[str, Any], raw: bytes, cause: Cause | None = None) -> frozenset[str]:
+        """Ids of the handlers whose filters match ``body``; ``when=`` callbacks get their own copy
+        (and, for change handlers, the cause's ``reason``, ``diff``, ``old`` and ``new``, as in kopf)."""
+        return frozenset(handler.id for handler in self.planned if self.passes(handler, key, body, raw, cause))
 
-    def passes(self, handler: Handler, key: str, body: dict[str, Any], raw: bytes) -> bool:
+    def passes(self, handler: Handler, key: str, body: dict[str, Any], raw: bytes, cause: Cause | None = None) -> bool:
         """Whether ``body`` passes every filter of ``handler``: the data filters here, user code via when()."""
         verdict = planner.matches(handler, body)
-        return self.when(handler, key, raw) if verdict is None else verdict
+        return self.when(handler, key, raw, cause) if verdict is None else verdict
 
-    def when(self, handler: Handler, key: str, raw: bytes) -> bool:
+    def when(self, handler: Handler, key: str, raw: bytes, cause: Cause | None = None) -> bool:
         """The filters that are user code — callable label/annotation/value filters (kopf calls them
         ``fn(value, **kwargs)``) and ``when=`` — on their own copy of the object."""
         body = fresh_body(raw)
-        kwargs = self.kwargs.build(handler, body, key, reason=None)
+        if cause is not None and handler.kind in CHANGE_KINDS:
+            kwargs = self.kwargs.build(handler, body, key, reason=cause.reason, diff=cause.diff, old=cause.old,
+                                       new=cause.new)
+        else:
+            kwargs = self.kwargs.build(handler, body, key, reason=None)
 
         def with_kwargs(fn: Callable[..., Any], value: Any) -> Any:
             arguments = accepted_kwargs(dataclasses.replace(handler, fn=fn), kwargs)
@@ -100,7 +105,7 @@ class Invoker:
             if not (filters.match_meta(metadata.get("labels"), handler.labels, with_kwargs)
                     and filters.match_meta(metadata.get("annotations"), handler.annotations, with_kwargs)
                     and (not handler.field or filters.match_value(
-                        diffs.resolve_path(body, handler.field), handler.value, with_kwargs))):
+                        filters.field_value(body, handler.field), handler.value, with_kwargs))):
                 return False
             if handler.when is None:
                 return True

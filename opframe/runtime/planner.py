@@ -42,7 +42,8 @@ from opframe.runtime.invocation import Patch
 #: Which handler kinds each reason runs (field handlers run for creation and updates).
 KINDS_BY_REASON: Mapping[Reason, tuple[Kind, ...]] = {
     Reason.CREATE: (Kind.CREATE, Kind.FIELD), Reason.UPDATE: (Kind.UPDATE, Kind.FIELD),
-    Reason.DELETE: (Kind.DELETE,), Reason.RESUME: (Kind.RESUME,), Reason.NONE: (),
+    # kopf's: a field changed since it was last handled is handled on deletion too.
+    Reason.DELETE: (Kind.DELETE, Kind.FIELD), Reason.RESUME: (Kind.RESUME,), Reason.NOOP: (), Reason.FREE: (),
 }
 
 
@@ -129,13 +130,15 @@ def matching_change_handlers(handlers: Sequence[Handler]) -> list[Handler]:
 
 def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Collection[str],
          annotations: Annotations, finalizer: Finalizer, first_sight: bool, now: datetime.datetime,
-         include: tuple[tuple[str, ...], ...] = (), lifecycle: Callable[..., Sequence[Any]] | None = None) -> Plan:
+         include: tuple[tuple[str, ...], ...] = (), lifecycle: Callable[..., Sequence[Any]] | None = None,
+         cause: Cause | None = None) -> Plan:
     """What to do for ``body`` now. ``matching``: ids of the handlers whose filters match it;
     ``lifecycle`` (handlers/lifecycles.py) picks which due handlers run now (None: all)."""
     metadata = body.get("metadata") or {}
     being_deleted = bool(metadata.get("deletionTimestamp"))
     has_marker = annotations.marker in (metadata.get("annotations") or {})
-    cause = detect(body, annotations=annotations, finalizer=finalizer, first_sight=first_sight, include=include)
+    if cause is None:
+        cause = detect(body, annotations=annotations, finalizer=finalizer, first_sight=first_sight, include=include)
     patch = Patch()
     wants_finalizer = any(h.requires_finalizer and h.id in matching for h in handlers)
     holds_finalizer = has_finalizer(body, finalizer)
@@ -146,9 +149,9 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
 
     change_handlers = matching_change_handlers(handlers)
     empty = Plan(cause, [], [], None, patch, None, being_deleted, has_marker)
-    if cause.reason is Reason.NONE or (not change_handlers and cause.reason is not Reason.DELETE):
+    if cause.reason in (Reason.NOOP, Reason.FREE) or (not change_handlers and cause.reason is not Reason.DELETE):
         return empty
-    chosen = _select(cause, change_handlers, matching)
+    chosen = _select(cause, change_handlers, matching, first_sight)
     if not chosen:
         if cause.reason is Reason.DELETE:
             _remove_finalizer(patch, body, finalizer)
@@ -313,23 +316,41 @@ def release(body: Mapping[str, Any], finalizer: Finalizer) -> Patch | None:
     return patch
 
 
-def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str]) -> list[tuple[Handler, diffs.Diff]]:
-    """The handlers this cause runs, with the diff each sees (reduced for field handlers)."""
+def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str],
+            first_sight: bool = False) -> list[tuple[Handler, diffs.Diff]]:
+    """The handlers this cause runs, with the diff each sees (reduced for field handlers).
+
+    kopf's rules: resume handlers join the first update (and, with ``deleted=True``, the first
+    deletion) the operator sees of an object; a handler with ``field=`` needs the field in
+    the old or the new state, and its ``value=`` to match either; ``on.field`` needs the field
+    to have changed, ``on.update(field=)`` does not.
+    """
     kinds = KINDS_BY_REASON[cause.reason]
     full = cause.diff if cause.reason is Reason.UPDATE else diffs.diff(cause.old, cause.new)
     chosen = []
     for handler in handlers:
-        if handler.kind not in kinds or handler.id not in matching:
+        if handler.id not in matching:
+            continue
+        if handler.kind not in kinds and not (
+                first_sight and handler.kind is Kind.RESUME
+                and (cause.reason is Reason.UPDATE or (cause.reason is Reason.DELETE and handler.deleted))):
             continue
         handler_diff = full
         if handler.field:
             handler_diff = diffs.reduce(full, handler.field)
-            if handler.kind is Kind.FIELD or cause.reason is Reason.UPDATE:
-                if not handler_diff:
+            old = filters.field_value(cause.old, handler.field)
+            new = filters.field_value(cause.new, handler.field)
+            if handler.value is filters.UNSET:
+                if old is filters.MISSING and new is filters.MISSING:
                     continue
-                if not (filters.match_value(diffs.resolve_path(cause.old, handler.field), handler.old)
-                        and filters.match_value(diffs.resolve_path(cause.new, handler.field), handler.new)):
-                    continue
+            elif not filters.has_callbacks(handler.value) and not (
+                    filters.match_value(old, handler.value) or filters.match_value(new, handler.value)):
+                continue
+            if handler.kind is Kind.FIELD and not handler_diff:
+                continue
+            if cause.reason is Reason.UPDATE and not (filters.match_value(old, handler.old)
+                                                      and filters.match_value(new, handler.new)):
+                continue
         chosen.append((handler, handler_diff))
     return chosen
 
@@ -375,7 +396,12 @@ def matches(handler: Handler, body: Mapping[str, Any]) -> bool | None:
         return False
     if not filters.match_meta(metadata.get("annotations"), handler.annotations):
         return False
-    if handler.field and handler.value is not filters.UNSET and not filters.match_value(
-            diffs.resolve_path(body, handler.field), handler.value):
-        return False
+    if handler.field and handler.kind not in CHANGE_KINDS:
+        # Spawning, watching and indexing handlers look at the object as it is (kopf's rule);
+        # change handlers at the old and the new state, in _select().
+        value = filters.field_value(body, handler.field)
+        if handler.value is filters.UNSET and value is filters.MISSING:
+            return False
+        if not filters.match_value(value, handler.value):
+            return False
     return None if handler.when is not None else True

@@ -17,6 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Collection, Sequence
 
@@ -70,11 +71,19 @@ class TimerSchedule:
         return runnable, come_back
 
     def ran(self, key: str, handler: Handler, now: float) -> float:
-        """Record that ``handler`` ran for ``key``; returns seconds until it is due again."""
+        """Record that ``handler`` ran for ``key`` (and ended at ``now``); seconds until it is due again:
+        ``interval`` after it ended, or with ``sharp`` the next point on the grid of its due times
+        (kopf's: a run that takes long does not shift the grid)."""
         interval = float(handler.interval or DEFAULT_INTERVAL)
         with self._lock:
-            self._due.setdefault(key, {})[handler.id] = now + interval
-        return interval
+            due = self._due.setdefault(key, {})
+            scheduled = due.get(handler.id, now)
+            if handler.sharp and scheduled <= now:
+                next_run = scheduled + (math.floor((now - scheduled) / interval) + 1) * interval
+            else:
+                next_run = now + interval
+            due[handler.id] = next_run
+        return next_run - now
 
     def forget(self, key: str) -> None:
         with self._lock:

@@ -71,3 +71,43 @@ def created(patch, name, **_):
     assert metadata["labels"]["merged"] == "yes"  # the merge patch was written too
     assert metadata["annotations"]["by"] == "fn"
     assert "Traceback" not in operator.output()
+
+
+def test_kopfs_cause_rules_field_presence_resume_mixing_and_when_kwargs(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    """kopf's rules: field= without value= needs the field; resume handlers join the first update
+    after a restart; when= gets the cause's reason and diff."""
+    code = '''
+@on.create("configmaps", field="data.x")
+def needs_x(name, **_):
+    note(handler="needs_x", name=name)
+
+@on.resume("configmaps")
+def resumed(name, **_):
+    note(handler="resume", name=name)
+
+@on.update("configmaps", when=lambda reason, diff, **_: reason == "update" and len(diff) == 1)
+def updated(name, diff, **_):
+    note(handler="update", name=name, field=list(diff[0].field))
+'''
+    first = operator_factory(code, "-n", namespace).start()
+    first.wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "with-x", x="1"))
+    kube_client.create(CONFIGMAPS, configmap(namespace, "without-x", y="1"))
+    journal.wait_count(1, handler="needs_x")
+
+    def handled(name: str) -> bool:
+        annotations = kube_client.get(CONFIGMAPS, name, namespace=namespace)["metadata"].get("annotations") or {}
+        return "opframe.dev/last-handled-configuration" in annotations
+
+    eventually(lambda: handled("with-x") and handled("without-x"), what="both handled")
+    first.stop()
+    assert [e["name"] for e in journal.entries(handler="needs_x")] == ["with-x"]
+    kube_client.patch(CONFIGMAPS, "with-x", {"data": {"x": "2"}}, namespace=namespace)
+    operator_factory(code, "-n", namespace).start().wait_started()
+    journal.wait_count(2, handler="resume")
+    journal.wait_count(1, handler="update")
+    time.sleep(1.0)
+    assert sorted(e["name"] for e in journal.entries(handler="resume")) == ["with-x", "without-x"]
+    assert [(e["name"], e["field"]) for e in journal.entries(handler="update")] == [("with-x", ["data", "x"])]

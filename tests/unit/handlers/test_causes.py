@@ -52,8 +52,8 @@ def test_deletion_with_our_finalizer_is_delete() -> None:
 
 
 @pytest.mark.parametrize("finalizers", [None, [], ["someone.else/finalizer"]], ids=["none", "empty", "foreign"])
-def test_deletion_without_our_finalizer_is_none(finalizers: list[str] | None) -> None:
-    assert run(obj(deleting=True, finalizers=finalizers)).reason is Reason.NONE
+def test_deletion_without_our_finalizer_is_free(finalizers: list[str] | None) -> None:
+    assert run(obj(deleting=True, finalizers=finalizers)).reason is Reason.FREE  # kopf's name
 
 
 def test_deletion_wins_over_a_change() -> None:

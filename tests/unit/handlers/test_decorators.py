@@ -146,10 +146,21 @@ def test_filters_are_kept() -> None:
         return True
 
     on.update(RESOURCE, labels={"app": "web", "x": ABSENT}, annotations={"a": PRESENT}, when=when,
-              field="spec.a", value=PRESENT, old=1, new=2, registry=registry)(fn)
+              field="spec.a", old=1, new=2, registry=registry)(fn)
     handler = only(registry)
     assert (handler.labels, handler.annotations, handler.when) == ({"app": "web", "x": ABSENT}, {"a": PRESENT}, when)
-    assert (handler.value, handler.old, handler.new) == (PRESENT, 1, 2)
+    assert (handler.value, handler.old, handler.new) == (UNSET, 1, 2)
+    on.create(RESOURCE, field="spec.a", value=PRESENT, registry=registry)(fn)
+    assert registry.handlers()[-1].value is PRESENT
+
+
+@pytest.mark.parametrize(("options", "error"), [
+    ({"value": 1}, "need field="), ({"field": "spec.a", "value": 1, "old": 2}, "both value= and old="),
+    ({"labels": {"a": None}}, "use opframe.ABSENT"),
+], ids=["value-without-field", "value-and-old", "none-label"])
+def test_kopfs_decoration_checks(options: dict[str, Any], error: str) -> None:
+    with pytest.raises((TypeError, ValueError), match=error):
+        on.update(RESOURCE, registry=Registry(), **options)(fn)
 
 
 def test_no_value_filters_are_unset() -> None:
@@ -159,10 +170,10 @@ def test_no_value_filters_are_unset() -> None:
     assert handler.value is UNSET and handler.old is UNSET and handler.new is UNSET
 
 
-def test_none_is_a_value_filter() -> None:
+def test_none_means_no_value_filter_as_in_kopf() -> None:
     registry = Registry()
     on.field(RESOURCE, field="spec.a", new=None, registry=registry)(fn)
-    assert only(registry).new is None
+    assert only(registry).new is UNSET
 
 
 def test_retry_options_are_kept() -> None:

@@ -6,7 +6,16 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers.filters import ABSENT, PRESENT, UNSET, field_value, label_selector, match_meta, match_value
+from opframe.handlers.filters import (
+    ABSENT,
+    MISSING,
+    PRESENT,
+    UNSET,
+    field_value,
+    label_selector,
+    match_meta,
+    match_value,
+)
 
 # -- match_meta ----------------------------------------------------------------------------------
 
@@ -64,14 +73,19 @@ def test_match_meta_treats_no_labels_as_empty() -> None:
     (0, None, False),
     (3, PRESENT, True),
     (0, PRESENT, True),
-    (None, PRESENT, False),
-    (None, ABSENT, True),
+    (None, PRESENT, True),  # kopf: PRESENT/ABSENT are about the key; a null value is there
+    (MISSING, PRESENT, False),
+    (MISSING, ABSENT, True),
+    (None, ABSENT, False),
     (3, ABSENT, False),
+    (MISSING, None, False),
+    (MISSING, lambda v: v is None, True),  # a callable gets None for a missing field
     (3, lambda v: v > 2, True),
     (1, lambda v: v > 2, False),
     ({"a": 1}, {"a": 1}, True),
 ], ids=["unset", "unset-none", "literal-equal", "literal-differs", "none-literal", "falsy-vs-none",
-        "present", "present-falsy", "present-none", "absent", "absent-but-set", "callable-true", "callable-false",
+        "present", "present-falsy", "present-null", "present-missing", "absent-missing", "absent-null",
+        "absent-but-set", "missing-vs-literal-none", "callable-on-missing", "callable-true", "callable-false",
         "dict-literal"])
 def test_match_value(value: Any, wanted: Any, expected: bool) -> None:
     assert match_value(value, wanted) is expected
@@ -89,8 +103,12 @@ def test_field_value_resolves_a_path() -> None:
 
 
 @pytest.mark.parametrize("body", [None, {}, {"spec": "not-a-dict"}], ids=["no-body", "missing", "not-a-mapping"])
-def test_field_value_is_none_when_unresolvable(body: dict[str, Any] | None) -> None:
-    assert field_value(body, ("spec", "replicas")) is None
+def test_field_value_is_missing_when_unresolvable(body: dict[str, Any] | None) -> None:
+    assert field_value(body, ("spec", "replicas")) is MISSING
+
+
+def test_field_value_of_an_explicit_null_is_none() -> None:
+    assert field_value({"spec": {"replicas": None}}, ("spec", "replicas")) is None
 
 
 # -- label_selector ------------------------------------------------------------------------------

@@ -12,8 +12,7 @@ deletion timestamp, and the diff-base (kopf's last-handled-configuration, opfram
 own annotation) being absent, equal to the object's essence, or different.
 
 Left out (see the report of this port): kopf's GONE (a DELETED watch event; opframe
-never sees an event, a deleted object just leaves its cache) and FREE (deletion with
-no finalizer of ours: opframe says NOOP; both run no handler, which is tested here),
+never sees an event, a deleted object just leaves its cache),
 the exact sets of kwargs per cause (opframe passes every handler the same superset,
 filtered by the handler's signature), and activity, admission and daemon kwargs.
 """
@@ -108,7 +107,7 @@ def reason_of(body: dict[str, Any], *, first_sight: bool = False) -> Reason:
 @first_sights
 def test_deletion_without_our_finalizer_runs_no_handler(finalizers: dict[str, Any], deletion_ts: dict[str, Any],
                                                        annotations: dict[str, Any], first_sight: bool) -> None:
-    """kopf's FREE: the object goes away without us. opframe's reason for it is NOOP."""
+    """kopf's FREE: the object goes away without us."""
     body = make_body(finalizers, deletion_ts, annotations, content=SPEC_DATA)
     body["metadata"]["resourceVersion"] = "1"
     registry = Registry()
@@ -118,7 +117,7 @@ def test_deletion_without_our_finalizer_runs_no_handler(finalizers: dict[str, An
     handlers = registry.handlers()
     the_plan = plan(body, handlers=handlers, matching={h.id for h in handlers}, annotations=ANNOTATIONS,
                     finalizer=FINALIZER, first_sight=first_sight, now=NOW)
-    assert reason_of(body, first_sight=first_sight) is Reason.NOOP
+    assert reason_of(body, first_sight=first_sight) is Reason.FREE
     assert the_plan.selected == [] and the_plan.steps == []
     assert dict(the_plan.patch) == {}
 
@@ -192,7 +191,7 @@ def test_the_cause_carries_the_object(finalizers: dict[str, Any], deletion_ts: d
 
 
 def test_reasons_are_kopf_s() -> None:
-    assert [r.value for r in Reason if r is not Reason.NONE] == ["create", "update", "delete", "resume", "noop",
+    assert [r.value for r in Reason] == ["create", "update", "delete", "resume", "noop",
                                                                   "free", "gone"]
     assert str(Reason.CREATE) == "create"
     assert Reason("update") is Reason.UPDATE
