@@ -56,7 +56,7 @@ from opframe.queue.metrics import NO_METRICS
 from opframe.queue.ratelimiting import RateLimitingQueue
 from opframe.queue.workqueue import ShutDown
 from opframe.runtime import planner
-from opframe.runtime.daemons import DaemonKeeper
+from opframe.runtime.daemons import DaemonKeeper, DaemonStoppingReason
 from opframe.runtime.events import EventRecorder
 from opframe.runtime.indexes import OperatorIndexes
 from opframe.runtime.invocation import Memo, Patch, object_logger
@@ -130,7 +130,7 @@ class Controller:
         self.kwargs = KwargsBuilder(resource, context.api, context.memo, context.indexes.kwargs)
         self.invoker = Invoker(resource, handlers, kwargs=self.kwargs, loops=context.loops, events=context.events,
                                metrics=context.metrics, timers=self.timers, daemons=self.daemons,
-                               success_events=context.success_events)
+                               success_events=context.success_events, default_backoff=context.default_backoff)
         self._lock = threading.Lock()
         self._seen: set[str] = set()
         self._resumes: stdqueue.SimpleQueue[tuple[_Reconcile, concurrent.futures.Future[Any]] | None] = (
@@ -198,6 +198,7 @@ class Controller:
     def stop(self, timeout: float) -> bool:
         """Stop taking keys; let running reconciles (and daemons) finish within ``timeout``. True if they did."""
         deadline = time.monotonic() + timeout
+        self.invoker.stopping.set(DaemonStoppingReason.OPERATOR_EXITING)
         drained = self.queue.shut_down_with_drain(timeout)
         daemons_ended = self.daemons.stop_all(max(0.0, deadline - time.monotonic()))
         for _ in self._threads:

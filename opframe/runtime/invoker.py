@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opframe.handlers import filters
+from opframe.handlers import filters, retries
 from opframe.handlers.causes import Cause, Reason
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.kube.resources import Resource
 from opframe.runtime import journal, planner
-from opframe.runtime.daemons import DaemonKeeper
+from opframe.runtime.daemons import DaemonKeeper, DaemonStopped
 from opframe.runtime.events import EventRecorder
 from opframe.runtime.invocation import Patch, accepted_kwargs, call, object_logger
 from opframe.runtime.kwargs import KwargsBuilder, fresh_body
@@ -38,8 +38,11 @@ TITLES = {Reason.CREATE: "Creation", Reason.UPDATE: "Updating", Reason.DELETE: "
 class Invoker:
     def __init__(self, resource: Resource, handlers: list[Handler], *, kwargs: KwargsBuilder, loops: LoopPool,
                  events: EventRecorder, metrics: OperatorMetrics | None, timers: TimerSchedule,
-                 daemons: DaemonKeeper, success_events: bool) -> None:
+                 daemons: DaemonKeeper, success_events: bool, default_backoff: float | None = None) -> None:
         self.name = resource.qualified_name
+        self.default_backoff = default_backoff
+        #: Timers' ``stopped`` (kopf gives timers one too): set when the operator stops.
+        self.stopping = DaemonStopped()
         self.kwargs = kwargs
         self.loops = loops
         self.events = events
@@ -137,17 +140,32 @@ class Invoker:
             delay_of=lambda h: h.delay(self.kwargs.build(h, fresh_body(raw), key, reason="timer")))
         for handler in due:
             body = fresh_body(raw)
-            kwargs = self.kwargs.build(handler, body, key, reason="timer", patch=patch)
+            attempt = self.timers.attempt(key, handler, now_utc(), time.monotonic())
+            kwargs = self.kwargs.build(handler, body, key, reason="timer", patch=patch, retry=attempt[0],
+                                       started=attempt[1])
+            kwargs["stopped"] = self.stopping
             outcome = self.invoke(handler, kwargs)
             journal.record(key, self.name, handler.id, handler.kind.value,
                            "failed" if isinstance(outcome, Raised) else "succeeded",
                            str(outcome.error) if isinstance(outcome, Raised) else "")
-            if isinstance(outcome, Succeeded) and outcome.result is not None:
+            if isinstance(outcome, Raised):
+                verdict = retries.decide(outcome.error, retries_so_far=attempt[0] + 1, started=attempt[2],
+                                         now=time.monotonic(), max_retries=handler.retries, timeout=handler.timeout,
+                                         backoff=handler.backoff, errors=handler.errors,
+                                         default_backoff=self.default_backoff)
+                if verdict.retry:
+                    object_logger(key).error("Timer '%s' failed temporarily: %s; retrying in %.1f s", handler.id,
+                                             verdict.reason, verdict.delay)
+                    come_back = planner.earliest(
+                        come_back, self.timers.retry(key, handler, attempt, verdict.delay, time.monotonic()))
+                    continue
+                if not verdict.ignored:
+                    object_logger(key).error("Timer '%s' failed permanently: %s", handler.id, verdict.reason)
+                    self.events.post(body, type_="Warning", reason="TimerFailed",
+                                     message=f"{handler.id}: {outcome.error}")
+            elif outcome.result is not None:
                 patch.status[handler.id] = outcome.result
-            elif isinstance(outcome, Raised):
-                object_logger(key).error("timer %s failed: %s", handler.id, outcome.error)
-                self.events.post(body, type_="Warning", reason="TimerFailed",
-                                         message=f"{handler.id}: {outcome.error}")
+            self.timers.settled(key, handler)
             come_back = planner.earliest(come_back, self.timers.ran(key, handler, time.monotonic()))
         return come_back
 

@@ -17,6 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
+import datetime
 import math
 import threading
 from collections.abc import Callable, Collection, Sequence
@@ -35,6 +36,8 @@ class TimerSchedule:
         self._lock = threading.Lock()
         self._due: dict[str, dict[str, float]] = {}
         self._changed: dict[str, tuple[str, float]] = {}
+        #: key -> timer id -> (attempts failed so far, first attempt's UTC time and monotonic time)
+        self._retries: dict[str, dict[str, tuple[int, datetime.datetime, float]]] = {}
 
     def __bool__(self) -> bool:
         return bool(self.timers)
@@ -85,10 +88,36 @@ class TimerSchedule:
             due[handler.id] = next_run
         return next_run - now
 
+    def attempt(self, key: str, handler: Handler, started: datetime.datetime,
+                now: float) -> tuple[int, datetime.datetime, float]:
+        """``retry``, ``started`` and the first attempt's monotonic time of this run (kopf's kwargs):
+        a timer that failed is retried with its count, as handlers are."""
+        with self._lock:
+            return self._retries.get(key, {}).get(handler.id, (0, started, now))
+
+    def retry(self, key: str, handler: Handler, attempt: tuple[int, datetime.datetime, float], delay: float,
+              now: float) -> float:
+        """The run failed and is retried after ``delay`` (not after the interval)."""
+        retried, started, first = attempt
+        with self._lock:
+            self._retries.setdefault(key, {})[handler.id] = (retried + 1, started, first)
+            self._due.setdefault(key, {})[handler.id] = now + delay
+        return delay
+
+    def settled(self, key: str, handler: Handler) -> None:
+        """The run succeeded or failed for good: the next run starts from retry 0."""
+        with self._lock:
+            per_key = self._retries.get(key)
+            if per_key is not None:
+                per_key.pop(handler.id, None)
+                if not per_key:
+                    del self._retries[key]
+
     def forget(self, key: str) -> None:
         with self._lock:
             self._due.pop(key, None)
             self._changed.pop(key, None)
+            self._retries.pop(key, None)
 
     def tracked(self) -> int:
         """How many keys hold state here (for tests of the no-leak invariant)."""

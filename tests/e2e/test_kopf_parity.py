@@ -111,3 +111,23 @@ def updated(name, diff, **_):
     time.sleep(1.0)
     assert sorted(e["name"] for e in journal.entries(handler="resume")) == ["with-x", "without-x"]
     assert [(e["name"], e["field"]) for e in journal.entries(handler="update")] == [("with-x", ["data", "x"])]
+
+
+def test_a_failing_timer_is_retried_with_its_count_before_the_next_interval(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    """kopf retries a timer that raised (errors=, backoff=) and gives it retry and stopped."""
+    operator_factory('''
+@opframe.timer("configmaps", interval=60, backoff=0.5)
+def ticking(name, retry, stopped, started, **_):
+    note(handler="timer", name=name, retry=retry, stopped=bool(stopped), started=str(started))
+    if retry < 2:
+        raise RuntimeError("again")
+''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "t"))
+    entries = journal.wait_count(3, timeout=20, handler="timer")
+    assert [e["retry"] for e in entries] == [0, 1, 2]  # well before the 60 s interval
+    assert not any(e["stopped"] for e in entries)
+    assert len({e["started"] for e in entries}) == 1  # the first attempt's time, kept across retries
+    time.sleep(1.5)
+    assert len(journal.entries(handler="timer")) == 3  # then the interval
