@@ -239,6 +239,37 @@ class OperatorSettings:
     networking: NetworkingSettings = dataclasses.field(default_factory=NetworkingSettings)
     persistence: PersistenceSettings = dataclasses.field(default_factory=PersistenceSettings)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_opframe", {})
+        object.__setattr__(self, "_base", None)
+
+    # opframe's own settings are reachable here too (``settings.success_events = True`` in a
+    # startup handler, as with opframe's Settings before); anything else is a clear error.
+    def __getattr__(self, name: str) -> Any:
+        if name in Settings.model_fields:
+            overrides: dict[str, Any] = self.__dict__.get("_opframe", {})
+            if name in overrides:
+                return overrides[name]
+            base = self.__dict__.get("_base")
+            return getattr(base, name) if base is not None else Settings.model_fields[name].default
+        raise AttributeError(f"OperatorSettings has no setting {name!r}; kopf's groups are "
+                             f"{', '.join(f.name for f in dataclasses.fields(self))}, opframe's settings "
+                             f"{', '.join(Settings.model_fields)}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in {f.name for f in dataclasses.fields(OperatorSettings)}:
+            object.__setattr__(self, name, value)
+        elif name in Settings.model_fields:
+            self.__dict__["_opframe"][name] = value
+        else:
+            raise AttributeError(f"OperatorSettings has no setting {name!r}; kopf's groups are "
+                                 f"{', '.join(f.name for f in dataclasses.fields(self))}, opframe's settings "
+                                 f"{', '.join(Settings.model_fields)}")
+
+    def bind(self, settings: Settings) -> None:
+        """Read opframe's settings through this object (what the operator runs with)."""
+        object.__setattr__(self, "_base", settings)
+
     @property
     def batching(self) -> QueueingSettings:
         """kopf's older name of ``queueing``."""
@@ -269,6 +300,7 @@ class OperatorSettings:
             else:
                 instead = UNSUPPORTED.get(name, "opframe has no such setting")
                 warnings.append(f"settings.{name} = {value!r} has no effect in opframe: {instead}")
+        updates.update(self.__dict__["_opframe"])
         storage_prefix, storage_warning = _storage_prefix(self.persistence)
         if storage_prefix is not None:
             updates["prefix"] = storage_prefix

@@ -80,6 +80,7 @@ class Operator:
         self.settings = settings or Settings()
         self.registry = registry if registry is not None else get_default_registry()
         self.kopf_settings = kopf_settings if kopf_settings is not None else OperatorSettings()
+        self.kopf_settings.bind(self.settings)
         self.lifecycle = lifecycle
         self.namespaces = NamespaceSelector(self.settings.namespaces, all_namespaces=self.settings.all_namespaces)
         self.client: KubeClient | None = None

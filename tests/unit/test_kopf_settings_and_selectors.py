@@ -173,3 +173,14 @@ def test_run_with_kopfs_flags_reaches_the_operator_load(tmp_path: Path, caplog: 
     assert result.exit_code == 1
     assert f"error: operator file {tmp_path / 'missing.py'} does not exist" in result.output
     logging.getLogger().handlers.clear()
+
+
+def test_opframes_own_settings_are_set_and_read_through_kopfs_object() -> None:
+    kopf = OperatorSettings()
+    kopf.bind(Settings(workers=7))
+    assert kopf.workers == 7
+    kopf.success_events = True
+    applied, warned = kopf.applied_to(Settings(workers=7))
+    assert (applied.success_events, applied.workers, warned) == (True, 7, [])
+    with pytest.raises(AttributeError, match="OperatorSettings has no setting 'sucess_events'"):
+        kopf.sucess_events = True  # type: ignore[attr-defined]
