@@ -122,6 +122,11 @@ class Operator:
             except ActivityError as exc:
                 raise StartupError(f"{exc}; the operator does not start") from exc
         self._apply_kopf_settings()
+        for handler in self.registry.handlers(Kind.DAEMON):
+            if handler.cancellation_polling is not None:
+                logger.warning("daemon %s: cancellation_polling=%s has no effect in opframe: a sync daemon's thread "
+                               "cannot be cancelled, only asked to stop (it should check stopped); an async one is "
+                               "cancelled after cancellation_backoff", handler.id, handler.cancellation_polling)
         indexes = OperatorIndexes(self.loops)
         self.metrics = OperatorMetrics()
         self.client.observer = self.metrics.observe_request
