@@ -104,6 +104,15 @@ class DuplicateHandlerError(ValueError):
     pass
 
 
+def _same_code(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    """The same function, or the same source (its file and line): a module executed twice."""
+    if a is b:
+        return True
+    code_a, code_b = getattr(a, "__code__", None), getattr(b, "__code__", None)
+    return (code_a is not None and code_b is not None
+            and (code_a.co_filename, code_a.co_firstlineno) == (code_b.co_filename, code_b.co_firstlineno))
+
+
 class Registry:
     """Thread-safe list of handlers; the default one collects what decorators declare."""
 
@@ -115,6 +124,8 @@ class Registry:
         with self._lock:
             for known in self._handlers:
                 if known.id == handler.id and known.resource == handler.resource and known.kind is handler.kind:
+                    if _same_code(known.fn, handler.fn):
+                        return known  # kopf's rule: the same function declared again (a module loaded twice)
                     raise DuplicateHandlerError(
                         f"handler id {handler.id!r} is declared twice for {'/'.join(handler.resource)} "
                         f"({handler.kind.value}); give one of them id=...")

@@ -123,11 +123,18 @@ def test_explicit_id() -> None:
     assert only(registry).id == "scale/spec.replicas"  # kopf keeps the field suffix after an explicit id
 
 
-def test_decorating_twice_with_the_same_id_is_an_error() -> None:
+def test_decorating_two_functions_with_the_same_id_is_an_error() -> None:
     registry = Registry()
     on.create(RESOURCE, registry=registry)(fn)
     with pytest.raises(DuplicateHandlerError):
-        on.create(RESOURCE, registry=registry)(fn)
+        on.create(RESOURCE, id="fn", registry=registry)(lambda **_: None)
+
+
+def test_decorating_the_same_function_twice_keeps_it_once() -> None:
+    registry = Registry()
+    on.create(RESOURCE, registry=registry)(fn)
+    on.create(RESOURCE, registry=registry)(fn)
+    assert len(registry) == 1
 
 
 def test_one_function_for_create_and_update() -> None:

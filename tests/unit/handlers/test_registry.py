@@ -83,11 +83,22 @@ def test_handler_id_of_a_nameless_callable_falls_back_to_its_repr() -> None:
 # -- duplicates ----------------------------------------------------------------------------------
 
 
-def test_same_id_resource_and_kind_twice_is_an_error() -> None:
+def test_two_functions_with_one_id_resource_and_kind_are_an_error() -> None:
     registry = Registry()
     registry.add(make(Kind.CREATE, reconcile, RESOURCE))
     with pytest.raises(DuplicateHandlerError, match="'reconcile' is declared twice"):
-        registry.add(make(Kind.CREATE, reconcile, RESOURCE))
+        registry.add(make(Kind.CREATE, other, RESOURCE, id="reconcile"))
+
+
+def test_the_same_function_declared_again_is_kept_once_as_kopf_does() -> None:
+    """A module executed twice (imported by a test, then loaded by the CLI) declares it again."""
+    registry = Registry()
+    registry.add(make(Kind.CREATE, reconcile, RESOURCE))
+    namespace: dict[str, object] = {}
+    exec(compile("\n" * (reconcile.__code__.co_firstlineno - 1) + "def reconcile(**_): pass",
+                 reconcile.__code__.co_filename, "exec"), namespace)
+    registry.add(make(Kind.CREATE, namespace["reconcile"], RESOURCE))  # type: ignore[arg-type]
+    assert len(registry) == 1
 
 
 def test_duplicate_error_is_a_value_error() -> None:
@@ -98,7 +109,7 @@ def test_duplicate_is_not_added() -> None:
     registry = Registry()
     registry.add(make(Kind.CREATE, reconcile, RESOURCE))
     with pytest.raises(DuplicateHandlerError):
-        registry.add(make(Kind.CREATE, reconcile, RESOURCE))
+        registry.add(make(Kind.CREATE, other, RESOURCE, id="reconcile"))
     assert len(registry) == 1
 
 
