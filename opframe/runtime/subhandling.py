@@ -19,7 +19,7 @@ import datetime
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opframe.handlers import filters
+from opframe.handlers import diffs, filters
 from opframe.handlers.filters import UNSET
 from opframe.handlers.progress import HandlerRecord
 from opframe.handlers.registry import Handler, Registry
@@ -34,25 +34,49 @@ Records = Callable[[str], HandlerRecord]
 
 def child_handler(parent: Handler, subs: Subhandlers, declared: Declared) -> Handler:
     options = declared.options
+
+    def unset(name: str) -> Any:
+        value = options.get(name, UNSET)
+        return UNSET if value is None else value
+
     return dataclasses.replace(
         parent, id=subs.full_id(declared), fn=declared.fn, param=options.get("param"),
         errors=options.get("errors"), timeout=options.get("timeout"), retries=options.get("retries"),
         backoff=options.get("backoff"), when=options.get("when"), labels=options.get("labels"),
-        annotations=options.get("annotations"), field=(), value=UNSET, old=UNSET, new=UNSET)
+        annotations=options.get("annotations"), field=diffs.parse_path(options.get("field")),
+        value=unset("value"), old=unset("old"), new=unset("new"))
 
 
 def _child_kwargs(child: Handler, record: HandlerRecord, kwargs: Mapping[str, Any],
                   now: datetime.datetime) -> dict[str, Any]:
     started = record.started or now
-    return {**kwargs, "param": child.param, "retry": record.retries, "started": started, "runtime": now - started}
+    reduced: dict[str, Any] = {}
+    if child.field:  # kopf: a sub-handler with field= sees the field's own old, new and diff
+        reduced = {"diff": diffs.reduce(kwargs.get("diff") or (), child.field),
+                   "old": diffs.resolve_path(kwargs.get("old"), child.field),
+                   "new": diffs.resolve_path(kwargs.get("new"), child.field)}
+    return {**kwargs, **reduced, "param": child.param, "retry": record.retries, "started": started,
+            "runtime": now - started}
 
 
 def _passes(child: Handler, kwargs: Mapping[str, Any]) -> bool:
+    """The sub-handler's filters (kopf's): labels, annotations, field (changed, under an update
+    parent), value/old/new of the field, when=."""
     meta = kwargs.get("meta") or {}
     with_kwargs = lambda fn, value: fn(value, **kwargs)  # noqa: E731 - kopf calls filter callbacks so
     if not (filters.match_meta(meta.get("labels"), child.labels, with_kwargs)
             and filters.match_meta(meta.get("annotations"), child.annotations, with_kwargs)):
         return False
+    if child.field:
+        if kwargs.get("reason") == "update" and not kwargs.get("diff"):
+            return False  # kwargs are reduced to the field already: the field did not change
+        body_value = filters.field_value(kwargs.get("body"), child.field)
+        if child.value is UNSET and body_value is filters.MISSING and kwargs.get("old") is None:
+            return False
+        if not (filters.match_value(body_value, child.value, with_kwargs)
+                and filters.match_value(kwargs.get("old"), child.old, with_kwargs)
+                and filters.match_value(kwargs.get("new"), child.new, with_kwargs)):
+            return False
     return child.when is None or bool(child.when(**kwargs))
 
 
