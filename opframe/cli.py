@@ -237,6 +237,20 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
               "takes over")
 
 
+@main.command("freeze", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def freeze_command() -> None:
+    """kopf's command to pause other operators of a peering: not supported (see the error)."""
+    _fail("'freeze' pauses kopf peers; opframe has no peering: replicas elect one leader through a Lease "
+          "(--leader-election), and a paused operator is one scaled to 0 replicas")
+
+
+@main.command("resume", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def resume_command() -> None:
+    """kopf's command to resume frozen peers: not supported (see the error)."""
+    _fail("'resume' resumes frozen kopf peers; opframe has no peering: replicas elect one leader through a Lease "
+          "(--leader-election)")
+
+
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_USAGE_ERROR)

@@ -184,3 +184,10 @@ def test_opframes_own_settings_are_set_and_read_through_kopfs_object() -> None:
     assert (applied.success_events, applied.workers, warned) == (True, 7, [])
     with pytest.raises(AttributeError, match="OperatorSettings has no setting 'sucess_events'"):
         kopf.sucess_events = True  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", ["freeze", "resume"])
+def test_kopfs_peering_commands_say_what_to_use_instead(command: str) -> None:
+    result = CliRunner().invoke(cli.main, [command, "--lifetime", "60", "--priority", "100"])
+    assert result.exit_code == 1
+    assert "opframe has no peering" in result.output and "--leader-election" in result.output
