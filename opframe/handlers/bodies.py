@@ -101,9 +101,14 @@ class Body(dict[str, Any]):
 
     def __init__(self, source: Mapping[str, Any]) -> None:
         super().__init__(source)
+        self.wrap_sections()
+
+    def wrap_sections(self) -> None:
+        """Give metadata, spec and status their classes (where they are plain dicts)."""
         for name, kind in (("metadata", Meta), ("spec", Spec), ("status", Status)):
-            if isinstance(self.get(name), dict):
-                self[name] = kind(self[name])
+            value = self.get(name)
+            if isinstance(value, dict) and not isinstance(value, kind):
+                self[name] = kind(value)
 
     @property
     def metadata(self) -> Meta:
@@ -121,3 +126,19 @@ class Body(dict[str, Any]):
     def status(self) -> Status:
         value = self.get("status")
         return value if isinstance(value, Status) else Status()
+
+
+def refresh_in_place(target: dict[str, Any], fresh: Mapping[str, Any]) -> None:
+    """Make ``target`` equal to ``fresh`` keeping its nested dicts the same objects, so that
+    whoever holds ``target["spec"]`` or ``target["metadata"]["labels"]`` sees the new state
+    (kopf's live bodies for daemons)."""
+    for key in [k for k in target if k not in fresh]:
+        del target[key]
+    for key, value in fresh.items():
+        current = target.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            refresh_in_place(current, value)
+        else:
+            target[key] = value
+    if isinstance(target, Body):
+        target.wrap_sections()

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opframe.handlers import retries
+from opframe.handlers.bodies import refresh_in_place
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import Handler
 from opframe.runtime.invocation import Patch, accepted_kwargs, object_logger
@@ -153,6 +154,25 @@ class DaemonKeeper:
         self._running: dict[str, dict[str, _Running]] = {}
         #: key -> ids of daemons that ended on their own (never restarted for that key).
         self._exited: dict[str, set[str]] = {}
+        #: key -> the object's live body, shared by its daemons and refreshed on every reconcile.
+        self._bodies: dict[str, dict[str, Any]] = {}
+
+    def live_body(self, key: str, fresh: dict[str, Any]) -> dict[str, Any]:
+        """The object's live body for its daemons (kopf's): the one they already hold, refreshed, or ``fresh``."""
+        with self._lock:
+            body = self._bodies.get(key)
+            if body is None:
+                body = self._bodies[key] = fresh
+                return body
+        refresh_in_place(body, fresh)
+        return body
+
+    def refresh(self, key: str, fresh: Callable[[], dict[str, Any]]) -> None:
+        """A new state of the object: its running daemons see it in their ``body``, ``spec``, ... (live)."""
+        with self._lock:
+            body = self._bodies.get(key)
+        if body is not None:
+            refresh_in_place(body, fresh())
 
     def running(self, key: str, handler_id: str) -> bool:
         """True while it runs, and forever once it ended on its own (so it is not started again)."""
@@ -282,6 +302,7 @@ class DaemonKeeper:
         with self._lock:
             entries = self._running.pop(key, {})
             self._exited.pop(key, None)
+            self._bodies.pop(key, None)
         for entry in entries.values():
             entry.request_stop(DaemonStoppingReason.RESOURCE_DELETED)
 
@@ -291,6 +312,7 @@ class DaemonKeeper:
             entries = [entry for per_key in self._running.values() for entry in per_key.values()]
             self._running.clear()
             self._exited.clear()
+            self._bodies.clear()
         for entry in entries:
             entry.request_stop(DaemonStoppingReason.OPERATOR_EXITING)
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -306,4 +328,4 @@ class DaemonKeeper:
 
     def tracked(self) -> int:
         with self._lock:
-            return len(self._running.keys() | self._exited.keys())
+            return len(self._running.keys() | self._exited.keys() | self._bodies.keys())

@@ -170,10 +170,16 @@ class Invoker:
         return come_back
 
     def keep_daemons(self, key: str, raw: bytes, matching: frozenset[str]) -> None:
+        """Start the daemons that match and are not running, stop those that stopped matching; running
+        ones see the object's new state in their (live) body, as in kopf."""
+        if not self.daemon_handlers:
+            return
+        self.daemons.refresh(key, lambda: fresh_body(raw))
         for handler in self.daemon_handlers:
             if handler.id in matching:
                 if not self.daemons.running(key, handler.id):
-                    kwargs = self.kwargs.build(handler, fresh_body(raw), key, reason="daemon")
+                    body = self.daemons.live_body(key, fresh_body(raw))
+                    kwargs = self.kwargs.build(handler, body, key, reason="daemon")
                     self.daemons.start(key, handler, kwargs)
             else:
                 self.daemons.stop(key, handler.id)

@@ -131,3 +131,27 @@ def ticking(name, retry, stopped, started, **_):
     assert len({e["started"] for e in entries}) == 1  # the first attempt's time, kept across retries
     time.sleep(1.5)
     assert len(journal.entries(handler="timer")) == 3  # then the interval
+
+
+def test_a_daemons_body_is_live_as_in_kopf(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    """kopf's daemons read the object's latest state through the body/spec/meta they were given."""
+    operator_factory('''
+@opframe.daemon("configmaps")
+def watcher(stopped, name, body, meta, labels, **_):
+    seen = None
+    while not stopped.wait(0.1):
+        now = (body["data"]["v"], labels.get("l"), meta["labels"].get("l"))
+        if now != seen:
+            note(handler="daemon", name=name, v=now[0], l=now[1], meta_l=now[2])
+            seen = now
+''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "d", labels={"app": "test", "l": "1"}, v="1"))
+    journal.wait_count(1, handler="daemon")
+    kube_client.patch(CONFIGMAPS, "d", {"data": {"v": "2"}, "metadata": {"labels": {"l": "2"}}}, namespace=namespace)
+    entries = journal.wait_count(2, handler="daemon")
+    assert [(e["v"], e["l"], e["meta_l"]) for e in entries[:2]] in (
+        [("1", "1", "1"), ("2", "2", "2")], [("1", "1", "1"), ("2", "1", "1")])
+    eventually(lambda: (journal.entries(handler="daemon")[-1]["v"], journal.entries(handler="daemon")[-1]["l"])
+               == ("2", "2"), what="the daemon to see the new state")
