@@ -146,13 +146,14 @@ def resume(*resource: str, group: str | None = None, version: str | None = None,
            timeout: float | None = None, retries: int | None = None, backoff: Any = None,
            deleted: bool | None = None, labels: Mapping[str, Any] | None = None,
            annotations: Mapping[str, Any] | None = None, when: Callable[..., bool] | None = None,
-           field: Any = None, value: Any = UNSET, registry: Registry | None = None) -> Callable[[F], F]:
+           field: Any = None, value: Any = UNSET, registry: Registry | None = None,
+           requires_finalizer: bool | None = None) -> Callable[[F], F]:
     """Run for objects that exist when the operator starts (not for objects being deleted unless ``deleted``)."""
     return _register(Kind.RESUME, _resource(resource, dict(group=group, version=version, kind=kind, plural=plural,
                                                            singular=singular, shortcut=shortcut, category=category)),
                      registry, id=id, param=param, errors=errors, timeout=timeout, retries=retries, backoff=backoff,
                      deleted=bool(deleted), labels=labels, annotations=annotations, when=when, field=field,
-                     value=value)
+                     value=value, requires_finalizer=requires_finalizer)
 
 
 def create(*resource: str, group: str | None = None, version: str | None = None, kind: str | None = None,
@@ -161,12 +162,14 @@ def create(*resource: str, group: str | None = None, version: str | None = None,
            timeout: float | None = None, retries: int | None = None, backoff: Any = None,
            labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None,
            when: Callable[..., bool] | None = None, field: Any = None, value: Any = UNSET,
-           registry: Registry | None = None) -> Callable[[F], F]:
+           registry: Registry | None = None,
+           requires_finalizer: bool | None = None) -> Callable[[F], F]:
     """Run when an object is first seen without a diff-base (created, or created while we were away)."""
     return _register(Kind.CREATE, _resource(resource, dict(group=group, version=version, kind=kind, plural=plural,
                                                            singular=singular, shortcut=shortcut, category=category)),
                      registry, id=id, param=param, errors=errors, timeout=timeout, retries=retries, backoff=backoff,
-                     labels=labels, annotations=annotations, when=when, field=field, value=value)
+                     labels=labels, annotations=annotations, when=when, field=field, value=value,
+                     requires_finalizer=requires_finalizer)
 
 
 def update(*resource: str, group: str | None = None, version: str | None = None, kind: str | None = None,
@@ -175,12 +178,14 @@ def update(*resource: str, group: str | None = None, version: str | None = None,
            timeout: float | None = None, retries: int | None = None, backoff: Any = None,
            labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None,
            when: Callable[..., bool] | None = None, field: Any = None, value: Any = UNSET, old: Any = UNSET,
-           new: Any = UNSET, registry: Registry | None = None) -> Callable[[F], F]:
+           new: Any = UNSET, registry: Registry | None = None,
+           requires_finalizer: bool | None = None) -> Callable[[F], F]:
     """Run when the object's essence changed since it was last handled (with old, new, diff)."""
     return _register(Kind.UPDATE, _resource(resource, dict(group=group, version=version, kind=kind, plural=plural,
                                                            singular=singular, shortcut=shortcut, category=category)),
                      registry, id=id, param=param, errors=errors, timeout=timeout, retries=retries, backoff=backoff,
-                     labels=labels, annotations=annotations, when=when, field=field, value=value, old=old, new=new)
+                     labels=labels, annotations=annotations, when=when, field=field, value=value, old=old, new=new,
+                     requires_finalizer=requires_finalizer)
 
 
 def delete(*resource: str, group: str | None = None, version: str | None = None, kind: str | None = None,
@@ -189,14 +194,15 @@ def delete(*resource: str, group: str | None = None, version: str | None = None,
            timeout: float | None = None, retries: int | None = None, backoff: Any = None,
            optional: bool | None = None, labels: Mapping[str, Any] | None = None,
            annotations: Mapping[str, Any] | None = None, when: Callable[..., bool] | None = None,
-           field: Any = None, value: Any = UNSET, registry: Registry | None = None) -> Callable[[F], F]:
+           field: Any = None, value: Any = UNSET, registry: Registry | None = None,
+           requires_finalizer: bool | None = None) -> Callable[[F], F]:
     """Run when the object is being deleted. Unless ``optional``, a finalizer holds the object
     until the handler succeeded."""
     return _register(Kind.DELETE, _resource(resource, dict(group=group, version=version, kind=kind, plural=plural,
                                                            singular=singular, shortcut=shortcut, category=category)),
                      registry, id=id, param=param, errors=errors, timeout=timeout, retries=retries, backoff=backoff,
                      optional=bool(optional), labels=labels, annotations=annotations, when=when, field=field,
-                     value=value)
+                     value=value, requires_finalizer=requires_finalizer)
 
 
 def field(*resource: str, field: Any, group: str | None = None, version: str | None = None, kind: str | None = None,
@@ -205,12 +211,14 @@ def field(*resource: str, field: Any, group: str | None = None, version: str | N
           timeout: float | None = None, retries: int | None = None, backoff: Any = None,
           labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None,
           when: Callable[..., bool] | None = None, value: Any = UNSET, old: Any = UNSET, new: Any = UNSET,
-          registry: Registry | None = None) -> Callable[[F], F]:
+          registry: Registry | None = None,
+          requires_finalizer: bool | None = None) -> Callable[[F], F]:
     """Run when one field changes (on creation too); old, new and diff are the field's own."""
     return _register(Kind.FIELD, _resource(resource, dict(group=group, version=version, kind=kind, plural=plural,
                                                           singular=singular, shortcut=shortcut, category=category)),
                      registry, id=id, param=param, errors=errors, timeout=timeout, retries=retries, backoff=backoff,
-                     labels=labels, annotations=annotations, when=when, field=field, value=value, old=old, new=new)
+                     labels=labels, annotations=annotations, when=when, field=field, value=value, old=old, new=new,
+                     requires_finalizer=requires_finalizer)
 
 
 # -- watching, indexing, spawning -------------------------------------------------------------------
@@ -220,13 +228,14 @@ def event(*resource: str, group: str | None = None, version: str | None = None, 
           category: str | None = None, id: str | None = None, param: Any = None,
           labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None,
           when: Callable[..., bool] | None = None, field: Any = None, value: Any = UNSET,
-          registry: Registry | None = None) -> Callable[[F], F]:
+          registry: Registry | None = None,
+          requires_finalizer: bool | None = None) -> Callable[[F], F]:
     """Run for every watch event (type None for the initial listing, then ADDED, MODIFIED, DELETED);
     never retried, errors are logged (kopf's IGNORED)."""
     return _register(Kind.EVENT, _resource(resource, dict(group=group, version=version, kind=kind, plural=plural,
                                                           singular=singular, shortcut=shortcut, category=category)),
                      registry, id=id, param=param, errors=ErrorsMode.IGNORED, labels=labels, annotations=annotations,
-                     when=when, field=field, value=value)
+                     when=when, field=field, value=value, requires_finalizer=requires_finalizer)
 
 
 def index(*resource: str, group: str | None = None, version: str | None = None, kind: str | None = None,
@@ -235,12 +244,14 @@ def index(*resource: str, group: str | None = None, version: str | None = None, 
           timeout: float | None = None, retries: int | None = None, backoff: Any = None,
           labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None,
           when: Callable[..., bool] | None = None, field: Any = None, value: Any = UNSET,
-          registry: Registry | None = None) -> Callable[[F], F]:
+          registry: Registry | None = None,
+          requires_finalizer: bool | None = None) -> Callable[[F], F]:
     """Declare an index over the kind's cache, passed to every handler as a keyword argument named by its id."""
     return _register(Kind.INDEX, _resource(resource, dict(group=group, version=version, kind=kind, plural=plural,
                                                           singular=singular, shortcut=shortcut, category=category)),
                      registry, id=id, param=param, errors=errors, timeout=timeout, retries=retries, backoff=backoff,
-                     labels=labels, annotations=annotations, when=when, field=field, value=value)
+                     labels=labels, annotations=annotations, when=when, field=field, value=value,
+                     requires_finalizer=requires_finalizer)
 
 
 def daemon(*resource: str, group: str | None = None, version: str | None = None, kind: str | None = None,
@@ -251,7 +262,8 @@ def daemon(*resource: str, group: str | None = None, version: str | None = None,
            cancellation_timeout: float | None = None, cancellation_polling: float | None = None,
            labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None,
            when: Callable[..., bool] | None = None, field: Any = None, value: Any = UNSET,
-           optional: bool = False, registry: Registry | None = None) -> Callable[[F], F]:
+           optional: bool = False, registry: Registry | None = None,
+           requires_finalizer: bool | None = None) -> Callable[[F], F]:
     """Run a long-lived function per object; ``stopped`` turns true on deletion, when the
     object stops matching the filters, and at shutdown. A daemon that returns is not started
     again for that object; one that raises is retried (kopf's rules)."""
@@ -260,7 +272,8 @@ def daemon(*resource: str, group: str | None = None, version: str | None = None,
                      registry, id=id, param=param, errors=errors, timeout=timeout, retries=retries, backoff=backoff,
                      initial_delay=initial_delay, cancellation_backoff=cancellation_backoff,
                      cancellation_timeout=cancellation_timeout, cancellation_polling=cancellation_polling,
-                     labels=labels, annotations=annotations, when=when, field=field, value=value, optional=optional)
+                     labels=labels, annotations=annotations, when=when, field=field, value=value, optional=optional,
+                     requires_finalizer=requires_finalizer)
 
 
 def timer(*resource: str, group: str | None = None, version: str | None = None, kind: str | None = None,
@@ -271,7 +284,8 @@ def timer(*resource: str, group: str | None = None, version: str | None = None, 
           sharp: bool | None = None, idle: float | None = None, labels: Mapping[str, Any] | None = None,
           annotations: Mapping[str, Any] | None = None, when: Callable[..., bool] | None = None,
           field: Any = None, value: Any = UNSET, optional: bool = False,
-          registry: Registry | None = None) -> Callable[[F], F]:
+          registry: Registry | None = None,
+          requires_finalizer: bool | None = None) -> Callable[[F], F]:
     """Run every ``interval`` seconds per object, after ``initial_delay``; with ``idle``, only once
     the object has not changed for that long; ``sharp`` keeps the runs on the interval's grid.
     Scheduled through the delaying queue."""
@@ -283,7 +297,8 @@ def timer(*resource: str, group: str | None = None, version: str | None = None, 
                                                           singular=singular, shortcut=shortcut, category=category)),
                      registry, id=id, param=param, errors=errors, timeout=timeout, retries=retries, backoff=backoff,
                      interval=interval, initial_delay=initial_delay, sharp=bool(sharp), idle=idle, labels=labels,
-                     annotations=annotations, when=when, field=field, value=value, optional=optional)
+                     annotations=annotations, when=when, field=field, value=value, optional=optional,
+                     requires_finalizer=requires_finalizer)
 
 
 # -- admission (registered so that kopf code imports; refused at start-up until supported) ----------

@@ -81,6 +81,8 @@ class Handler:
     cancellation_backoff: float | None = None
     cancellation_timeout: float | None = None
     cancellation_polling: float | None = None
+    #: ``requires_finalizer=`` (kopf's handler field): True/False overrides the kind's rule.
+    finalizer: bool | None = None
 
     def delay(self, kwargs: Mapping[str, Any]) -> float:
         """The initial delay in seconds: a number, or kopf's callable of the handler's kwargs."""
@@ -94,7 +96,10 @@ class Handler:
 
     @property
     def requires_finalizer(self) -> bool:
-        """A non-optional delete handler, a timer or a daemon keeps the object until it is done."""
+        """A non-optional delete handler, a timer or a daemon keeps the object until it is done;
+        ``requires_finalizer=`` on the decorator says so explicitly for any resource handler."""
+        if self.finalizer is not None:
+            return self.finalizer
         if self.kind is Kind.DELETE:
             return not self.optional
         return self.kind in (Kind.TIMER, Kind.DAEMON) and not self.optional
@@ -193,8 +198,11 @@ def callable_id(fn: Callable[..., Any]) -> str:
 
 def make(kind: Kind, fn: Callable[..., Any], resource: tuple[str, ...], *, id: str | None = None,
          field: str | tuple[str, ...] | list[str] | None = None, labels: Mapping[str, Any] | None = None,
-         annotations: Mapping[str, Any] | None = None, **options: Any) -> Handler:
+         annotations: Mapping[str, Any] | None = None, requires_finalizer: bool | None = None,
+         **options: Any) -> Handler:
     """A Handler from a decorator's arguments, checked as kopf checks them at decoration."""
+    if requires_finalizer is not None:
+        options["finalizer"] = requires_finalizer
     for filter_name in ("value", "old", "new"):  # kopf: None means "no filter"
         if filter_name in options and options[filter_name] is None:
             options[filter_name] = UNSET

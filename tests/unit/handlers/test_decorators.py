@@ -219,3 +219,15 @@ def test_an_empty_registry_given_is_used_not_the_default() -> None:
     before = len(registries.get_default_registry())
     on.create(RESOURCE, registry=registry)(fn)
     assert (len(registry), len(registries.get_default_registry())) == (1, before)
+
+
+@pytest.mark.parametrize(("decorator", "options", "default"), [
+    (on.create, {}, False), (on.delete, {}, True), (on.delete, {"optional": True}, False),
+    (on.timer, {"interval": 1}, True), (on.daemon, {}, True)], ids=["create", "delete", "optional-delete",
+                                                                    "timer", "daemon"])
+def test_requires_finalizer_overrides_the_kinds_rule(decorator: Callable[..., Any], options: dict[str, Any],
+                                                    default: bool) -> None:
+    registry = Registry()
+    decorator(RESOURCE, registry=registry, **options)(fn)
+    decorator(RESOURCE, id="forced", requires_finalizer=not default, registry=registry, **options)(fn)
+    assert [h.requires_finalizer for h in registry.handlers()] == [default, not default]
