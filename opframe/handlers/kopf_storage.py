@@ -24,9 +24,7 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-import orjson
-
-from opframe.handlers.progress import HandlerRecord, HandlerState
+from opframe.handlers.progress import HandlerRecord, HandlerState, json_object
 
 KOPF_PREFIX = "kopf.zalando.org"
 KOPF_FINALIZER = "kopf.zalando.org/KopfFinalizerMarker"
@@ -61,18 +59,8 @@ def _annotations(body: Mapping[str, Any]) -> Mapping[str, str]:
     return (body.get("metadata") or {}).get("annotations") or {}
 
 
-def _json(text: str | None) -> dict[str, Any] | None:
-    if not text:
-        return None
-    try:
-        data = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def read_diff_base(body: Mapping[str, Any], prefix: str = KOPF_PREFIX) -> dict[str, Any] | None:
-    return _json(_annotations(body).get(f"{prefix}/{DIFF_BASE_KEY}"))
+    return json_object(_annotations(body).get(f"{prefix}/{DIFF_BASE_KEY}"))
 
 
 def _is_record(data: Mapping[str, Any]) -> bool:
@@ -83,7 +71,7 @@ def read_record(body: Mapping[str, Any], handler_id: str, prefix: str = KOPF_PRE
     """kopf's raw record of one handler (V2 key, then V1), or None."""
     annotations = _annotations(body)
     for key in (v2_key(prefix, handler_id), v1_key(prefix, handler_id)):
-        data = _json(annotations.get(key))
+        data = json_object(annotations.get(key))
         if data is not None and _is_record(data):
             return data
     return None
@@ -135,7 +123,7 @@ def keys_to_clear(body: Mapping[str, Any], prefix: str = KOPF_PREFIX) -> list[st
     for key, value in _annotations(body).items():
         if not key.startswith(f"{prefix}/") or key.endswith(f"/{DIFF_BASE_KEY}"):
             continue
-        data = _json(value)
+        data = json_object(value)
         if key.endswith(f"/{TOUCH_KEY}") or (data is not None and _is_record(data)):
             keys.append(key)
     return sorted(keys)

@@ -116,7 +116,7 @@ class Progress:
 
     @classmethod
     def from_annotation(cls, text: str | None) -> Progress | None:
-        data = _json_object(text)
+        data = json_object(text)
         if data is None or not isinstance(data.get("cause"), str):
             return None
         raw = data.get("handlers")
@@ -125,7 +125,7 @@ class Progress:
             str(k): HandlerRecord.from_json(v) for k, v in handlers.items() if isinstance(v, dict)})
 
 
-def _json_object(text: str | None) -> dict[str, Any] | None:
+def json_object(text: str | None) -> dict[str, Any] | None:
     """An annotation's JSON object; None when absent, not JSON or not an object (hand-edited)."""
     if not text:
         return None
@@ -168,9 +168,9 @@ class Annotations:
 
     def read_diff_base(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
         annotations = (body.get("metadata") or {}).get("annotations") or {}
-        own = _json_object(annotations.get(self.last_handled))
+        own = json_object(annotations.get(self.last_handled))
         if own is None and self.kopf_prefix is not None:
-            return _json_object(annotations.get(f"{self.kopf_prefix}/last-handled-configuration"))
+            return json_object(annotations.get(f"{self.kopf_prefix}/last-handled-configuration"))
         return own
 
     def read_progress(self, body: Mapping[str, Any]) -> Progress | None:
