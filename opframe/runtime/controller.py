@@ -332,12 +332,18 @@ class Controller:
             self.queue.forget(key)
 
     def _on_gone(self, key: str, last_body: dict[str, Any] | None) -> None:
-        """The object left the cache: forget it; release a finalizer it still holds; optional delete handlers."""
+        """The object left the cache: forget it; release a finalizer it still holds. An object deleted at
+        once (no finalizer held it) gets its optional delete handlers here, from its last body (beyond
+        kopf, which never calls them then)."""
         self._forget(key)
         if last_body is None:
             return
         if has_finalizer(last_body, self.context.finalizer):
             self._release(key)
+            return
+        if (last_body.get("metadata") or {}).get("deletionTimestamp"):
+            # Its deletion waited for finalizers: optional delete handlers ran in the DELETE cause
+            # if ours was among them (kopf's rule), and must not run a second time here.
             return
         raw = orjson.dumps(last_body)
         for handler in self.handlers:

@@ -155,3 +155,30 @@ def watcher(stopped, name, body, meta, labels, **_):
         [("1", "1", "1"), ("2", "2", "2")], [("1", "1", "1"), ("2", "1", "1")])
     eventually(lambda: (journal.entries(handler="daemon")[-1]["v"], journal.entries(handler="daemon")[-1]["l"])
                == ("2", "2"), what="the daemon to see the new state")
+
+
+def test_optional_delete_handlers_run_once(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    """Held by a mandatory delete handler, an optional one runs in the deletion (kopf's rule) and not
+    again when the object is gone; an object deleted at once gets it from its last body."""
+    operator_factory('''
+@on.delete("configmaps", labels={"kind": "held"})
+def mandatory(name, **_):
+    note(handler="mandatory", name=name)
+
+@on.delete("configmaps", optional=True)
+def optional(name, **_):
+    note(handler="optional", name=name)
+''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "held", labels={"app": "test", "kind": "held"}))
+    kube_client.create(CONFIGMAPS, configmap(namespace, "free"))
+    eventually(lambda: "opframe.dev/finalizer" in (kube_client.get(CONFIGMAPS, "held", namespace=namespace)
+                                                   ["metadata"].get("finalizers") or []), what="the finalizer")
+    kube_client.delete(CONFIGMAPS, "held", namespace=namespace)
+    kube_client.delete(CONFIGMAPS, "free", namespace=namespace)
+    journal.wait_count(2, handler="optional")
+    journal.wait_count(1, handler="mandatory")
+    time.sleep(1.5)
+    assert sorted(e["name"] for e in journal.entries(handler="optional")) == ["free", "held"]
+    assert [e["name"] for e in journal.entries(handler="mandatory")] == ["held"]
