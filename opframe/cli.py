@@ -218,6 +218,7 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
     operator = Operator(settings, registry, kopf_settings=controls.settings)
+    operator.stopping = stop  # a stop request also ends startup/login handlers' retries
     try:
         operator.prepare()
         operator.start()

@@ -314,9 +314,12 @@ class Controller:
             matching = self.invoker.matching(key, body, reconcile.raw)
         come_back = decision.come_back
         if not plan.being_deleted:
-            come_back = planner.earliest(come_back, self.invoker.run_timers(key, reconcile.raw, decision.patch,
-                                                                     digest(plan.cause.essence), matching))
-            self.invoker.keep_daemons(key, reconcile.raw, matching)
+            try:  # user code (initial_delay= callables, daemon starts) must not cost the handlers' write
+                come_back = planner.earliest(come_back, self.invoker.run_timers(
+                    key, reconcile.raw, decision.patch, digest(plan.cause.essence), matching))
+                self.invoker.keep_daemons(key, reconcile.raw, matching)
+            except Exception:
+                object_logger(key).exception("timers or daemons could not be scheduled")
         try:
             self.writer.apply(key, decision.patch)
         except errors.Conflict:
@@ -334,8 +337,15 @@ class Controller:
     def _on_gone(self, key: str, last_body: dict[str, Any] | None) -> None:
         """The object left the cache: forget it; release a finalizer it still holds. An object deleted at
         once (no finalizer held it) gets its optional delete handlers here, from its last body (beyond
-        kopf, which never calls them then)."""
-        self._forget(key)
+        kopf, which never calls them then). Per-key state is dropped last: the release and the optional
+        handlers build kwargs (an object's memo) that must not outlive it."""
+        try:
+            self._handle_gone(key, last_body)
+        finally:
+            self._forget(key)
+
+    def _handle_gone(self, key: str, last_body: dict[str, Any] | None) -> None:
+        self.daemons.forget(key)
         if last_body is None:
             return
         if has_finalizer(last_body, self.context.finalizer):

@@ -30,7 +30,7 @@ class Patch(dict[str, Any]):
     only once something is written into it. ``fns`` are functions that change a raw body in place,
     applied after the merge patch by ``as_json_patch()``. Only what was written is in the dict, so
     ``dict(patch)`` and JSON serialisers see exactly the merge patch. (The runtime writes
-    ``dict(patch)``; it does not apply ``fns`` yet.)
+    ``dict(patch)``; the writer then sends what ``fns`` change as a JSON patch.)
     """
 
     def __init__(self, src: Mapping[str, Any] | None = None, /,
@@ -297,7 +297,8 @@ class Memo(dict[str, Any]):
 class _Signature:
     """Which keyword arguments a function accepts (computed once per handler)."""
 
-    _cache: dict[Callable[..., Any], tuple[bool, frozenset[str]]] = {}
+    #: by code object: closures made per call (kopf's sub-handlers) share one entry, so it stays bounded.
+    _cache: dict[Any, tuple[bool, frozenset[str]]] = {}
     _lock = threading.Lock()
 
     @classmethod
@@ -307,12 +308,12 @@ class _Signature:
         except TypeError:  # e.g. a callable dataclass instance: inspect it each time
             return cls._inspect(fn)
         with cls._lock:
-            known = cls._cache.get(fn)
+            known = cls._cache.get(getattr(fn, "__code__", fn))
         if known is not None:
             return known
         result = cls._inspect(fn)
         with cls._lock:
-            cls._cache[fn] = result
+            cls._cache[getattr(fn, "__code__", fn)] = result
         return result
 
     @staticmethod

@@ -327,10 +327,12 @@ def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str]
     """
     kinds = KINDS_BY_REASON[cause.reason]
     full = cause.diff if cause.reason is Reason.UPDATE else diffs.diff(cause.old, cause.new)
-    chosen = []
+    chosen: list[tuple[Handler, diffs.Diff]] = []
     for handler in handlers:
         if handler.id not in matching:
             continue
+        if any(known.id == handler.id and known.fn is handler.fn for known, _ in chosen):
+            continue  # kopf's rule: one function under one id runs once per cause (@on.update + @on.resume)
         if handler.kind not in kinds and not (
                 first_sight and handler.kind is Kind.RESUME
                 and (cause.reason is Reason.UPDATE or (cause.reason is Reason.DELETE and handler.deleted))):
