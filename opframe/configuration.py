@@ -252,9 +252,7 @@ class OperatorSettings:
                 return overrides[name]
             base = self.__dict__.get("_base")
             return getattr(base, name) if base is not None else Settings.model_fields[name].default
-        raise AttributeError(f"OperatorSettings has no setting {name!r}; kopf's groups are "
-                             f"{', '.join(f.name for f in dataclasses.fields(self))}, opframe's settings "
-                             f"{', '.join(Settings.model_fields)}")
+        raise _no_such_setting(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in {f.name for f in dataclasses.fields(OperatorSettings)}:
@@ -262,9 +260,7 @@ class OperatorSettings:
         elif name in Settings.model_fields:
             self.__dict__["_opframe"][name] = value
         else:
-            raise AttributeError(f"OperatorSettings has no setting {name!r}; kopf's groups are "
-                                 f"{', '.join(f.name for f in dataclasses.fields(self))}, opframe's settings "
-                                 f"{', '.join(Settings.model_fields)}")
+            raise _no_such_setting(name)
 
     def bind(self, settings: Settings) -> None:
         """Read opframe's settings through this object (what the operator runs with)."""
@@ -308,6 +304,12 @@ class OperatorSettings:
         if not updates:
             return settings, warnings
         return settings.model_copy(update=updates), warnings
+
+
+def _no_such_setting(name: str) -> AttributeError:
+    return AttributeError(f"OperatorSettings has no setting {name!r}; kopf's groups are "
+                          f"{', '.join(f.name for f in dataclasses.fields(OperatorSettings))}, opframe's settings "
+                          f"{', '.join(Settings.model_fields)}")
 
 
 def _storage_prefix(persistence: PersistenceSettings) -> tuple[str | None, list[str]]:

@@ -47,6 +47,11 @@ class DiffOperation(enum.StrEnum):
         return repr(self.value)
 
 
+def _sequence_eq(mine: tuple[Any, ...], other: object) -> Any:
+    """kopf's equality of diffs and their items: with any sequence of equal values (NotImplemented otherwise)."""
+    return tuple(mine) == tuple(other) if isinstance(other, Sequence) else NotImplemented
+
+
 class DiffItem(NamedTuple):  # noqa: PLW1641  (it keeps tuple's __hash__, see below)
     operation: DiffOperation
     field: tuple[str, ...]
@@ -63,14 +68,11 @@ class DiffItem(NamedTuple):  # noqa: PLW1641  (it keeps tuple's __hash__, see be
 
     # kopf's: equal to any sequence of the same four values (a list too, not only a tuple).
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return tuple(self) == tuple(other)
-        return NotImplemented
+        return _sequence_eq(self, other)
 
     def __ne__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return tuple(self) != tuple(other)
-        return NotImplemented
+        equal = _sequence_eq(self, other)
+        return equal if equal is NotImplemented else not equal  # type: ignore[no-any-return]
 
     # NB: no __hash__ here (mypy takes it for a field); NamedTuple sets the methods after
     # creating the class, so DiffItem keeps tuple's hash, as kopf's DiffItem does.
@@ -84,14 +86,11 @@ class _Diff(tuple[DiffItem, ...]):
         return super().__new__(cls, (item if isinstance(item, DiffItem) else DiffItem(*item) for item in items))
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return tuple(self) == tuple(other)
-        return NotImplemented
+        return _sequence_eq(self, other)
 
     def __ne__(self, other: object) -> bool:
-        if isinstance(other, Sequence):
-            return tuple(self) != tuple(other)
-        return NotImplemented
+        equal = _sequence_eq(self, other)
+        return equal if equal is NotImplemented else not equal  # type: ignore[no-any-return]
 
     __hash__ = tuple.__hash__
 

@@ -345,7 +345,6 @@ class Controller:
             self._forget(key)
 
     def _handle_gone(self, key: str, last_body: dict[str, Any] | None) -> None:
-        self.daemons.forget(key)
         if last_body is None:
             return
         if has_finalizer(last_body, self.context.finalizer):
