@@ -68,11 +68,12 @@ class DiffItem(NamedTuple):  # noqa: PLW1641  (it keeps tuple's __hash__, see be
 
     # kopf's: equal to any sequence of the same four values (a list too, not only a tuple).
     def __eq__(self, other: object) -> bool:
-        return _sequence_eq(self, other)
+        equal: bool = _sequence_eq(self, other)
+        return equal
 
     def __ne__(self, other: object) -> bool:
         equal = _sequence_eq(self, other)
-        return equal if equal is NotImplemented else not equal  # type: ignore[no-any-return]
+        return equal if equal is NotImplemented else not equal
 
     # NB: no __hash__ here (mypy takes it for a field); NamedTuple sets the methods after
     # creating the class, so DiffItem keeps tuple's hash, as kopf's DiffItem does.
@@ -86,11 +87,12 @@ class _Diff(tuple[DiffItem, ...]):
         return super().__new__(cls, (item if isinstance(item, DiffItem) else DiffItem(*item) for item in items))
 
     def __eq__(self, other: object) -> bool:
-        return _sequence_eq(self, other)
+        equal: bool = _sequence_eq(self, other)
+        return equal
 
     def __ne__(self, other: object) -> bool:
         equal = _sequence_eq(self, other)
-        return equal if equal is NotImplemented else not equal  # type: ignore[no-any-return]
+        return equal if equal is NotImplemented else not equal
 
     __hash__ = tuple.__hash__
 
