@@ -11,14 +11,20 @@ are the very dicts inside the body, so the ``meta``/``spec``/``status`` keyword
 arguments and ``body`` always agree, whichever one a handler reads or changes.
 A section the object lacks reads as an empty one and is not added to the body
 (``Body({}) == {}``, as in kopf).
+
+``LiveBody`` is a daemon's body (kopf's live body): a read-only mapping over the
+object's latest state, which ``replace()`` swaps in one assignment. Its sections
+(``spec``, ``meta``, ``meta.labels``, ...) are views that look their state up on every
+read, so one held by a daemon follows the object; a single read (one key, ``items()``,
+``copy()``) never mixes two states, as the states themselves are never changed in place.
 The other names are kopf's type aliases, for handlers' annotations.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from typing import Any, Literal, NewType, TypedDict
+from collections.abc import Callable, ItemsView, Iterator, Mapping
+from typing import Any, Literal, NewType, TypedDict, cast
 
 Labels = Mapping[str, str]
 Annotations = Mapping[str, str]
@@ -54,7 +60,34 @@ class OwnerReference(TypedDict, total=False):
     uid: str
 
 
-class Meta(dict[str, Any]):
+class _MetaFields:
+    """kopf's attributes of ``metadata``, for any mapping; absent fields read as None."""
+
+    def _field(self, name: str) -> Any:
+        return cast(Mapping[str, Any], self).get(name)
+
+    @property
+    def uid(self) -> str | None:
+        return cast("str | None", self._field("uid"))
+
+    @property
+    def name(self) -> str | None:
+        return cast("str | None", self._field("name"))
+
+    @property
+    def namespace(self) -> str | None:
+        return cast("str | None", self._field("namespace"))
+
+    @property
+    def creation_timestamp(self) -> str | None:
+        return cast("str | None", self._field("creationTimestamp"))
+
+    @property
+    def deletion_timestamp(self) -> str | None:
+        return cast("str | None", self._field("deletionTimestamp"))
+
+
+class Meta(dict[str, Any], _MetaFields):
     """``metadata`` with kopf's attributes; absent fields read as None (labels/annotations as {})."""
 
     @property
@@ -66,26 +99,6 @@ class Meta(dict[str, Any]):
     def annotations(self) -> dict[str, str]:
         annotations: dict[str, str] = self.get("annotations") or {}
         return annotations
-
-    @property
-    def uid(self) -> str | None:
-        return self.get("uid")
-
-    @property
-    def name(self) -> str | None:
-        return self.get("name")
-
-    @property
-    def namespace(self) -> str | None:
-        return self.get("namespace")
-
-    @property
-    def creation_timestamp(self) -> str | None:
-        return self.get("creationTimestamp")
-
-    @property
-    def deletion_timestamp(self) -> str | None:
-        return self.get("deletionTimestamp")
 
 
 class Spec(dict[str, Any]):
@@ -128,17 +141,101 @@ class Body(dict[str, Any]):
         return value if isinstance(value, Status) else Status()
 
 
-def refresh_in_place(target: dict[str, Any], fresh: Mapping[str, Any]) -> None:
-    """Make ``target`` equal to ``fresh`` keeping its nested dicts the same objects, so that
-    whoever holds ``target["spec"]`` or ``target["metadata"]["labels"]`` sees the new state
-    (kopf's live bodies for daemons)."""
-    for key in [k for k in target if k not in fresh]:
-        del target[key]
-    for key, value in fresh.items():
-        current = target.get(key)
-        if isinstance(current, dict) and isinstance(value, Mapping):
-            refresh_in_place(current, value)
-        else:
-            target[key] = value
-    if isinstance(target, Body):
-        target.wrap_sections()
+class LiveView(Mapping[str, Any]):
+    """A read-only view of one section of a LiveBody (``path`` from the object's root): every
+    read looks the section up in the body's current state; absent, it reads as empty."""
+
+    def __init__(self, live: LiveBody, path: tuple[str, ...]) -> None:
+        self._live = live
+        self._path = path
+
+    def _current(self) -> Mapping[str, Any]:
+        value: Any = self._live.state
+        for step in self._path:
+            value = value.get(step) if isinstance(value, Mapping) else None
+        return value if isinstance(value, Mapping) else {}
+
+    def __getitem__(self, key: str) -> Any:
+        return self._current()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict(self._current()))
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+    def items(self) -> ItemsView[str, Any]:
+        """The items of one state (``dict(view)`` reads key by key, and may span a replacement)."""
+        return self._current().items()
+
+    def copy(self) -> dict[str, Any]:
+        """A plain dict of one state."""
+        return dict(self._current())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._current()))
+
+    def __eq__(self, other: object) -> bool:
+        return dict(self._current()) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class LiveMeta(LiveView, _MetaFields):
+    """A live ``metadata`` view with kopf's attributes; ``labels`` and ``annotations`` are live too."""
+
+    @property
+    def labels(self) -> LiveView:
+        return LiveView(self._live, (*self._path, "labels"))
+
+    @property
+    def annotations(self) -> LiveView:
+        return LiveView(self._live, (*self._path, "annotations"))
+
+
+class LiveBody(Mapping[str, Any]):
+    """A daemon's body: the object's latest state, swapped whole by ``replace()`` (one assignment,
+    so a concurrent reader sees either the old state or the new one). Read-only, as kopf's."""
+
+    def __init__(self, state: Mapping[str, Any]) -> None:
+        self.state: Mapping[str, Any] = state
+
+    def replace(self, state: Mapping[str, Any]) -> None:
+        self.state = state
+
+    def __getitem__(self, key: str) -> Any:
+        return self.state[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict(self.state))
+
+    def __len__(self) -> int:
+        return len(self.state)
+
+    def __repr__(self) -> str:
+        return repr(dict(self.state))
+
+    def __eq__(self, other: object) -> bool:
+        return dict(self.state) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    @property
+    def metadata(self) -> LiveMeta:
+        return LiveMeta(self, ("metadata",))
+
+    meta = metadata
+
+    @property
+    def spec(self) -> LiveView:
+        return LiveView(self, ("spec",))
+
+    @property
+    def status(self) -> LiveView:
+        return LiveView(self, ("status",))
+
+    def sections(self) -> dict[str, Any]:
+        """The live keyword arguments of a daemon: its body's sections as views."""
+        meta = self.metadata
+        return {"body": self, "spec": self.spec, "meta": meta, "metadata": meta, "status": self.status,
+                "labels": meta.labels, "annotations": meta.annotations}

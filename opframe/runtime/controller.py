@@ -103,6 +103,9 @@ class _Reconcile:
     raw: bytes
     body: dict[str, Any]
     plan: Plan
+    #: Ids of the handlers whose filters matched, computed once with the cause (``when=`` gets
+    #: the cause's kwargs); timers and daemons are kept by the same verdict after async handlers.
+    matching: frozenset[str]
     outcomes: dict[str, Outcome]
     position: int = 0
     submitted: float = 0.0
@@ -126,7 +129,7 @@ class Controller:
         self.writer = ObjectWriter(context.client, resource, context.finalizer)
         self.timers = TimerSchedule([h for h in handlers if h.kind is Kind.TIMER])
         self.daemons = DaemonKeeper(context.loops, apply=self._write_daemon_patch,
-                                    default_backoff=context.default_backoff)
+                                    default_backoff=context.default_backoff, on_exit=self.queue.add)
         self.kwargs = KwargsBuilder(resource, context.api, context.memo, context.indexes.kwargs)
         self.invoker = Invoker(resource, handlers, kwargs=self.kwargs, loops=context.loops, events=context.events,
                                metrics=context.metrics, timers=self.timers, daemons=self.daemons,
@@ -198,7 +201,7 @@ class Controller:
     def stop(self, timeout: float) -> bool:
         """Stop taking keys; let running reconciles (and daemons) finish within ``timeout``. True if they did."""
         deadline = time.monotonic() + timeout
-        self.invoker.stopping.set(DaemonStoppingReason.OPERATOR_EXITING)
+        self.invoker.stop_timers(DaemonStoppingReason.OPERATOR_EXITING)
         drained = self.queue.shut_down_with_drain(timeout)
         daemons_ended = self.daemons.stop_all(max(0.0, deadline - time.monotonic()))
         for _ in self._threads:
@@ -266,13 +269,13 @@ class Controller:
                             first_sight=first_sight, now=now_utc(), include=self._include,
                             lifecycle=self.context.lifecycle, cause=cause)
         if plan.being_deleted:
-            self.daemons.forget(key)
+            self.daemons.stop_for_deletion(key)
         if plan.steps:
             object_logger(key).debug("%s is in progress: %r", TITLES.get(plan.cause.reason, "Handling"), body)
-        reconcile = _Reconcile(key, raw, body, plan, {})
-        return self._advance(reconcile, matching)
+        reconcile = _Reconcile(key, raw, body, plan, matching, {})
+        return self._advance(reconcile)
 
-    def _advance(self, reconcile: _Reconcile, matching: frozenset[str] | None = None) -> bool:
+    def _advance(self, reconcile: _Reconcile) -> bool:
         """Run the planned steps from ``position``; True if it stopped to wait for an async handler."""
         plan = reconcile.plan
         while reconcile.position < len(plan.steps):
@@ -290,7 +293,7 @@ class Controller:
                 future.add_done_callback(lambda done: self._resumes.put((reconcile, done)))
                 return True
             reconcile.outcomes[step.handler.id] = self.invoker.invoke_change(step.handler, kwargs, progress.record)
-        self._end(reconcile, matching)
+        self._end(reconcile)
         return False
 
     def _resume(self, reconcile: _Reconcile, future: concurrent.futures.Future[Any]) -> bool:
@@ -303,16 +306,20 @@ class Controller:
         reconcile.outcomes[handler.id] = outcome
         return self._advance(reconcile)
 
-    def _end(self, reconcile: _Reconcile, matching: frozenset[str] | None) -> None:
-        key, plan = reconcile.key, reconcile.plan
+    def _end(self, reconcile: _Reconcile) -> None:
+        key, plan, matching = reconcile.key, reconcile.plan, reconcile.matching
         body = reconcile.body
         decision = planner.conclude(plan, reconcile.outcomes, body=body, annotations=self.context.annotations,
                                     finalizer=self.context.finalizer, now=now_utc(),
                                     default_backoff=self.context.default_backoff)
         self.invoker.report(key, body, plan, decision)
-        if matching is None:
-            matching = self.invoker.matching(key, body, reconcile.raw)
         come_back = decision.come_back
+        if plan.being_deleted and "finalizers" in decision.patch.metadata and self.daemons.holding(key):
+            # kopf's rule: the finalizer stays until the object's daemons have exited; the last one
+            # to end has the key reconciled again (DaemonKeeper's on_exit).
+            decision.patch.metadata.pop("finalizers")
+            decision.patch.metadata.pop("resourceVersion", None)
+            object_logger(key).info("waiting for the daemons of a deleted object to exit before releasing it")
         if not plan.being_deleted:
             try:  # user code (initial_delay= callables, daemon starts) must not cost the handlers' write
                 come_back = planner.earliest(come_back, self.invoker.run_timers(
@@ -385,9 +392,15 @@ class Controller:
             pass
 
     def _write_daemon_patch(self, key: str, patch: Patch) -> None:
-        """A daemon attempt's patch, written at once (kopf applies it after every attempt)."""
+        """A daemon attempt's patch, written at once (kopf applies it after every attempt). Its
+        expectation is recorded only while the key is known: ``_forget`` drops ``_seen`` before the
+        writer's expectations, under the same lock, so a daemon ending after its object left
+        leaves nothing behind."""
         with contextlib.suppress(errors.NotFound):
-            self.writer.apply(key, patch)
+            version = self.writer.apply(key, patch, expect=False)
+            with self._lock:
+                if version is not None and key in self._seen:
+                    self.writer.expect(key, version)
 
     def _forget(self, key: str) -> None:
         """Drop every piece of per-key state: the one place a key's memory is released."""

@@ -7,14 +7,26 @@ The ``stopped`` keyword argument says when to end, as in kopf: truthy once the d
 should stop; a sync daemon calls ``stopped.wait(seconds)`` instead of sleeping, an
 async one ``await stopped.wait(seconds)`` (both return True when stopped).
 
-Invariants: ``_running[key]`` exists only while some daemon of ``key`` was started and
-not stopped, ``_exited[key]`` while the object exists and one of its daemons ended on
-its own; ``forget(key)`` stops them all and drops both. After ``stopped`` is set, an
-async daemon with a ``cancellation_timeout`` still running after its
-``cancellation_backoff`` is cancelled (kopf's stages); a sync one cannot be, and is
-left to end on its own (a daemon thread: it never blocks the process's exit).
-``stop_all(timeout)`` signals every daemon first and then waits for all of them
-within one deadline.
+Invariants:
+
+* ``_running[key][id]`` holds a daemon from its start until its function has ended
+  (or it was abandoned), stopping ones included: a daemon is never started for an
+  object while its predecessor under the same id is still stopping; when one that was
+  asked to stop ends, ``on_exit(key)`` has the object reconciled again (to start it
+  anew, or to release the finalizer);
+* ``_exited[key]`` exists while the object exists and one of its daemons ended on its
+  own; ``_bodies[key]`` while the object exists and has a daemon;
+* ``forget(key)`` (the object left the cache) stops every daemon of it and drops all
+  three; nothing of a forgotten key comes back when its daemons end;
+* ``holding(key)``: on a deleted object, our finalizer stays while a daemon that
+  requires it has not ended (kopf's rule), or until it is abandoned.
+
+Stopping follows kopf's stages: ``stopped`` is set; with a ``cancellation_timeout``,
+an async daemon still running after its ``cancellation_backoff`` is cancelled, and one
+still running ``cancellation_timeout`` after that (sync ones cannot be cancelled) is
+abandoned: logged, no longer waited for (a daemon thread never blocks the process's
+exit). Without a timeout it is waited for as long as it runs. ``stop_all(timeout)``
+signals every daemon first and then waits for all of them within one deadline.
 """
 
 from __future__ import annotations
@@ -30,7 +42,8 @@ from collections.abc import Callable
 from typing import Any
 
 from opframe.handlers import retries
-from opframe.handlers.bodies import refresh_in_place
+from opframe.handlers.bodies import LiveBody
+from opframe.handlers.hierarchies import current_owner
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import Handler
 from opframe.runtime.invocation import Patch, accepted_kwargs, object_logger
@@ -105,28 +118,76 @@ class AsyncDaemonStopped(DaemonStopped):
 
 
 class _Running:
-    """One daemon of one object: its flag, whether its function ended, and its future (async)."""
+    """One daemon of one object: its flag, whether its function ended, and its future (async).
 
-    def __init__(self, handler: Handler, stopped: DaemonStopped) -> None:
+    ``done`` is set once the function ended; ``abandoned`` once it outlived its
+    cancellation timeout; ``orphaned`` once its object was forgotten (nothing is reported
+    for it any more). ``on_stopped`` is called once when a daemon asked to stop ends or is
+    abandoned.
+    """
+
+    def __init__(self, key: str, handler: Handler, stopped: DaemonStopped,
+                 on_stopped: Callable[[_Running], None]) -> None:
+        self.key = key
         self.handler = handler
         self.stopped = stopped
         self.done = threading.Event()
+        self.abandoned = False
+        self.orphaned = False
         self.future: concurrent.futures.Future[Any] | None = None
+        self._on_stopped = on_stopped
+        self._stop_requested = False
+        self._reported = False
+        self._lock = threading.Lock()
 
     def request_stop(self, reason: DaemonStoppingReason = DaemonStoppingReason.DAEMON_SIGNALLED) -> None:
-        """kopf's stages: set the flag; an async daemon still running after ``cancellation_backoff``
-        is cancelled if it has a ``cancellation_timeout``; one still running after that is abandoned."""
+        """kopf's stages: set the flag; with a ``cancellation_timeout``, cancel an async daemon still
+        running after ``cancellation_backoff``, and abandon one still running after the timeout too.
+        Idempotent: a second request only adds its reason."""
+        with self._lock:
+            first = not self._stop_requested
+            self._stop_requested = True
         self.stopped.set(reason)
-        backoff, timeout = self.handler.cancellation_backoff, self.handler.cancellation_timeout
-        if timeout is not None and self.future is not None:
-            timer = threading.Timer(backoff or 0.0, self._cancel_if_running)
-            timer.daemon = True
-            timer.start()
+        backoff, timeout = self.handler.cancellation_backoff or 0.0, self.handler.cancellation_timeout
+        if not first or timeout is None:
+            return
+        if self.future is not None:
+            _later(backoff, self._cancel_if_running)
+        _later(backoff + timeout, self._abandon_if_running)
+
+    @property
+    def stop_requested(self) -> bool:
+        with self._lock:
+            return self._stop_requested
 
     def _cancel_if_running(self) -> None:
         if not self.done.is_set() and self.future is not None:
             self.stopped.set(DaemonStoppingReason.DAEMON_CANCELLED)
             self.future.cancel()
+
+    def _abandon_if_running(self) -> None:
+        if self.done.is_set():
+            return
+        self.abandoned = True
+        self.stopped.set(DaemonStoppingReason.DAEMON_ABANDONED)
+        object_logger(self.key).warning("daemon %s did not exit within its cancellation timeout; it is abandoned "
+                                        "(no longer waited for)", self.handler.id)
+        self.report()
+
+    def report(self) -> None:
+        """Tell the keeper (once) that a daemon asked to stop has ended or was abandoned."""
+        with self._lock:
+            if self._reported or not self._stop_requested:
+                return
+            self._reported = True
+        self._on_stopped(self)
+
+
+def _later(seconds: float, action: Callable[[], None]) -> None:
+    """Run ``action`` on a timer thread after ``seconds`` (a daemon thread: never blocks exit)."""
+    timer = threading.Timer(seconds, action)
+    timer.daemon = True
+    timer.start()
 
 
 #: Writes a daemon's patch to its object (key, merge patch); the controller's ObjectWriter.
@@ -146,25 +207,27 @@ class DaemonKeeper:
     """
 
     def __init__(self, loops: LoopPool, apply: PatchApplier | None = None,
-                 default_backoff: float | None = None) -> None:
+                 default_backoff: float | None = None, on_exit: Callable[[str], None] | None = None) -> None:
         self._loops = loops
         self._apply = apply
         self._default_backoff = default_backoff
+        self._on_exit = on_exit
         self._lock = threading.Lock()
         self._running: dict[str, dict[str, _Running]] = {}
         #: key -> ids of daemons that ended on their own (never restarted for that key).
         self._exited: dict[str, set[str]] = {}
-        #: key -> the object's live body, shared by its daemons and refreshed on every reconcile.
-        self._bodies: dict[str, dict[str, Any]] = {}
+        #: key -> the object's live body, shared by its daemons and replaced on every reconcile.
+        self._bodies: dict[str, LiveBody] = {}
 
-    def live_body(self, key: str, fresh: dict[str, Any]) -> dict[str, Any]:
-        """The object's live body for its daemons (kopf's): the one they already hold, refreshed, or ``fresh``."""
+    def live_body(self, key: str, fresh: dict[str, Any]) -> LiveBody:
+        """The object's live body for its daemons (kopf's): the one they already hold, now showing
+        ``fresh``, or a new one."""
         with self._lock:
             body = self._bodies.get(key)
             if body is None:
-                body = self._bodies[key] = fresh
+                body = self._bodies[key] = LiveBody(fresh)
                 return body
-        refresh_in_place(body, fresh)
+        body.replace(fresh)
         return body
 
     def refresh(self, key: str, fresh: Callable[[], dict[str, Any]]) -> None:
@@ -172,27 +235,28 @@ class DaemonKeeper:
         with self._lock:
             body = self._bodies.get(key)
         if body is not None:
-            refresh_in_place(body, fresh())
+            body.replace(fresh())
 
     def running(self, key: str, handler_id: str) -> bool:
-        """True while it runs, and forever once it ended on its own (so it is not started again)."""
+        """True from its start until it has ended (stopping included), and forever once it ended on
+        its own (so it is not started again)."""
         with self._lock:
-            if handler_id in self._exited.get(key, ()):
-                return True
-            entry = self._running.get(key, {}).get(handler_id)
-            return entry is not None and not entry.done.is_set()
+            return handler_id in self._exited.get(key, ()) or handler_id in self._running.get(key, {})
+
+    def holding(self, key: str) -> bool:
+        """Some daemon of ``key`` that requires the finalizer has not ended (nor been abandoned)."""
+        with self._lock:
+            entries = list(self._running.get(key, {}).values())
+        return any(e.handler.requires_finalizer and not e.done.is_set() and not e.abandoned for e in entries)
 
     def start(self, key: str, handler: Handler, kwargs: dict[str, Any]) -> None:
+        entry = _Running(key, handler, AsyncDaemonStopped() if handler.is_async else DaemonStopped(), self._stopped)
+        with self._lock:
+            self._running.setdefault(key, {})[handler.id] = entry
         if handler.is_async:
-            entry = _Running(handler, AsyncDaemonStopped())
-            with self._lock:
-                self._running.setdefault(key, {})[handler.id] = entry
             entry.future = self._loops.submit(self._run_async(key, entry, kwargs), name=f"daemon {handler.id} {key}")
             entry.future.add_done_callback(lambda future: self._ended(key, entry, future))
             return
-        entry = _Running(handler, DaemonStopped())
-        with self._lock:
-            self._running.setdefault(key, {})[handler.id] = entry
         threading.Thread(target=self._run_sync, args=(key, entry, kwargs), name=f"daemon-{handler.id}-{key}",
                          daemon=True).start()
 
@@ -230,6 +294,7 @@ class DaemonKeeper:
         return verdict.delay
 
     def _run_sync(self, key: str, entry: _Running, kwargs: dict[str, Any]) -> None:
+        current_owner.set(kwargs.get("body"))  # this thread's own context: kopf.adopt() without owner=
         try:
             delay = entry.handler.delay(kwargs)
             if delay and entry.stopped.wait(delay):
@@ -252,6 +317,7 @@ class DaemonKeeper:
             self._finish(key, entry)
 
     async def _run_async(self, key: str, entry: _Running, kwargs: dict[str, Any]) -> None:
+        current_owner.set(kwargs.get("body"))  # this task's own context: kopf.adopt() without owner=
         delay = entry.handler.delay(kwargs)
         if delay and await entry.stopped.wait_async(delay):
             return
@@ -280,22 +346,46 @@ class DaemonKeeper:
 
     def _finish(self, key: str, entry: _Running) -> None:
         with self._lock:
-            if not entry.stopped and self._running.get(key, {}).get(entry.handler.id) is entry:
-                self._exited.setdefault(key, set()).add(entry.handler.id)
+            per_key = self._running.get(key, {})
+            if per_key.get(entry.handler.id) is entry:
+                del per_key[entry.handler.id]
+                if not per_key:
+                    del self._running[key]
+                if not entry.stopped:
+                    self._exited.setdefault(key, set()).add(entry.handler.id)
         entry.stopped.set(DaemonStoppingReason.DONE)
         entry.done.set()
+        entry.report()
+
+    def _stopped(self, entry: _Running) -> None:
+        """A daemon asked to stop ended or was abandoned: its object is reconciled again (a daemon
+        due to start anew, a finalizer to release), unless the object was forgotten."""
+        with self._lock:
+            if entry.abandoned:
+                per_key = self._running.get(entry.key, {})
+                if per_key.get(entry.handler.id) is entry:
+                    del per_key[entry.handler.id]
+                    if not per_key:
+                        del self._running[entry.key]
+            orphaned = entry.orphaned
+        if not orphaned and self._on_exit is not None:
+            self._on_exit(entry.key)
 
     # -- stopping -----------------------------------------------------------------------------
 
     def stop(self, key: str, handler_id: str) -> None:
-        """The object stopped matching the daemon's filters: stop it (it may start again later)."""
+        """The object stopped matching the daemon's filters: stop it (it may start again once ended)."""
         with self._lock:
-            entries = self._running.get(key, {})
-            entry = entries.pop(handler_id, None)
-            if not entries:
-                self._running.pop(key, None)
+            entry = self._running.get(key, {}).get(handler_id)
         if entry is not None:
             entry.request_stop(DaemonStoppingReason.FILTERS_MISMATCH)
+
+    def stop_for_deletion(self, key: str) -> None:
+        """The object is being deleted: stop its daemons; ``holding(key)`` says when they ended."""
+        with self._lock:
+            entries = list(self._running.get(key, {}).values())
+        for entry in entries:
+            entry.request_stop(DaemonStoppingReason.RESOURCE_DELETED)
 
     def forget(self, key: str) -> None:
         """Stop every daemon of ``key`` (it was deleted or left the cache) without waiting."""
@@ -303,6 +393,8 @@ class DaemonKeeper:
             entries = self._running.pop(key, {})
             self._exited.pop(key, None)
             self._bodies.pop(key, None)
+            for entry in entries.values():
+                entry.orphaned = True
         for entry in entries.values():
             entry.request_stop(DaemonStoppingReason.RESOURCE_DELETED)
 
@@ -310,6 +402,8 @@ class DaemonKeeper:
         """Signal every daemon, then wait for all within one ``timeout``. True if all ended."""
         with self._lock:
             entries = [entry for per_key in self._running.values() for entry in per_key.values()]
+            for entry in entries:
+                entry.orphaned = True
             self._running.clear()
             self._exited.clear()
             self._bodies.clear()

@@ -20,7 +20,7 @@ from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.kube.resources import Resource
 from opframe.runtime import journal, planner
-from opframe.runtime.daemons import DaemonKeeper, DaemonStopped
+from opframe.runtime.daemons import AsyncDaemonStopped, DaemonKeeper, DaemonStopped, DaemonStoppingReason
 from opframe.runtime.events import EventRecorder
 from opframe.runtime.invocation import Patch, accepted_kwargs, call, object_logger
 from opframe.runtime.kwargs import KwargsBuilder, fresh_body
@@ -41,8 +41,10 @@ class Invoker:
                  daemons: DaemonKeeper, success_events: bool, default_backoff: float | None = None) -> None:
         self.name = resource.qualified_name
         self.default_backoff = default_backoff
-        #: Timers' ``stopped`` (kopf gives timers one too): set when the operator stops.
+        #: Timers' ``stopped`` (kopf gives timers one too), set when the operator stops: a sync
+        #: timer waits on it with ``stopped.wait(s)``, an async one with ``await stopped.wait(s)``.
         self.stopping = DaemonStopped()
+        self.stopping_async = AsyncDaemonStopped()
         self.kwargs = kwargs
         self.loops = loops
         self.events = events
@@ -143,7 +145,7 @@ class Invoker:
             attempt = self.timers.attempt(key, handler, now_utc(), time.monotonic())
             kwargs = self.kwargs.build(handler, body, key, reason="timer", patch=patch, retry=attempt[0],
                                        started=attempt[1])
-            kwargs["stopped"] = self.stopping
+            kwargs["stopped"] = self.stopping_async if handler.is_async else self.stopping
             outcome = self.invoke(handler, kwargs)
             journal.record(key, self.name, handler.id, handler.kind.value,
                            "failed" if isinstance(outcome, Raised) else "succeeded",
@@ -169,9 +171,14 @@ class Invoker:
             come_back = planner.earliest(come_back, self.timers.ran(key, handler, time.monotonic()))
         return come_back
 
+    def stop_timers(self, reason: DaemonStoppingReason) -> None:
+        """Set the timers' ``stopped`` flags (both kinds): a timer waiting on one returns now."""
+        self.stopping.set(reason)
+        self.stopping_async.set(reason)
+
     def keep_daemons(self, key: str, raw: bytes, matching: frozenset[str]) -> None:
-        """Start the daemons that match and are not running, stop those that stopped matching; running
-        ones see the object's new state in their (live) body, as in kopf."""
+        """Start the daemons that match and are not running (nor still stopping), stop those that
+        stopped matching; running ones see the object's new state in their (live) body, as in kopf."""
         if not self.daemon_handlers:
             return
         self.daemons.refresh(key, lambda: fresh_body(raw))
@@ -179,7 +186,8 @@ class Invoker:
             if handler.id in matching:
                 if not self.daemons.running(key, handler.id):
                     body = self.daemons.live_body(key, fresh_body(raw))
-                    kwargs = self.kwargs.build(handler, body, key, reason="daemon")
+                    kwargs = self.kwargs.build(handler, fresh_body(raw), key, reason="daemon")
+                    kwargs.update(body.sections())
                     self.daemons.start(key, handler, kwargs)
             else:
                 self.daemons.stop(key, handler.id)

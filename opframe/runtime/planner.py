@@ -208,7 +208,7 @@ def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str,
         record = progress.record(step.handler.id)
         if record.started is None:
             record.started = step.started
-        own = _children(given, progress, tally, now) if isinstance(given, WithChildren) else given
+        own = _children(given, progress, tally, now, patch) if isinstance(given, WithChildren) else given
         if isinstance(own, Pending):
             record.state = HandlerState.DELAYED
             record.delayed_until = now + datetime.timedelta(seconds=own.delay)
@@ -278,20 +278,20 @@ class _Tally:
         return None
 
 
-def _children(outcome: WithChildren, progress: Progress, tally: _Tally,
-              now: datetime.datetime) -> Succeeded | Raised | Pending:
+def _children(outcome: WithChildren, progress: Progress, tally: _Tally, now: datetime.datetime,
+              patch: Patch) -> Succeeded | Raised | Pending:
     """Record the sub-handlers that ran; the parent succeeds once all of them did (kopf's rule), fails
-    once one failed for good, and otherwise comes back when the next one is due."""
+    once one failed for good, and otherwise comes back when the next one is due. A sub-handler's
+    result goes to ``status["<parent id>/<sub id>"]``, as kopf stores it."""
     if outcome.error is not None and not isinstance(outcome.error, retries.ChildrenPending):
         return Raised(outcome.error)
     ran = dict(outcome.ran)
-    scratch = Patch()
     for child in outcome.declared:
         if child.id in ran:
             record = progress.record(child.id)
             if record.started is None:
                 record.started = now
-            tally.record(child, record, ran[child.id], scratch)
+            tally.record(child, record, ran[child.id], patch)
     records = [(child.id, progress.record(child.id)) for child in outcome.declared]
     failed = [child_id for child_id, record in records if record.state is HandlerState.FAILED]
     if failed:

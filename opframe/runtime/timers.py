@@ -11,6 +11,9 @@ Invariants:
   are ``interval`` after the previous one ended;
 * a timer with ``idle`` runs only once the object's essence has been unchanged that
   long; a change moves its due time to ``change + idle``;
+* a timer with ``idle`` and no ``interval`` runs once per quiet period (kopf's rule):
+  after a run it is due again only after the next change (``QUIET``), then ``idle``
+  after it;
 * a timer whose filters stop matching loses its schedule, and starts afresh when they
   match again.
 """
@@ -28,6 +31,8 @@ from opframe.runtime.planner import earliest
 #: A timer without an interval runs once a minute (kopf's default has none; a minute
 #: keeps a forgotten ``interval=`` from becoming a tight loop).
 DEFAULT_INTERVAL = 60.0
+#: The due time of an idle-only timer that ran in the current quiet period: never, until a change.
+QUIET = math.inf
 
 
 class TimerSchedule:
@@ -52,7 +57,8 @@ class TimerSchedule:
         come_back: float | None = None
         with self._lock:
             known = self._changed.get(key)
-            if known is None or known[0] != essence_digest:
+            changed = known is not None and known[0] != essence_digest
+            if known is None or changed:
                 # kopf's rule: idleness counts from the last change seen, first sight included
                 # (an operator that just started waits ``idle`` before the first run too).
                 self._changed[key] = (essence_digest, now)
@@ -62,6 +68,8 @@ class TimerSchedule:
                 if handler.id not in matching:
                     due.pop(handler.id, None)
                     continue
+                if changed and due.get(handler.id) == QUIET:
+                    due[handler.id] = now  # a new quiet period begins (gated by idle below)
                 if handler.id not in due:
                     due[handler.id] = now + (delay_of(handler) if delay_of is not None else handler.delay({}))
                 next_run = due[handler.id]
@@ -69,17 +77,21 @@ class TimerSchedule:
                     next_run = due[handler.id] = quiet_since + handler.idle
                 if next_run <= now:
                     runnable.append(handler)
-                else:
+                elif next_run != QUIET:
                     come_back = earliest(come_back, next_run - now)
         return runnable, come_back
 
-    def ran(self, key: str, handler: Handler, now: float) -> float:
+    def ran(self, key: str, handler: Handler, now: float) -> float | None:
         """Record that ``handler`` ran for ``key`` (and ended at ``now``); seconds until it is due again:
         ``interval`` after it ended, or with ``sharp`` the next point on the grid of its due times
-        (kopf's: a run that takes long does not shift the grid)."""
+        (kopf's: a run that takes long does not shift the grid); None for an idle-only timer, due
+        again only after the object's next change."""
         interval = float(handler.interval or DEFAULT_INTERVAL)
         with self._lock:
             due = self._due.setdefault(key, {})
+            if handler.interval is None and handler.idle is not None:
+                due[handler.id] = QUIET
+                return None
             scheduled = due.get(handler.id, now)
             if handler.sharp and scheduled <= now:
                 next_run = scheduled + (math.floor((now - scheduled) / interval) + 1) * interval

@@ -1,12 +1,15 @@
 """ObjectWriter: writes a reconcile's outcome to one kind's objects, and remembers its own writes.
 
-One merged PATCH of the object, then one of its status subresource when handlers
-returned results and the kind has one. The object's PATCH goes first: when it changes
-the finalizer list it carries a resourceVersion precondition, which a status write
-before it would break. If someone else wrote in between (409), the finalizer change is
-re-applied to the fresh list and the same outcome is sent again: handlers that
-succeeded are not run again, and the diff-base stays the state they handled, so the
-other writer's change is seen as the next update.
+The status subresource's PATCH first (when handlers returned results and the kind has
+one), then one merged PATCH of the object. The order is the reader's: the object's
+PATCH carries the bookkeeping that says a cause is handled (the diff-base, the progress
+record removed, the finalizer released), so whoever sees it also sees the results, and
+a released finalizer never leaves a result unwritten on a deleted object. When the
+object's PATCH changes the finalizer list it carries a resourceVersion precondition; the
+status write's answer is the fresh object it is re-based on. If someone else wrote in
+between (409), the finalizer change is re-applied to the fresh list and the same outcome
+is sent again: handlers that succeeded are not run again, and the diff-base stays the
+state they handled, so the other writer's change is seen as the next update.
 
 Expectations (client-go's ControllerExpectations, reduced to what is needed): after a
 write, the object's newer state is on its way through the watch; until the cache holds
@@ -46,8 +49,11 @@ class ObjectWriter:
         self._lock = threading.Lock()
         self._expected: dict[str, tuple[str, float]] = {}
 
-    def apply(self, key: str, patch: Mapping[str, Any]) -> None:
-        """Write ``patch`` (a merge patch; ``status`` goes to the subresource if the kind has one).
+    def apply(self, key: str, patch: Mapping[str, Any], *, expect: bool = True) -> str | None:
+        """Write ``patch`` (a merge patch; ``status`` goes to the subresource if the kind has one);
+        the resourceVersion written (None if nothing was). With ``expect`` (a reconcile's own
+        write), the key's expectation becomes that version; a writer that runs beside the
+        reconciles (a daemon) passes False and calls ``expect()`` while its key is still known.
 
         Raises Conflict when the finalizer change could not be re-based, NotFound when
         the object is gone.
@@ -55,21 +61,35 @@ class ObjectWriter:
         rest = pruned(dict(patch))
         fns = list(getattr(patch, "fns", None) or ())
         if not rest and not fns:
-            return
+            return None
         namespace, name = split_key(key)
         status = rest.pop("status", None) if "status" in self.resource.subresources else None
         written: dict[str, Any] | None = None
-        if rest:
-            written = self._patch_object(name, namespace, rest)
         if status:
             written = self.client.patch(self.resource, name, {"status": status}, namespace=namespace,
                                         subresource="status")
             self.patches += 1
+            if "resourceVersion" in (rest.get("metadata") or {}):
+                self._rebase(rest["metadata"], written["metadata"])
+        if rest:
+            written = self._patch_object(name, namespace, rest)
         if fns:
             written = self._apply_fns(name, namespace, fns, written)
-        if written is not None:
-            with self._lock:
-                self._expected[key] = (written["metadata"]["resourceVersion"], time.monotonic())
+        if written is None:
+            return None
+        version = str(written["metadata"]["resourceVersion"])
+        if expect:
+            self.expect(key, version)
+        return version
+
+    def expect(self, key: str, version: str) -> None:
+        """The cache must reach ``version`` before ``key`` is reconciled again. Two writes that end
+        in either order leave the newer version expected (never an older one: a reconcile would then
+        read a state older than our own last write and run its handlers again)."""
+        with self._lock:
+            current = self._expected.get(key)
+            if current is None or not newer(current[0], version):
+                self._expected[key] = (version, time.monotonic())
 
     def _apply_fns(self, name: str, namespace: str | None, fns: list[Any],
                    written: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -106,13 +126,17 @@ class ObjectWriter:
                 metadata = patch.get("metadata") or {}
                 if "finalizers" not in metadata or attempt + 1 == CONFLICT_ATTEMPTS:
                     raise
-                fresh = self.client.get(self.resource, name, namespace=namespace)["metadata"]
-                names = finalizer_names(self.finalizer)
-                keep = names[0] in metadata["finalizers"]
-                others = [f for f in fresh.get("finalizers") or [] if f not in names]
-                metadata["finalizers"] = [*others, names[0]] if keep else others
-                metadata["resourceVersion"] = fresh["resourceVersion"]
+                self._rebase(metadata, self.client.get(self.resource, name, namespace=namespace)["metadata"])
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _rebase(self, metadata: dict[str, Any], fresh: Mapping[str, Any]) -> None:
+        """Re-apply this patch's finalizer change (ours kept or released) to the ``fresh`` metadata's
+        list, guarded by its resourceVersion: other controllers' finalizers are never lost."""
+        names = finalizer_names(self.finalizer)
+        keep = names[0] in metadata["finalizers"]
+        others = [f for f in fresh.get("finalizers") or [] if f not in names]
+        metadata["finalizers"] = [*others, names[0]] if keep else others
+        metadata["resourceVersion"] = fresh["resourceVersion"]
 
     def read(self, key: str) -> dict[str, Any] | None:
         """The object as the API server has it now (None if it does not exist)."""

@@ -175,6 +175,19 @@ def oci_archive(path: Path, name: str, layers: Sequence[Path | bytes], *, entryp
     return path
 
 
+def archive_names(path: Path) -> set[str]:
+    """The image names (``io.containerd.image.name``) an OCI layout tar's index gives its manifests;
+    empty when the archive is not such a tar (its import then fails with the reason)."""
+    try:
+        with tarfile.open(path) as archive:
+            member = archive.extractfile("index.json")
+            index = json.loads(member.read()) if member is not None else {}
+    except (OSError, KeyError, tarfile.TarError, ValueError):
+        return set()
+    return {str((manifest.get("annotations") or {}).get("io.containerd.image.name"))
+            for manifest in index.get("manifests") or [] if isinstance(manifest, dict)} - {"None"}
+
+
 def pause_image(folder: Path) -> Path:
     """The pod sandbox image, ``opframe.local/pause:1``: a static ``/pause`` that sleeps until a signal."""
     return _static_image(folder, "pause", PAUSE_SOURCE, "c")

@@ -13,113 +13,66 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from kopf_ports import UPSTREAM, ported
+from kopf_ports import (
+    DIFF_BASE,
+    FINALIZER,
+    NAME,
+    PODS,
+    PROGRESS,
+    annotations_of,
+    events_of,
+    get,
+    gone,
+    handled,
+    ported,
+)
 
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
-from opframe.testing import ControlPlane, KopfRunner, eventually, install_crd
+from opframe.testing import ControlPlane, KopfRunner, eventually
 
 pytestmark = pytest.mark.e2e
-
-PODS = Resource("", "v1", "pods", "Pod")
-EVENTS = Resource("", "v1", "events", "Event")
-NAME = "kopf-example-1"
-#: opframe's annotations (its default prefix) on objects it handled.
-DIFF_BASE = "opframe.dev/last-handled-configuration"
-PROGRESS = "opframe.dev/progress"
-FINALIZER = "opframe.dev/finalizer"
-
-
-@pytest.fixture(scope="module")
-def kex(kube_client: KubeClient) -> Resource:
-    return install_crd(kube_client, yaml.safe_load((UPSTREAM / "crd.yaml").read_text()))
-
-
-@pytest.fixture
-def obj(namespace: str) -> dict[str, Any]:
-    body: dict[str, Any] = yaml.safe_load((UPSTREAM / "obj.yaml").read_text())
-    body["metadata"]["namespace"] = namespace
-    return body
-
-
-@pytest.fixture
-def example(control_plane: ControlPlane, namespace: str, tmp_path: Path,
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., KopfRunner]]:
-    """Start an example's operator in-process; every runner is stopped after the test."""
-    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))  # pykube in the examples reads it
-    runners: list[KopfRunner] = []
-
-    def start(name: str, *args: str, **kwargs: Any) -> KopfRunner:
-        path = ported(name, tmp_path)
-        runner = KopfRunner(["run", "-n", namespace, "--standalone", "--verbose", "--kubeconfig",
-                             str(control_plane.kubeconfig), *args, str(path)], timeout=60, **kwargs)
-        runner.__enter__()
-        runners.append(runner)
-        assert runner.wait_ready(60), f"{name} did not start:\n{_output(runner)}"
-        return runner
-
-    yield start
-    for runner in runners:
-        if runner.future.done() and runner.exit_code != 0:
-            continue
-        runner.__exit__(None, None, None)
-
-
-def _output(runner: KopfRunner) -> str:
-    return runner.output if runner.future.done() else "(still running)"
-
-
-def _get(client: KubeClient, kex: Resource, namespace: str) -> dict[str, Any]:
-    return client.get(kex, NAME, namespace=namespace)
-
-
-def _annotations(body: dict[str, Any]) -> dict[str, str]:
-    return body["metadata"].get("annotations") or {}
-
-
-def _gone(client: KubeClient, kex: Resource, namespace: str) -> bool:
-    try:
-        _get(client, kex, namespace)
-    except errors.NotFound:
-        return True
-    return False
-
-
-def _events(client: KubeClient, namespace: str, uid: str) -> list[tuple[str, str, str]]:
-    items = client.list(EVENTS, namespace=namespace).items
-    return sorted((e["type"], e["reason"], e.get("message", "")) for e in items
-                  if e["involvedObject"].get("uid") == uid)
-
-
-def _handled(client: KubeClient, kex: Resource, namespace: str) -> dict[str, Any] | None:
-    """The object once a cause is fully handled: a diff-base and no progress left."""
-    body = _get(client, kex, namespace)
-    annotations = _annotations(body)
-    return body if DIFF_BASE in annotations and PROGRESS not in annotations else None
-
 
 def test_01_minimal_puts_the_result_into_status(example: Callable[..., KopfRunner], kube_client: KubeClient,
                                                kex: Resource, namespace: str, obj: dict[str, Any]) -> None:
     runner = example("01-minimal")
     kube_client.create(kex, obj, namespace=namespace)
-    body = eventually(lambda: _handled(kube_client, kex, namespace), what="kopf-example-1 handled")
+    body = eventually(lambda: handled(kube_client, kex, namespace), what="kopf-example-1 handled")
     assert body["status"]["create_fn"] == {"message": "hello world"}
     assert FINALIZER not in (body["metadata"].get("finalizers") or [])  # no delete handler, no finalizer
     assert runner.handlers(f"{namespace}/{NAME}") == ["create_fn"]
+
+
+def test_results_are_on_the_object_before_it_is_marked_handled(example: Callable[..., KopfRunner],
+                                                                kube_client: KubeClient, kex: Resource,
+                                                                namespace: str, obj: dict[str, Any]) -> None:
+    """Every state of the object the API server ever held that says "handled" (a diff-base, no
+    progress) already carries the handler's result in its status subresource: a reader never sees
+    the bookkeeping without the outcome (the status is written first)."""
+    example("01-minimal")
+    created = kube_client.create(kex, obj, namespace=namespace)
+    eventually(lambda: handled(kube_client, kex, namespace), what="kopf-example-1 handled")
+    stream = kube_client.watch(kex, namespace=namespace, resource_version=created["metadata"]["resourceVersion"],
+                               timeout_seconds=1, allow_bookmarks=False, inactivity_timeout=10)
+    states = [event.object for event in stream if event.type == "MODIFIED"]
+    marked = [state for state in states
+              if DIFF_BASE in annotations_of(state) and PROGRESS not in annotations_of(state)]
+    assert marked, f"no state marked handled among {len(states)} watched"
+    assert all((state.get("status") or {}).get("create_fn") == {"message": "hello world"} for state in marked), [
+        (state["metadata"]["resourceVersion"], state.get("status")) for state in marked]
 
 
 def test_02_children_adopts_a_pod_and_reports_its_uid(example: Callable[..., KopfRunner], kube_client: KubeClient,
                                                      kex: Resource, namespace: str, obj: dict[str, Any]) -> None:
     example("02-children")
     parent = kube_client.create(kex, obj, namespace=namespace)
-    body = eventually(lambda: _handled(kube_client, kex, namespace), what="kopf-example-1 handled")
+    body = eventually(lambda: handled(kube_client, kex, namespace), what="kopf-example-1 handled")
     pods = kube_client.list(PODS, namespace=namespace).items
     assert len(pods) == 1
     pod = pods[0]
@@ -137,7 +90,7 @@ def test_03_exceptions_retry_fail_and_succeed_as_kopf_says(example: Callable[...
                                                           obj: dict[str, Any]) -> None:
     runner = example("03-exceptions")
     kube_client.create(kex, obj, namespace=namespace)
-    eventually(lambda: _handled(kube_client, kex, namespace), what="every handler finished", timeout=30)
+    eventually(lambda: handled(kube_client, kex, namespace), what="every handler finished", timeout=30)
     key = f"{namespace}/{NAME}"
     assert runner.handlers(key) == ["eventual_success_with_a_few_messages"]
     assert runner.handlers(key, "retrying").count("eventual_success_with_a_few_messages") == 3
@@ -155,8 +108,8 @@ def test_04_events_posts_four_events(example: Callable[..., KopfRunner], kube_cl
     uid = kube_client.create(kex, obj, namespace=namespace)["metadata"]["uid"]
     expected = [("Error", "SomeReason", "Some exception: Exception text."), ("Normal", "SomeReason", "Some message"),
                 ("SomeType", "SomeReason", "Some message"), ("Warning", "SomeReason", "Some message")]
-    eventually(lambda: _events(kube_client, namespace, uid) == expected,
-               what=lambda: f"the four events, got {_events(kube_client, namespace, uid)}")
+    eventually(lambda: events_of(kube_client, namespace, uid) == expected,
+               what=lambda: f"the four events, got {events_of(kube_client, namespace, uid)}")
 
 
 def test_05_handlers_create_update_field_delete(example: Callable[..., KopfRunner], kube_client: KubeClient,
@@ -164,14 +117,14 @@ def test_05_handlers_create_update_field_delete(example: Callable[..., KopfRunne
     runner = example("05-handlers")
     key = f"{namespace}/{NAME}"
     kube_client.create(kex, obj, namespace=namespace)
-    body = eventually(lambda: _handled(kube_client, kex, namespace), what="creation handled")
+    body = eventually(lambda: handled(kube_client, kex, namespace), what="creation handled")
     assert FINALIZER in body["metadata"]["finalizers"]  # delete handlers are not optional
     assert runner.handlers(key) == ["create_fn_1", "create_fn_2", "field_fn/spec.field"]
     kube_client.patch(kex, NAME, {"spec": {"field": "newvalue", "newfield": 100}}, namespace=namespace)
     eventually(lambda: runner.handlers(key)[3:] == ["update_fn", "field_fn/spec.field"],
                what=lambda: f"update handlers, got {runner.handlers(key)}")
     kube_client.delete(kex, NAME, namespace=namespace)
-    eventually(lambda: _gone(kube_client, kex, namespace), what="kopf-example-1 deleted")
+    eventually(lambda: gone(kube_client, kex, namespace), what="kopf-example-1 deleted")
     assert runner.handlers(key)[5:] == ["delete_fn_1", "delete_fn_2"]
 
 
@@ -180,7 +133,7 @@ def test_07_subhandlers_run_one_per_item_under_the_parent(example: Callable[...,
                                                          obj: dict[str, Any]) -> None:
     runner = example("07-subhandlers")
     kube_client.create(kex, obj, namespace=namespace)
-    eventually(lambda: _handled(kube_client, kex, namespace), what="creation handled")
+    eventually(lambda: handled(kube_client, kex, namespace), what="creation handled")
     assert runner.handlers(f"{namespace}/{NAME}") == ["create_fn/item1", "create_fn/item2", "create_fn"]
 
 
@@ -194,8 +147,8 @@ def test_08_event_handlers_write_nothing_and_survive_errors(example: Callable[..
     assert "event_fn_with_error" in runner.handlers(key, "failed")
     kube_client.patch(kex, NAME, {"spec": {"field": "other"}}, namespace=namespace)
     eventually(lambda: runner.handlers(key).count("normal_event_fn") >= 2, what="a second event")
-    body = _get(kube_client, kex, namespace)
-    assert not any(k.startswith("opframe.dev/") for k in _annotations(body))  # silent spies
+    body = get(kube_client, kex, namespace)
+    assert not any(k.startswith("opframe.dev/") for k in annotations_of(body))  # silent spies
     assert not body["metadata"].get("finalizers")
 
 
@@ -215,7 +168,7 @@ def test_09_testing_kopfs_own_test_with_kopf_runner(control_plane: ControlPlane,
         kube_client.create(kex, obj, namespace=namespace)
         eventually(lambda: runner.handlers(f"{namespace}/{NAME}") == ["create_fn"], what="create_fn")
         kube_client.delete(kex, NAME, namespace=namespace)
-        eventually(lambda: _gone(kube_client, kex, namespace), what="deleted")
+        eventually(lambda: gone(kube_client, kex, namespace), what="deleted")
     assert runner.exception is None
     assert runner.exit_code == 0
     # kopf's own assertions, with the test's namespace for kopf's "default".
@@ -263,10 +216,10 @@ def test_15_timers_tick_once_the_object_is_idle(example: Callable[..., KopfRunne
     eventually(lambda: runner.handlers(key).count("every_few_seconds_sync") >= 2, what="two sync ticks", timeout=30)
     first = next(e.at for e in runner.journal.of(key) if e.handler == "every_few_seconds_sync")
     assert first - created >= 4.5  # idle=5 before the first tick
-    body = _get(kube_client, kex, namespace)
+    body = get(kube_client, kex, namespace)
     assert FINALIZER in body["metadata"]["finalizers"]  # timers hold the object
     kube_client.delete(kex, NAME, namespace=namespace)
-    eventually(lambda: _gone(kube_client, kex, namespace), what="deleted")
+    eventually(lambda: gone(kube_client, kex, namespace), what="deleted")
 
 
 def test_17_admission_is_refused_at_startup_with_the_reason(control_plane: ControlPlane, namespace: str,
@@ -284,7 +237,7 @@ def test_99_all_at_once(example: Callable[..., KopfRunner], kube_client: KubeCli
     runner = example("99-all-at-once")
     key = f"{namespace}/{NAME}"
     uid = kube_client.create(kex, copy.deepcopy(obj), namespace=namespace)["metadata"]["uid"]
-    body = eventually(lambda: _handled(kube_client, kex, namespace), what="creation handled", timeout=30)
+    body = eventually(lambda: handled(kube_client, kex, namespace), what="creation handled", timeout=30)
     assert body["status"]["create_1"] == {"job1-status": 100}
     assert body["status"]["create_2"] == {"job2-status": 100}
     assert sorted(runner.handlers(key)) == ["create_1", "create_2", "create_pod"]
@@ -293,13 +246,13 @@ def test_99_all_at_once(example: Callable[..., KopfRunner], kube_client: KubeCli
     assert pod["metadata"]["ownerReferences"][0]["uid"] == uid
     assert pod["metadata"]["labels"] == {"somelabel": "somevalue", "application": "kopf-example-10"}
     eventually(lambda: {("Normal", "AnyReason", ""), ("Warning", "SomeReason", "Cannot do something")}
-               <= set(_events(kube_client, namespace, uid)), what="the two events")
+               <= set(events_of(kube_client, namespace, uid)), what="the two events")
     pod_key = f"{namespace}/{pod['metadata']['name']}"
     eventually(lambda: "example_pod_change" in runner.handlers(pod_key), what="the pod's event handler")
     kube_client.patch(kex, NAME, {"spec": {"lst": [1, 2]}}, namespace=namespace)
     eventually(lambda: "update_lst/spec.lst" in runner.handlers(key), what="the field handler")
     kube_client.delete(kex, NAME, namespace=namespace)
-    eventually(lambda: _gone(kube_client, kex, namespace), what="deleted")
+    eventually(lambda: gone(kube_client, kex, namespace), what="deleted")
     assert "delete" in runner.handlers(key)
 
 
@@ -308,7 +261,7 @@ def test_06_peering_runs_standalone(example: Callable[..., KopfRunner], kube_cli
     """06 is about kopf's peering; opframe accepts its flags (peering is Lease election here)."""
     runner = example("06-peering", "--dev")
     kube_client.create(kex, obj, namespace=namespace)
-    eventually(lambda: _handled(kube_client, kex, namespace), what="kopf-example-1 handled")
+    eventually(lambda: handled(kube_client, kex, namespace), what="kopf-example-1 handled")
     assert runner.handlers(f"{namespace}/{NAME}") == ["create_fn"]
 
 
@@ -348,7 +301,7 @@ def test_11_filtering_handlers_run_exactly_the_matching_ones(example: Callable[.
     runner = example("11-filtering-handlers")
     key = f"{namespace}/{NAME}"
     kube_client.create(kex, obj, namespace=namespace)
-    body = eventually(lambda: _handled(kube_client, kex, namespace), what="creation handled")
+    body = eventually(lambda: handled(kube_client, kex, namespace), what="creation handled")
     assert sorted(runner.handlers(key)) == sorted([
         "create_with_labels_matching", "create_with_labels_present", "create_with_labels_absent",
         "create_with_labels_callback_matching", "create_with_annotations_matching",
@@ -359,10 +312,10 @@ def test_11_filtering_handlers_run_exactly_the_matching_ones(example: Callable[.
     kube_client.patch(kex, NAME, {"spec": {"field": "changed"}}, namespace=namespace)
     eventually(lambda: "update_with_field_change_satisfied/spec.field" in runner.handlers(key),
                what="the field-change handler")
-    eventually(lambda: FINALIZER not in (_get(kube_client, kex, namespace)["metadata"].get("finalizers") or []),
+    eventually(lambda: FINALIZER not in (get(kube_client, kex, namespace)["metadata"].get("finalizers") or []),
                what="the finalizer released once the daemon no longer matches")
     kube_client.delete(kex, NAME, namespace=namespace)
-    eventually(lambda: _gone(kube_client, kex, namespace), what="deleted")
+    eventually(lambda: gone(kube_client, kex, namespace), what="deleted")
 
 
 def _free_port() -> int:
@@ -406,8 +359,8 @@ def test_16_indexing_feeds_probes_and_a_timer(example: Callable[..., KopfRunner]
     assert eventually(lambda: _probes(port), what="the probes") == {
         "pod_count": 2, "pod_names": ["p1", "p2"]}
     kube_client.create(kex, obj, namespace=namespace)
-    body = eventually(lambda: "running-pods" in (_get(kube_client, kex, namespace).get("status") or {})
-                      and _get(kube_client, kex, namespace), what="the timer's status", timeout=20)
+    body = eventually(lambda: "running-pods" in (get(kube_client, kex, namespace).get("status") or {})
+                      and get(kube_client, kex, namespace), what="the timer's status", timeout=20)
     assert body["status"]["running-pods"] == []  # no pod runs: no node in this control plane
 
 
@@ -419,7 +372,7 @@ def test_14_daemons_retry_write_their_patch_and_stop_on_deletion(example: Callab
     seen: list[str] = []
 
     def message() -> str | None:
-        value = (_get(kube_client, kex, namespace).get("status") or {}).get("message")
+        value = (get(kube_client, kex, namespace).get("status") or {}).get("message")
         if value and (not seen or seen[-1] != value):
             seen.append(value)
         return value
@@ -429,7 +382,7 @@ def test_14_daemons_retry_write_their_patch_and_stop_on_deletion(example: Callab
     assert seen == ["Failed 1 times.", "Failed 2 times.", "Failed 3 times."]  # a patch per attempt, retry 0..2
     eventually(lambda: "=> Ping from a sync daemon: field='value', retry=3" in runner.log, what="the sync daemon")
     eventually(lambda: "=> Ping from an async daemon: field='value'" in runner.log, what="the async daemon")
-    body = _get(kube_client, kex, namespace)
+    body = get(kube_client, kex, namespace)
     assert FINALIZER in body["metadata"]["finalizers"]
     kube_client.delete(kex, NAME, namespace=namespace)
-    eventually(lambda: _gone(kube_client, kex, namespace), what="deleted", timeout=15)
+    eventually(lambda: gone(kube_client, kex, namespace), what="deleted", timeout=15)

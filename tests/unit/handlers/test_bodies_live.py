@@ -1,14 +1,53 @@
-"""refresh_in_place: a held body (and its held sections) show the new state (kopf's live bodies)."""
+"""LiveBody: a daemon's body (kopf's live body) and the sections it holds show the object's latest
+state; the state is swapped whole, so one read never mixes two states."""
 
 from __future__ import annotations
 
-from opframe.handlers.bodies import Body, refresh_in_place
+import threading
+
+from opframe.handlers.bodies import Body, LiveBody
 
 
 def test_sections_held_by_a_daemon_follow_the_object() -> None:
-    body = Body({"metadata": {"name": "a", "labels": {"l": "1"}}, "spec": {"v": 1, "gone": True}})
-    spec, labels, meta = body.spec, body.meta.labels, body.meta
-    refresh_in_place(body, {"metadata": {"name": "a", "labels": {"l": "2"}}, "spec": {"v": 2}, "status": {"s": 1}})
-    assert spec == {"v": 2} and spec is body["spec"]
-    assert labels == {"l": "2"} and meta["labels"] is labels
-    assert body.status == {"s": 1}
+    body = LiveBody(Body({"metadata": {"name": "a", "labels": {"l": "1"}}, "spec": {"v": 1, "gone": True}}))
+    spec, labels, meta, status = body.spec, body.meta.labels, body.meta, body.status
+    assert status == {} and len(status) == 0
+    body.replace(Body({"metadata": {"name": "a", "labels": {"l": "2"}}, "spec": {"v": 2}, "status": {"s": 1}}))
+    assert spec == {"v": 2} and dict(spec) == {"v": 2} and "gone" not in spec
+    assert labels == {"l": "2"} and meta.labels["l"] == "2" and meta.name == "a"
+    assert status == {"s": 1} and body["status"] == {"s": 1}
+    assert dict(body) == {"metadata": {"name": "a", "labels": {"l": "2"}}, "spec": {"v": 2}, "status": {"s": 1}}
+
+
+def test_the_daemon_kwargs_are_the_live_sections() -> None:
+    body = LiveBody({"metadata": {"name": "a", "annotations": {"x": "1"}}})
+    kwargs = body.sections()
+    body.replace({"metadata": {"name": "a", "annotations": {"x": "2"}}, "spec": {"v": 3}})
+    assert kwargs["body"] is body
+    assert kwargs["annotations"]["x"] == "2" and kwargs["spec"]["v"] == 3 and kwargs["meta"] == kwargs["metadata"]
+
+
+def test_a_reader_never_sees_a_mix_of_two_states() -> None:
+    """Each state is consistent (all values equal); replacing it while a reader copies the spec never
+    shows a half-updated spec (refreshing in place did: a key deleted before its sibling was updated)."""
+    states = [{"spec": {"a": i, "b": i, **{f"k{j}": i for j in range(50)}}} for i in range(2)]
+    body = LiveBody(states[0])
+    spec = body.spec
+    stop = threading.Event()
+    mixed: list[dict[str, int]] = []
+
+    def read() -> None:
+        reads = 0
+        while not stop.is_set():
+            reads += 1
+            seen = dict(spec.items()) if reads % 2 else spec.copy()
+            if len(set(seen.values())) != 1:
+                mixed.append(seen)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for i in range(20000):
+        body.replace(states[i % 2])
+    stop.set()
+    reader.join()
+    assert mixed == []

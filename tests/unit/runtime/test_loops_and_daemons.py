@@ -113,3 +113,81 @@ def test_forget_stops_every_daemon_of_the_key(pool: LoopPool) -> None:
         time.sleep(0.01)
     keeper.forget("ns/a")
     assert seen[0].is_set() and keeper.tracked() == 0
+
+
+def _polite(started: list[str], release: threading.Event) -> Any:
+    def polite(stopped: DaemonStopped, **_: Any) -> None:
+        started.append("start")
+        stopped.wait(10)
+        release.wait(10)  # a slow exit: still stopping until released
+
+    return polite
+
+
+def test_a_daemon_is_not_started_again_while_its_predecessor_is_stopping(pool: LoopPool) -> None:
+    exits: list[str] = []
+    keeper = DaemonKeeper(pool, on_exit=exits.append)
+    started: list[str] = []
+    release = threading.Event()
+    handler = Handler(id="slow-exit", fn=_polite(started, release), kind=Kind.DAEMON, resource=("x",))
+    keeper.start("ns/a", handler, {})
+    while not started:
+        time.sleep(0.01)
+    keeper.stop("ns/a", "slow-exit")  # filters stopped matching
+    assert keeper.running("ns/a", "slow-exit"), "a stopping daemon still counts as running"
+    assert exits == []
+    release.set()
+    deadline = time.monotonic() + 5
+    while not exits and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert exits == ["ns/a"], "its end has the object reconciled again"
+    assert not keeper.running("ns/a", "slow-exit") and keeper.count() == 0
+
+
+def test_a_deleted_objects_daemon_holds_the_finalizer_until_it_ended(pool: LoopPool) -> None:
+    exits: list[str] = []
+    keeper = DaemonKeeper(pool, on_exit=exits.append)
+    started: list[str] = []
+    release = threading.Event()
+    keeper.start("ns/a", Handler(id="d", fn=_polite(started, release), kind=Kind.DAEMON, resource=("x",)), {})
+    while not started:
+        time.sleep(0.01)
+    assert keeper.holding("ns/a")
+    keeper.stop_for_deletion("ns/a")
+    time.sleep(0.1)
+    assert keeper.holding("ns/a"), "asked to stop, not yet ended"
+    release.set()
+    deadline = time.monotonic() + 5
+    while keeper.holding("ns/a") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not keeper.holding("ns/a")
+    assert exits == ["ns/a"]
+
+
+def test_a_daemon_past_its_cancellation_timeout_is_abandoned(pool: LoopPool) -> None:
+    exits: list[str] = []
+    keeper = DaemonKeeper(pool, on_exit=exits.append)
+    handler = Handler(id="stubborn", fn=_stubborn, kind=Kind.DAEMON, resource=("x",),
+                      cancellation_backoff=0.1, cancellation_timeout=0.2)
+    keeper.start("ns/a", handler, {})
+    time.sleep(0.05)
+    keeper.stop_for_deletion("ns/a")
+    assert keeper.holding("ns/a")
+    deadline = time.monotonic() + 5
+    while keeper.holding("ns/a") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not keeper.holding("ns/a") and exits == ["ns/a"]
+    assert time.monotonic() - deadline < 4.0, "abandoned after backoff + timeout, not when it ended"
+
+
+def test_a_forgotten_keys_daemons_report_nothing_when_they_end(pool: LoopPool) -> None:
+    exits: list[str] = []
+    keeper = DaemonKeeper(pool, on_exit=exits.append)
+    started: list[str] = []
+    keeper.start("ns/a", Handler(id="d", fn=_polite(started, threading.Event()), kind=Kind.DAEMON,
+                                 resource=("x",)), {})
+    while not started:
+        time.sleep(0.01)
+    keeper.forget("ns/a")
+    time.sleep(0.3)
+    assert exits == [] and keeper.tracked() == 0

@@ -66,3 +66,31 @@ def test_a_finished_sub_handler_is_not_called_again() -> None:
     outcome = run_parent(parent_of(parent), kwargs((), {"data": {}}, {"data": {}}), None, progress.record, NOW)
     assert calls == ["todo"]
     assert isinstance(outcome, WithChildren) and dict(outcome.ran) == {"parent/todo": Succeeded(None)}
+
+
+def test_sub_handlers_results_go_to_status_under_parent_slash_id() -> None:
+    """kopf stores a sub-handler's result as it stores a handler's: status["<parent>/<sub>"]."""
+    from opframe.handlers.progress import Annotations
+    from opframe.runtime.planner import conclude, plan
+
+    def parent(**_: Any) -> str:
+        opframe.register(lambda **_: {"n": 1}, id="one")
+        opframe.register(lambda **_: None, id="none")
+        return "parent-result"
+
+    registry = Registry()
+    on.create("configmaps", id="parent", registry=registry)(parent)
+    handler = registry.handlers()[0]
+    body = {"metadata": {"name": "n", "namespace": "ns", "resourceVersion": "1", "annotations": {}},
+            "data": {"x": "1"}}
+    annotations = Annotations()
+    the_plan = plan(body, handlers=[handler], matching={handler.id}, annotations=annotations,
+                    finalizer="opframe.dev/finalizer", first_sight=False, now=NOW)
+    assert [step.handler.id for step in the_plan.steps] == ["parent"]
+    assert the_plan.progress is not None
+    outcome = run_parent(handler, kwargs((), {"data": {}}, {"data": {"x": "1"}}), None, the_plan.progress.record,
+                         NOW)
+    decision = conclude(the_plan, {"parent": outcome}, body=body, annotations=annotations,
+                        finalizer="opframe.dev/finalizer", now=NOW)
+    assert decision.finished
+    assert decision.patch["status"] == {"parent/one": {"n": 1}, "parent": "parent-result"}

@@ -1,0 +1,57 @@
+"""Fixtures of the kopf parity tests: kopf's example CRD and object, and operators run in-process."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kopf_ports import UPSTREAM, output_of, ported
+
+from opframe.kube.client import KubeClient
+from opframe.kube.resources import Resource
+from opframe.testing import ControlPlane, KopfRunner, install_crd
+
+
+@pytest.fixture(scope="module")
+def kex(kube_client: KubeClient) -> Resource:
+    return install_crd(kube_client, yaml.safe_load((UPSTREAM / "crd.yaml").read_text()))
+
+
+@pytest.fixture
+def obj(namespace: str) -> dict[str, Any]:
+    body: dict[str, Any] = yaml.safe_load((UPSTREAM / "obj.yaml").read_text())
+    body["metadata"]["namespace"] = namespace
+    return body
+
+
+@pytest.fixture
+def example(control_plane: ControlPlane, namespace: str, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., KopfRunner]]:
+    """Start an example's operator in-process; every runner is stopped after the test."""
+    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))  # pykube in the examples reads it
+    runners: list[KopfRunner] = []
+
+    def start(name: str = "", *args: str, source: str = "", **kwargs: Any) -> KopfRunner:
+        """Run the upstream example ``name`` ported, or the operator ``source`` (kopf-style code)."""
+        if source:
+            path = tmp_path / "operator.py"
+            path.write_text(textwrap.dedent(source))
+            name = name or "operator"
+        else:
+            path = ported(name, tmp_path)
+        runner = KopfRunner(["run", "-n", namespace, "--standalone", "--verbose", "--kubeconfig",
+                             str(control_plane.kubeconfig), *args, str(path)], timeout=60, **kwargs)
+        runner.__enter__()
+        runners.append(runner)
+        assert runner.wait_ready(60), f"{name} did not start:\n{output_of(runner)}"
+        return runner
+
+    yield start
+    for runner in runners:
+        if runner.future.done() and runner.exit_code != 0:
+            continue
+        runner.__exit__(None, None, None)
