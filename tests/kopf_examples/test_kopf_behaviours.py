@@ -1,0 +1,100 @@
+"""kopf behaviours beyond its examples, on kopf's example CRD (it has a status subresource), with
+operators written as a kopf user writes them and run in-process by KopfRunner."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kopf_ports import FINALIZER, NAME, get, gone
+
+from opframe.kube.client import KubeClient
+from opframe.kube.resources import Resource
+from opframe.testing import KopfRunner, eventually
+
+pytestmark = pytest.mark.e2e
+
+
+def test_timers_daemons_and_sub_handlers_as_kopf_runs_them(example: Callable[..., KopfRunner],
+                                                           kube_client: KubeClient, kex: Resource, namespace: str,
+                                                           obj: dict[str, Any]) -> None:
+    """An async timer awaits its ``stopped``; an idle-only timer runs once per quiet period; a daemon
+    adopts a child without ``owner=``; sub-handlers' results land in status under ``parent/sub``."""
+    example(source='''
+        import opframe as kopf
+
+        runs = {"quiet": 0}
+
+        @kopf.timer("kopfexamples", interval=0.5)
+        async def ticking(stopped, **_):
+            return {"stopped_is_awaitable": (await stopped.wait(0.01)) is False}
+
+        @kopf.timer("kopfexamples", idle=1.5)
+        def quiet(**_):
+            runs["quiet"] += 1
+            return runs["quiet"]
+
+        @kopf.daemon("kopfexamples")
+        def adopting(stopped, **_):
+            child = {"metadata": {}}
+            kopf.adopt(child)
+            return child["metadata"]["ownerReferences"][0]["uid"]
+
+        @kopf.on.create("kopfexamples")
+        def create_fn(spec, **_):
+            for item in spec.get("items", []):
+                @kopf.subhandler(id=item)
+                def create_item(item=item, **_):
+                    return {"item": item}
+            return "parent"
+        ''')
+    uid = kube_client.create(kex, obj, namespace=namespace)["metadata"]["uid"]
+
+    def status() -> dict[str, Any]:
+        return get(kube_client, kex, namespace).get("status") or {}
+
+    eventually(lambda: status().get("ticking") == {"stopped_is_awaitable": True}, what="the async timer's result")
+    eventually(lambda: status().get("adopting") == uid, what="the daemon adopting without owner=")
+    body_status = eventually(lambda: status() if "create_fn" in status() else None, what="the create handler")
+    assert body_status["create_fn"] == "parent"
+    assert body_status["create_fn/item1"] == {"item": "item1"}
+    assert body_status["create_fn/item2"] == {"item": "item2"}
+    eventually(lambda: status().get("quiet") == 1, what="the idle timer's first run", timeout=10)
+    time.sleep(3.5)  # more than two idle periods of quiet: kopf runs it once, not again
+    assert status().get("quiet") == 1
+    kube_client.patch(kex, NAME, {"spec": {"field": "changed"}}, namespace=namespace)
+    eventually(lambda: status().get("quiet") == 2, what="the idle timer after the next change", timeout=10)
+
+
+def test_a_deleted_objects_finalizer_waits_for_its_daemon_to_exit(example: Callable[..., KopfRunner],
+                                                                  kube_client: KubeClient, kex: Resource,
+                                                                  namespace: str, obj: dict[str, Any],
+                                                                  tmp_path: Path) -> None:
+    """kopf's rule: on deletion the daemon is stopped, and the object keeps our finalizer until the
+    daemon has exited (here it takes 2 s to wind down)."""
+    exited = tmp_path / "exited"
+    example(source=f'''
+        import time
+        import opframe as kopf
+
+        @kopf.daemon("kopfexamples")
+        def slow_to_stop(stopped, **_):
+            stopped.wait()
+            time.sleep(2.0)
+            with open({str(exited)!r}, "w") as marker:
+                marker.write(str(stopped.reason))
+        ''')
+    kube_client.create(kex, obj, namespace=namespace)
+    eventually(lambda: FINALIZER in (get(kube_client, kex, namespace)["metadata"].get("finalizers") or []),
+               what="our finalizer")
+    time.sleep(0.5)  # the daemon has started
+    kube_client.delete(kex, NAME, namespace=namespace)
+    time.sleep(1.0)
+    held = get(kube_client, kex, namespace)["metadata"]
+    assert held.get("deletionTimestamp") and FINALIZER in held["finalizers"], "released before the daemon exited"
+    assert not exited.exists()
+    eventually(lambda: gone(kube_client, kex, namespace), what="the object released after the daemon", timeout=15)
+    assert "RESOURCE_DELETED" in exited.read_text()
