@@ -112,8 +112,16 @@ async def spawn_tasks(*, lifecycle: Callable[..., Any] | None = None, indexers: 
 
 
 async def run_tasks(root_tasks: Collection[asyncio.Task[None]], *, ignored: Collection[asyncio.Task[Any]] = ()) -> None:
-    """Await the root tasks; the first to fail cancels the others and its error is raised."""
-    done, pending = await asyncio.wait(root_tasks, return_when=asyncio.FIRST_EXCEPTION)
+    """Await the root tasks; the first to fail cancels the others and its error is raised. Cancelled
+    itself, it cancels them and waits until they have ended (each stops its operator) before the
+    cancellation goes on."""
+    try:
+        done, pending = await asyncio.wait(root_tasks, return_when=asyncio.FIRST_EXCEPTION)
+    except asyncio.CancelledError:
+        for task in root_tasks:
+            task.cancel()
+        await _settled(asyncio.gather(*root_tasks, return_exceptions=True))
+        raise
     for task in pending:
         if any(t.exception() is not None for t in done if not t.cancelled()):
             task.cancel()
@@ -153,9 +161,15 @@ def run(*, loop: asyncio.AbstractEventLoop | None = None, **options: Any) -> Non
 
 
 async def _run(operator_: Operator, stop_flag: Any, ready_flag: Any) -> None:
+    """Start the operator in a worker thread, run it until the stop flag, then stop it.
+
+    Invariant: ``stop()`` never runs beside ``prepare()``/``start()``. A cancellation (or a
+    stop flag) while starting first sets ``operator_.stopping`` (which ends startup
+    handlers' retries), waits for the start to end, and only then stops the operator.
+    """
+    starting = asyncio.ensure_future(asyncio.to_thread(_start, operator_))
     try:
-        await asyncio.to_thread(operator_.prepare)
-        await asyncio.to_thread(operator_.start)
+        await asyncio.shield(starting)
         raise_flag(ready_flag)
         while not is_raised(stop_flag) and not operator_.lost_leadership.is_set():
             if isinstance(stop_flag, asyncio.Event):
@@ -164,4 +178,21 @@ async def _run(operator_: Operator, stop_flag: Any, ready_flag: Any) -> None:
             else:
                 await asyncio.sleep(FLAG_POLL)
     finally:
+        operator_.stopping.set()
+        await _settled(starting)
         await asyncio.shield(asyncio.to_thread(operator_.stop))
+
+
+def _start(operator_: Operator) -> None:
+    operator_.prepare()
+    operator_.start()
+
+
+async def _settled(future: asyncio.Future[Any]) -> None:
+    """Wait until ``future`` is done, whatever it ended with and however often we are cancelled
+    meanwhile (the caller is already unwinding and re-raises its own cause)."""
+    while not future.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.shield(future)
+    if not future.cancelled():
+        future.exception()  # retrieved: its error was raised to the caller already, or the caller's wins

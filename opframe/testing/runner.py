@@ -6,9 +6,11 @@
     assert runner.handlers("default/my-object") == ["create_fn"]
 
 The command runs in a thread through click's CliRunner (so its output is captured) with
-a stop flag set when the block ends. Beyond kopf's properties (``output``, ``stdout``,
-``stderr``, ``exit_code``, ``exception``, ``exc_info``, ``future``), ``journal`` holds every
-handler outcome per object, so a test asserts outcomes rather than log lines.
+a stop flag set when the block ends. As kopf's, leaving the block re-raises what the run
+raised (with ``reraise=True``, the default), a failed run's ``SystemExit`` included.
+Beyond kopf's properties (``output``, ``stdout``, ``stderr``, ``stdout_bytes``,
+``stderr_bytes``, ``exit_code``, ``exception``, ``exc_info``, ``future``), ``journal`` holds
+every handler outcome per object, so a test asserts outcomes rather than log lines.
 
 The operator's decorators register into a registry of the runner's own (a copy of the
 default registry as it was, unless ``registry=`` is given), so several runners in one
@@ -84,9 +86,9 @@ class KopfRunner:
         error = self._future.exception()
         if error is not None:
             raise error from exc_val
-        error = self._future.result().exception
-        if error is not None and self.reraise and not isinstance(error, SystemExit):
-            raise error from exc_val
+        error = self._future.result().exception  # None after exit code 0 (click's rule)
+        if error is not None and self.reraise:
+            raise error from exc_val  # kopf's too: a failed run (SystemExit(1)) fails the block
         return False
 
     def wait_ready(self, timeout: float | None = None) -> bool:
@@ -131,6 +133,14 @@ class KopfRunner:
     @property
     def stderr(self) -> str:
         return self._future.result().stderr
+
+    @property
+    def stdout_bytes(self) -> bytes:
+        return self._future.result().stdout_bytes
+
+    @property
+    def stderr_bytes(self) -> bytes:
+        return self._future.result().stderr_bytes or b""
 
     @property
     def exit_code(self) -> int:

@@ -3,6 +3,8 @@ operators written as a kopf user writes them and run in-process by KopfRunner.""
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +15,7 @@ from kopf_ports import FINALIZER, NAME, get, gone
 
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
-from opframe.testing import KopfRunner, eventually
+from opframe.testing import ControlPlane, KopfRunner, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -98,3 +100,41 @@ def test_a_deleted_objects_finalizer_waits_for_its_daemon_to_exit(example: Calla
     assert not exited.exists()
     eventually(lambda: gone(kube_client, kex, namespace), what="the object released after the daemon", timeout=15)
     assert "RESOURCE_DELETED" in exited.read_text()
+
+
+def test_an_embedded_operator_cancelled_while_starting_leaves_nothing_running(
+        control_plane: ControlPlane, kex: Resource, namespace: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kopf.operator() cancelled during its startup handlers: the stop waits for the start to end, so
+    no informer or worker started after the cancellation is left behind (a stop beside the start was)."""
+    import opframe as kopf
+    from opframe.handlers.registry import Registry
+
+    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))
+    registry = Registry()
+    entered = threading.Event()
+
+    @kopf.on.startup(registry=registry)
+    def slow_startup(**_: Any) -> None:
+        entered.set()
+        time.sleep(1.5)
+
+    @kopf.on.create("kopfexamples", registry=registry)
+    def created(**_: Any) -> None:
+        pass
+
+    before = set(threading.enumerate())
+
+    async def main() -> None:
+        task = asyncio.create_task(kopf.operator(registry=registry, namespaces=[namespace], standalone=True))
+        while not entered.is_set():
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+
+    def leftover() -> list[str]:
+        return [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
+
+    eventually(lambda: not leftover(), what=lambda: f"threads the operator left running: {leftover()}", timeout=5)

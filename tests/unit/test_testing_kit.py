@@ -155,3 +155,20 @@ def test_eventually_raises_the_given_error_type_and_lets_other_errors_through() 
 
     with pytest.raises(errors.Forbidden):
         eventually(forbidden, what="anything", timeout=1)
+
+
+def test_kopf_runner_reraises_a_failed_run_and_keeps_its_output(tmp_path: Path) -> None:
+    """kopf's KopfRunner: leaving the block re-raises a failed run's SystemExit (reraise=True), and the
+    run's output is there as text and bytes."""
+    from opframe.testing import KopfRunner
+
+    missing = tmp_path / "missing.py"
+    with pytest.raises(SystemExit) as raised, KopfRunner(["run", str(missing)], timeout=30) as runner:
+        pass
+    assert raised.value.code == 1 and runner.exit_code == 1
+    assert runner.stderr_bytes.decode() == runner.stderr
+    assert f"operator file {missing} does not exist" in runner.stderr
+    assert isinstance(runner.stdout_bytes, bytes)
+    with KopfRunner(["run", str(missing)], timeout=30, reraise=False) as quiet:
+        pass
+    assert quiet.exit_code == 1 and isinstance(quiet.exception, SystemExit)
