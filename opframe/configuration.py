@@ -19,7 +19,10 @@ handlers, and once they ran, ``applied_to()`` turns what they changed into opfra
   (the ``UNSUPPORTED`` table) — never silence, never a crash.
 
 Some fields are read before startup handlers run (how to connect, which namespaces);
-kopf reads those before its startup handlers too, from the command line.
+kopf reads those before its startup handlers too, from the command line. opframe's own
+settings among them (``READ_BEFORE_STARTUP``), set through this object, get a warning
+naming where to set them. The result is validated as opframe's ``Settings`` are: an
+invalid value stops the start-up with one message naming the field.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, TypedDict
+
+import pydantic
 
 from opframe.settings import Settings
 
@@ -296,14 +301,25 @@ class OperatorSettings:
             else:
                 instead = UNSUPPORTED.get(name, "opframe has no such setting")
                 warnings.append(f"settings.{name} = {value!r} has no effect in opframe: {instead}")
-        updates.update(self.__dict__["_opframe"])
+        for name, value in self.__dict__["_opframe"].items():
+            if name in READ_BEFORE_STARTUP:
+                if value != getattr(settings, name):
+                    warnings.append(f"settings.{name} = {value!r} has no effect: it is read before startup handlers "
+                                    f"run; set it with {READ_BEFORE_STARTUP[name]}")
+                continue
+            updates[name] = value
         storage_prefix, storage_warning = _storage_prefix(self.persistence)
         if storage_prefix is not None:
             updates["prefix"] = storage_prefix
         warnings.extend(storage_warning)
         if not updates:
             return settings, warnings
-        return settings.model_copy(update=updates), warnings
+        try:
+            return Settings.model_validate({**settings.model_dump(), **updates}), warnings
+        except pydantic.ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+                                 for error in exc.errors())
+            raise ValueError(f"a startup handler set invalid settings ({problems}); fix the values it sets") from None
 
 
 def _no_such_setting(name: str) -> AttributeError:
@@ -353,6 +369,19 @@ MAPPED: dict[str, Callable[[Any], dict[str, Any]]] = {
     "execution.default_backoff": _same("default_backoff"),
     "execution.max_workers": lambda v: {"workers": v} if v else {},
     "persistence.finalizer": _same("finalizer"),
+}
+
+#: opframe settings read before startup handlers run (logging, connecting, which namespaces),
+#: with where to set them instead; a startup handler's change to one is warned about.
+READ_BEFORE_STARTUP: dict[str, str] = {
+    "namespaces": "-n/--namespace or OPFRAME_NAMESPACES",
+    "all_namespaces": "-A/--all-namespaces or OPFRAME_ALL_NAMESPACES",
+    "log_level": "--verbose/--quiet or OPFRAME_LOG_LEVEL",
+    "log_format": "--log-format or OPFRAME_LOG_FORMAT",
+    "kubeconfig": "--kubeconfig or OPFRAME_KUBECONFIG",
+    "context": "--context or OPFRAME_CONTEXT",
+    "qps": "OPFRAME_QPS",
+    "burst": "OPFRAME_BURST",
 }
 
 #: kopf fields opframe cannot honour, with what to use instead.

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from opframe.configuration import OperatorSettings
 from opframe.handlers.bodies import Body
 from opframe.handlers.diffs import Diff
 from opframe.handlers.progress import now_utc
@@ -33,14 +34,18 @@ class Api:
     ``client``: the operator's KubeClient (its rate limits and retries);
     ``resource(*names)``: resolve a resource name as the decorators do
     (``api.resource("deployments")``, ``api.resource("apps", "v1", "deployments")``);
-    ``settings``: the operator's Settings; ``memo``: the operator-wide memo.
+    ``settings``: the operator's Settings; ``memo``: the operator-wide memo;
+    ``kopf_settings``: kopf's OperatorSettings, bound to ``settings`` (what handlers get as
+    their ``settings`` keyword argument, as in kopf; opframe's fields read through it too).
     (``runtime`` is kopf's: a timedelta since the handler's first attempt.)
     """
 
-    def __init__(self, client: KubeClient, settings: Settings, memo: Memo) -> None:
+    def __init__(self, client: KubeClient, settings: Settings, memo: Memo,
+                 kopf_settings: OperatorSettings | None = None) -> None:
         self.client = client
         self.settings = settings
         self.memo = memo
+        self.kopf_settings = kopf_settings
         self._discovery: Discovery | None = None
         self._lock = threading.Lock()
 
@@ -108,7 +113,7 @@ class KwargsBuilder:
             "reason": reason, "retry": retry, "started": started, "api": self.api,
             # kopf's meaning: how long the handler has been at it, since its first attempt.
             "runtime": now_utc() - started if started is not None else datetime.timedelta(0),
-            "settings": self.api.settings if self.api is not None else None,
+            "settings": (self.api.kopf_settings or self.api.settings) if self.api is not None else None,
             "resource": self.resource, "event": event, "type": type_, "stopped": None,
             "param": handler.param,
         }

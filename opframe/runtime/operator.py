@@ -107,7 +107,7 @@ class Operator:
             self.loops = LoopPool()
         prepared = prepare(self.settings, self.registry, self.namespaces, login=self._login())
         self.client, self.resources = prepared.client, prepared.resources
-        self.api = Api(self.client, self.settings, self.memo)
+        self.api = Api(self.client, self.settings, self.memo, self.kopf_settings)
 
     # -- running --------------------------------------------------------------------------------
 
@@ -369,9 +369,15 @@ class Operator:
 
     def _apply_kopf_settings(self) -> None:
         """What startup handlers changed in kopf's OperatorSettings, applied to opframe's Settings."""
-        self.settings, warnings = self.kopf_settings.applied_to(self.settings)
+        try:
+            self.settings, warnings = self.kopf_settings.applied_to(self.settings)
+        except ValueError as exc:
+            raise StartupError(str(exc)) from None
         for warning in warnings:
             logger.warning("%s", warning)
+        self.kopf_settings.bind(self.settings)  # handlers read what the operator runs with
+        if self.api is not None:
+            self.api.settings = self.settings
 
 
 def _stats_of(informer: SharedIndexInformer) -> Callable[[], ReflectorStats]:

@@ -138,3 +138,52 @@ def test_an_embedded_operator_cancelled_while_starting_leaves_nothing_running(
         return [t.name for t in threading.enumerate() if t not in before and t.is_alive()]
 
     eventually(lambda: not leftover(), what=lambda: f"threads the operator left running: {leftover()}", timeout=5)
+
+
+def test_handlers_get_kopfs_settings_with_what_startup_handlers_set(example: Callable[..., KopfRunner],
+                                                                   kube_client: KubeClient, kex: Resource,
+                                                                   namespace: str, obj: dict[str, Any]) -> None:
+    """A resource handler's ``settings`` is kopf's OperatorSettings, showing what the startup handlers
+    changed (kopf's fields and opframe's); a setting read before them is warned about, not dropped."""
+    runner = example(source='''
+        import opframe as kopf
+
+        @kopf.on.startup()
+        def configure(settings, **_):
+            settings.execution.default_backoff = 5
+            settings.success_events = True
+            settings.namespaces = ["elsewhere"]
+
+        @kopf.on.create("kopfexamples")
+        def create_fn(settings, **_):
+            return {"type": type(settings).__name__, "backoff": settings.execution.default_backoff,
+                    "opframe_backoff": settings.default_backoff, "success_events": settings.success_events}
+        ''')
+    kube_client.create(kex, obj, namespace=namespace)
+    seen = eventually(lambda: (get(kube_client, kex, namespace).get("status") or {}).get("create_fn"),
+                      what="the handler's view of its settings")
+    assert seen == {"type": "OperatorSettings", "backoff": 5, "opframe_backoff": 5, "success_events": True}
+    assert ("settings.namespaces = ['elsewhere'] has no effect: it is read before startup handlers run; set it "
+            "with -n/--namespace or OPFRAME_NAMESPACES") in runner.log
+
+
+def test_an_invalid_setting_from_a_startup_handler_stops_the_start_with_the_reason(
+        control_plane: ControlPlane, namespace: str, tmp_path: Path, kex: Resource) -> None:
+    operator = tmp_path / "operator.py"
+    operator.write_text('''
+import opframe as kopf
+
+@kopf.on.startup()
+def configure(settings, **_):
+    settings.execution.max_workers = -2
+
+@kopf.on.create("kopfexamples")
+def create_fn(**_):
+    pass
+''')
+    with KopfRunner(["run", "-n", namespace, "--standalone", "--kubeconfig", str(control_plane.kubeconfig),
+                     str(operator)], timeout=60, reraise=False) as runner:
+        runner.future.result(60)
+    assert runner.exit_code == 1
+    assert "a startup handler set invalid settings (workers: Input should be greater than or equal to 1)" \
+        in runner.output

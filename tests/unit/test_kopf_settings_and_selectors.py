@@ -186,6 +186,32 @@ def test_opframes_own_settings_are_set_and_read_through_kopfs_object() -> None:
         kopf.sucess_events = True  # type: ignore[attr-defined]
 
 
+def test_opframe_settings_read_before_startup_are_warned_about_not_silently_dropped() -> None:
+    kopf = OperatorSettings()
+    kopf.bind(Settings(namespaces=["a"]))
+    kopf.namespaces = ["b"]
+    kopf.qps = 10.0
+    kopf.workers = 2
+    applied, warned = kopf.applied_to(Settings(namespaces=["a"]))
+    assert (applied.namespaces, applied.qps, applied.workers) == (["a"], Settings().qps, 2)
+    assert warned == [
+        "settings.namespaces = ['b'] has no effect: it is read before startup handlers run; set it with "
+        "-n/--namespace or OPFRAME_NAMESPACES",
+        "settings.qps = 10.0 has no effect: it is read before startup handlers run; set it with OPFRAME_QPS"]
+
+
+def test_settings_a_startup_handler_sets_are_validated() -> None:
+    kopf = OperatorSettings()
+    kopf.workers = 0
+    with pytest.raises(ValueError, match=r"a startup handler set invalid settings \(workers: Input should be greater "
+                                         r"than or equal to 1\); fix the values it sets"):
+        kopf.applied_to(Settings())
+    kopf = OperatorSettings()
+    kopf.execution.default_backoff = -1
+    with pytest.raises(ValueError, match="default_backoff"):
+        kopf.applied_to(Settings())
+
+
 @pytest.mark.parametrize("command", ["freeze", "resume"])
 def test_kopfs_peering_commands_say_what_to_use_instead(command: str) -> None:
     result = CliRunner().invoke(cli.main, [command, "--lifetime", "60", "--priority", "100"])
