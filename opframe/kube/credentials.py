@@ -6,13 +6,21 @@ kubeconfig search of config.py: the first non-None ConnectionInfo of the highest
 of PEM, as in kubeconfigs and kopf; they are written to private temporary files for the
 TLS layer. A token without a ``scheme`` is a Bearer token.
 
-Invariant: a ConnectionInfo holds either a path or data for each of CA, certificate and
-key, never both (ValueError at construction, as kopf).
+Invariants: a ConnectionInfo holds either a path or data for each of CA, certificate and
+key, never both (ValueError at construction, as kopf). One made by ``login_with_kubeconfig``
+or ``login_with_service_account`` (and so ``login_via_client``) keeps the ``kubernetes``
+configuration it was read from: unless a handler changed how it connects (``dataclasses.
+replace`` of the server, a token, a file...), the client is built from that configuration,
+whose refresh hook renews expiring tokens (exec plugins, service account token rotation)
+instead of keeping the token of the moment of login. The temporary files written for
+``*_data`` are removed when the process exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import base64
+import contextlib
 import dataclasses
 import datetime
 import os
@@ -48,6 +56,14 @@ class ConnectionInfo:
     trust_env: bool = False
     priority: int = 0
     expiration: datetime.datetime | None = None
+    #: The ``kubernetes`` configuration this was read from, and how it connected then (see above).
+    source: tuple[Any, tuple[Any, ...]] | None = dataclasses.field(default=None, repr=False, compare=False)
+
+    def connection(self) -> tuple[Any, ...]:
+        """What decides how to connect (not the namespace, priority or expiration)."""
+        return (self.server, self.ca_path, self.ca_data, self.insecure, self.username, self.password, self.scheme,
+                self.token, self.certificate_path, self.certificate_data, self.private_key_path,
+                self.private_key_data, self.proxy_url)
 
     def __post_init__(self) -> None:
         for what in ("ca", "certificate", "private_key"):
@@ -65,16 +81,29 @@ class ConnectionInfo:
 
 
 def _data_file(data: str | bytes, suffix: str) -> str:
+    """A private temporary file holding the decoded ``data``, removed when the process exits."""
     raw = base64.b64decode(data)
     handle, path = tempfile.mkstemp(prefix="opframe-login-", suffix=suffix)
     with os.fdopen(handle, "wb") as file:
         file.write(raw)
+    atexit.register(_remove, path)
     return path
 
 
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
 def client_configuration(info: ConnectionInfo) -> Any:
-    """A ``kubernetes.client.Configuration`` (what KubeClient is built from) for these credentials."""
+    """A ``kubernetes.client.Configuration`` (what KubeClient is built from) for these credentials:
+    the refreshable one they were read from, unless they were changed since."""
     from kubernetes import client
+
+    if info.source is not None:
+        configuration, connection = info.source
+        if connection == info.connection():
+            return configuration
 
     configuration = client.Configuration()
     configuration.host = info.server
@@ -95,12 +124,13 @@ def client_configuration(info: ConnectionInfo) -> Any:
 def _from_kubernetes(configuration: Any, namespace: str | None = None) -> ConnectionInfo:
     token = (configuration.api_key or {}).get("authorization") or (configuration.api_key or {}).get("BearerToken")
     scheme, _, value = (token or "").partition(" ")
-    return ConnectionInfo(
+    info = ConnectionInfo(
         server=str(configuration.host), ca_path=configuration.ssl_ca_cert, insecure=not configuration.verify_ssl,
         username=configuration.username or None, password=configuration.password or None,
         scheme=scheme if value else None, token=(value or None) if token else None,
         certificate_path=configuration.cert_file, private_key_path=configuration.key_file,
         default_namespace=namespace)
+    return dataclasses.replace(info, source=(configuration, info.connection()))
 
 
 def login_with_kubeconfig(**_: Any) -> ConnectionInfo | None:
