@@ -301,11 +301,13 @@ class OperatorSettings:
             else:
                 instead = UNSUPPORTED.get(name, "opframe has no such setting")
                 warnings.append(f"settings.{name} = {value!r} has no effect in opframe: {instead}")
-        for name, value in self.__dict__["_opframe"].items():
+        overrides: dict[str, Any] = self.__dict__["_opframe"]
+        for name, value in list(overrides.items()):
             if name in READ_BEFORE_STARTUP:
                 if value != getattr(settings, name):
                     warnings.append(f"settings.{name} = {value!r} has no effect: it is read before startup handlers "
                                     f"run; set it with {READ_BEFORE_STARTUP[name]}")
+                del overrides[name]  # read through this object, it shows the value in force
                 continue
             updates[name] = value
         storage_prefix, storage_warning = _storage_prefix(self.persistence)

@@ -13,7 +13,7 @@ configuration it was read from: unless a handler changed how it connects (``data
 replace`` of the server, a token, a file...), the client is built from that configuration,
 whose refresh hook renews expiring tokens (exec plugins, service account token rotation)
 instead of keeping the token of the moment of login. The temporary files written for
-``*_data`` are removed when the process exits.
+``*_data`` (one per content) are removed when the process exits.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import dataclasses
 import datetime
 import os
 import tempfile
+import threading
 from typing import Any
 
 from opframe.kube.errors import KubeError
@@ -80,19 +81,34 @@ class ConnectionInfo:
         return {}
 
 
+#: Decoded ``*_data`` -> its temporary file: one file per content however often a login
+#: hands the same credentials over (all removed when the process exits).
+_DATA_FILES: dict[tuple[bytes, str], str] = {}
+_DATA_FILES_LOCK = threading.Lock()
+
+
 def _data_file(data: str | bytes, suffix: str) -> str:
     """A private temporary file holding the decoded ``data``, removed when the process exits."""
     raw = base64.b64decode(data)
-    handle, path = tempfile.mkstemp(prefix="opframe-login-", suffix=suffix)
-    with os.fdopen(handle, "wb") as file:
-        file.write(raw)
-    atexit.register(_remove, path)
+    with _DATA_FILES_LOCK:
+        path = _DATA_FILES.get((raw, suffix))
+        if path is not None and os.path.exists(path):
+            return path
+        handle, path = tempfile.mkstemp(prefix="opframe-login-", suffix=suffix)
+        with os.fdopen(handle, "wb") as file:
+            file.write(raw)
+        if not _DATA_FILES:
+            atexit.register(_remove_all)
+        _DATA_FILES[raw, suffix] = path
     return path
 
 
-def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+def _remove_all() -> None:
+    with _DATA_FILES_LOCK:
+        for path in _DATA_FILES.values():
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        _DATA_FILES.clear()
 
 
 def client_configuration(info: ConnectionInfo) -> Any:

@@ -316,9 +316,12 @@ class Controller:
         come_back = decision.come_back
         if plan.being_deleted and "finalizers" in decision.patch.metadata and self.daemons.holding(key):
             # kopf's rule: the finalizer stays until the object's daemons have exited; the last one
-            # to end has the key reconciled again (DaemonKeeper's on_exit).
+            # to end has the key reconciled again (DaemonKeeper's on_exit). The delete handlers'
+            # records stay too, so that visit (or any before it) releases without running them again.
             decision.patch.metadata.pop("finalizers")
             decision.patch.metadata.pop("resourceVersion", None)
+            if plan.progress is not None:
+                decision.patch.metadata.annotations[self.context.annotations.progress] = plan.progress.to_annotation()
             object_logger(key).info("waiting for the daemons of a deleted object to exit before releasing it")
         if not plan.being_deleted:
             try:  # user code (initial_delay= callables, daemon starts) must not cost the handlers' write

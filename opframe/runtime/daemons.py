@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import datetime
 import enum
 import logging
@@ -135,6 +136,10 @@ class _Running:
         self.abandoned = False
         self.orphaned = False
         self.future: concurrent.futures.Future[Any] | None = None
+        #: An async daemon's task and loop, once its coroutine began (cancelled there, so that
+        #: its future resolves only when the coroutine has really ended).
+        self.task: asyncio.Task[Any] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
         self._on_stopped = on_stopped
         self._stop_requested = False
         self._reported = False
@@ -151,7 +156,7 @@ class _Running:
         backoff, timeout = self.handler.cancellation_backoff or 0.0, self.handler.cancellation_timeout
         if not first or timeout is None:
             return
-        if self.future is not None:
+        if self.handler.is_async:
             _later(backoff, self._cancel_if_running)
         _later(backoff + timeout, self._abandon_if_running)
 
@@ -161,14 +166,24 @@ class _Running:
             return self._stop_requested
 
     def _cancel_if_running(self) -> None:
-        if not self.done.is_set() and self.future is not None:
-            self.stopped.set(DaemonStoppingReason.DAEMON_CANCELLED)
-            self.future.cancel()
+        """Cancel the coroutine's task on its loop (not the cross-thread future, which would count
+        as ended at once while the coroutine still unwinds). One that has not begun yet sees
+        ``stopped`` when it does, and ends at once."""
+        if self.done.is_set() or self.task is None or self.loop is None:
+            return
+        self.stopped.set(DaemonStoppingReason.DAEMON_CANCELLED)
+        with contextlib.suppress(RuntimeError):  # its loop closed: it ended with it
+            self.loop.call_soon_threadsafe(self.task.cancel)
+
+    def mark_done(self) -> None:
+        with self._lock:
+            self.done.set()
 
     def _abandon_if_running(self) -> None:
-        if self.done.is_set():
-            return
-        self.abandoned = True
+        with self._lock:
+            if self.done.is_set():
+                return
+            self.abandoned = True
         self.stopped.set(DaemonStoppingReason.DAEMON_ABANDONED)
         object_logger(self.key).warning("daemon %s did not exit within its cancellation timeout; it is abandoned "
                                         "(no longer waited for)", self.handler.id)
@@ -318,6 +333,7 @@ class DaemonKeeper:
 
     async def _run_async(self, key: str, entry: _Running, kwargs: dict[str, Any]) -> None:
         current_owner.set(kwargs.get("body"))  # this task's own context: kopf.adopt() without owner=
+        entry.task, entry.loop = asyncio.current_task(), asyncio.get_running_loop()
         delay = entry.handler.delay(kwargs)
         if delay and await entry.stopped.wait_async(delay):
             return
@@ -337,7 +353,7 @@ class DaemonKeeper:
             await entry.stopped.wait_async(pause)
 
     def _ended(self, key: str, entry: _Running, future: concurrent.futures.Future[Any]) -> None:
-        if future.cancelled():
+        if future.cancelled():  # the coroutine's task was cancelled and has ended
             object_logger(key).warning("daemon %s did not stop within its cancellation backoff and was cancelled",
                                        entry.handler.id)
         elif future.exception() is not None:
@@ -354,7 +370,7 @@ class DaemonKeeper:
                 if not entry.stopped:
                     self._exited.setdefault(key, set()).add(entry.handler.id)
         entry.stopped.set(DaemonStoppingReason.DONE)
-        entry.done.set()
+        entry.mark_done()
         entry.report()
 
     def _stopped(self, entry: _Running) -> None:

@@ -121,6 +121,8 @@ class Operator:
                              default_backoff=self.settings.default_backoff)
             except ActivityError as exc:
                 raise StartupError(f"{exc}; the operator does not start") from exc
+        if self.stopping.is_set():
+            return  # asked to stop while starting (Ctrl-C, a cancelled operator()): nothing more starts
         self._apply_kopf_settings()
         for handler in self.registry.handlers(Kind.DAEMON):
             if handler.cancellation_polling is not None:
@@ -176,8 +178,11 @@ class Operator:
         for informer in self.informers.values():
             informer.start()
         self._start_health_server()
-        if not wait_for_cache_sync(*(i.has_synced for i in self.informers.values()),
-                                   timeout=self.settings.sync_timeout):
+        synced = wait_for_cache_sync(*(i.has_synced for i in self.informers.values()),
+                                     timeout=self.settings.sync_timeout, stop=self.stopping)
+        if self.stopping.is_set():
+            return  # stop() takes down what started; no handler runs
+        if not synced:
             raise StartupError(f"the caches did not sync within {self.settings.sync_timeout:.0f} s; check the "
                                "API server's health, or raise OPFRAME_SYNC_TIMEOUT")
         if self.settings.leader_election:

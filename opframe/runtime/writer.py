@@ -21,6 +21,7 @@ not been forgotten; it expires after ``EXPECTATION_TIMEOUT``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -32,6 +33,8 @@ from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
 from opframe.runtime.invocation import Patch
+
+logger = logging.getLogger("opframe.writer")
 
 #: An expectation not met within this long is dropped: the watch may have skipped our
 #: own write (a relist), and a reconcile on a newer state is then harmless.
@@ -66,10 +69,17 @@ class ObjectWriter:
         status = rest.pop("status", None) if "status" in self.resource.subresources else None
         written: dict[str, Any] | None = None
         if status:
-            written = self.client.patch(self.resource, name, {"status": status}, namespace=namespace,
-                                        subresource="status")
-            self.patches += 1
-            if "resourceVersion" in (rest.get("metadata") or {}):
+            try:
+                written = self.client.patch(self.resource, name, {"status": status}, namespace=namespace,
+                                            subresource="status")
+                self.patches += 1
+            except (errors.Forbidden, errors.Invalid) as exc:
+                # A refusal that a retry cannot cure (RBAC without <plural>/status, a schema that
+                # rejects the results) costs the results only, never the bookkeeping (as in kopf).
+                logger.error("%s: the handlers' results could not be written to status (%s); grant "
+                             "patch on %s/status, or return results the schema accepts", key, exc,
+                             self.resource.plural)
+            if written is not None and "resourceVersion" in (rest.get("metadata") or {}):
                 self._rebase(rest["metadata"], written["metadata"])
         if rest:
             written = self._patch_object(name, namespace, rest)

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kopf_ports import FINALIZER, NAME, get, gone
+from kopf_ports import DIFF_BASE, FINALIZER, NAME, get, gone
 
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
-from opframe.testing import ControlPlane, KopfRunner, eventually
+from opframe.testing import ControlPlane, KopfRunner, eventually, install_crd
 
 pytestmark = pytest.mark.e2e
 
@@ -76,8 +76,8 @@ def test_a_deleted_objects_finalizer_waits_for_its_daemon_to_exit(example: Calla
                                                                   namespace: str, obj: dict[str, Any],
                                                                   tmp_path: Path) -> None:
     """kopf's rule: on deletion the daemon is stopped, and the object keeps our finalizer until the
-    daemon has exited (here it takes 2 s to wind down)."""
-    exited = tmp_path / "exited"
+    daemon has exited (here it takes 2 s to wind down); the delete handler runs once meanwhile."""
+    exited, deletions = tmp_path / "exited", tmp_path / "deletions"
     example(source=f'''
         import time
         import opframe as kopf
@@ -88,6 +88,11 @@ def test_a_deleted_objects_finalizer_waits_for_its_daemon_to_exit(example: Calla
             time.sleep(2.0)
             with open({str(exited)!r}, "w") as marker:
                 marker.write(str(stopped.reason))
+
+        @kopf.on.delete("kopfexamples")
+        def deleted(**_):
+            with open({str(deletions)!r}, "a") as journal:
+                journal.write("deleted\\n")
         ''')
     kube_client.create(kex, obj, namespace=namespace)
     eventually(lambda: FINALIZER in (get(kube_client, kex, namespace)["metadata"].get("finalizers") or []),
@@ -100,6 +105,7 @@ def test_a_deleted_objects_finalizer_waits_for_its_daemon_to_exit(example: Calla
     assert not exited.exists()
     eventually(lambda: gone(kube_client, kex, namespace), what="the object released after the daemon", timeout=15)
     assert "RESOURCE_DELETED" in exited.read_text()
+    assert deletions.read_text() == "deleted\n", "the delete handler ran once, not again on the release"
 
 
 def test_an_embedded_operator_cancelled_while_starting_leaves_nothing_running(
@@ -157,12 +163,14 @@ def test_handlers_get_kopfs_settings_with_what_startup_handlers_set(example: Cal
         @kopf.on.create("kopfexamples")
         def create_fn(settings, **_):
             return {"type": type(settings).__name__, "backoff": settings.execution.default_backoff,
-                    "opframe_backoff": settings.default_backoff, "success_events": settings.success_events}
+                    "opframe_backoff": settings.default_backoff, "success_events": settings.success_events,
+                    "namespaces": settings.namespaces}
         ''')
     kube_client.create(kex, obj, namespace=namespace)
     seen = eventually(lambda: (get(kube_client, kex, namespace).get("status") or {}).get("create_fn"),
                       what="the handler's view of its settings")
-    assert seen == {"type": "OperatorSettings", "backoff": 5, "opframe_backoff": 5, "success_events": True}
+    assert seen == {"type": "OperatorSettings", "backoff": 5, "opframe_backoff": 5, "success_events": True,
+                    "namespaces": [namespace]}  # the namespaces in force, not the ignored change
     assert ("settings.namespaces = ['elsewhere'] has no effect: it is read before startup handlers run; set it "
             "with -n/--namespace or OPFRAME_NAMESPACES") in runner.log
 
@@ -187,3 +195,33 @@ def create_fn(**_):
     assert runner.exit_code == 1
     assert "a startup handler set invalid settings (workers: Input should be greater than or equal to 1)" \
         in runner.output
+
+
+def test_results_the_status_schema_refuses_cost_the_results_only(example: Callable[..., KopfRunner],
+                                                                  kube_client: KubeClient, namespace: str) -> None:
+    """A status write that no retry can cure (422 from the schema; 403 without <plural>/status) loses
+    the results, not the bookkeeping: the cause is recorded as handled, and the handler runs once."""
+    strict = install_crd(kube_client, {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "strictthings.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+                 "names": {"plural": "strictthings", "singular": "strictthing", "kind": "StrictThing"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
+                               "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                   "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                                   "status": {"type": "object", "properties": {
+                                       "create_fn": {"type": "integer"}}}}}}}]}})
+    runner = example(source='''
+        import opframe as kopf
+
+        @kopf.on.create("strictthings.example.com")
+        def create_fn(**_):
+            return "not an integer"
+        ''')
+    kube_client.create(strict, {"apiVersion": "example.com/v1", "kind": "StrictThing",
+                                "metadata": {"name": "s", "namespace": namespace}, "spec": {"a": 1}})
+    eventually(lambda: DIFF_BASE in (kube_client.get(strict, "s", namespace=namespace)["metadata"]
+                                     .get("annotations") or {}), what="the creation recorded as handled")
+    time.sleep(1.0)
+    assert runner.handlers(f"{namespace}/s") == ["create_fn"]
+    assert "the handlers' results could not be written to status" in runner.log
