@@ -193,32 +193,17 @@ class LiveMeta(LiveView, _MetaFields):
         return LiveView(self._live, (*self._path, "annotations"))
 
 
-class LiveBody(Mapping[str, Any]):
+class LiveBody(LiveView):
     """A daemon's body: the object's latest state, swapped whole by ``replace()`` (one assignment,
-    so a concurrent reader sees either the old state or the new one). Read-only, as kopf's."""
+    so a concurrent reader sees either the old state or the new one). Read-only, as kopf's. It is
+    the view of its own root."""
 
-    def __init__(self, state: Mapping[str, Any]) -> None:
-        self.state: Mapping[str, Any] = state
-
-    def replace(self, state: Mapping[str, Any]) -> None:
+    def __init__(self, state: dict[str, Any]) -> None:
+        super().__init__(self, ())
         self.state = state
 
-    def __getitem__(self, key: str) -> Any:
-        return self.state[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(dict(self.state))
-
-    def __len__(self) -> int:
-        return len(self.state)
-
-    def __repr__(self) -> str:
-        return repr(dict(self.state))
-
-    def __eq__(self, other: object) -> bool:
-        return dict(self.state) == other
-
-    __hash__ = None  # type: ignore[assignment]
+    def replace(self, state: dict[str, Any]) -> None:
+        self.state = state
 
     @property
     def metadata(self) -> LiveMeta:

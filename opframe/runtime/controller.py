@@ -264,12 +264,14 @@ class Controller:
         cause = detect(body, annotations=self.context.annotations, finalizer=self.context.finalizer,
                        first_sight=first_sight, include=self._include)
         matching = self.invoker.matching(key, body, raw, cause)
+        being_deleted = bool((body.get("metadata") or {}).get("deletionTimestamp"))
+        if being_deleted:
+            self.daemons.stop_for_deletion(key)  # their end has the key reconciled again (on_exit)
         plan = planner.plan(body, handlers=self.invoker.planned, matching=matching,
                             annotations=self.context.annotations, finalizer=self.context.finalizer,
                             first_sight=first_sight, now=now_utc(), include=self._include,
-                            lifecycle=self.context.lifecycle, cause=cause)
-        if plan.being_deleted:
-            self.daemons.stop_for_deletion(key)
+                            lifecycle=self.context.lifecycle, cause=cause,
+                            daemons_running=being_deleted and self.daemons.holding(key))
         if plan.steps:
             object_logger(key).debug("%s is in progress: %r", TITLES.get(plan.cause.reason, "Handling"), body)
         reconcile = _Reconcile(key, raw, body, plan, matching, {})
@@ -314,14 +316,7 @@ class Controller:
                                     default_backoff=self.context.default_backoff)
         self.invoker.report(key, body, plan, decision)
         come_back = decision.come_back
-        if plan.being_deleted and "finalizers" in decision.patch.metadata and self.daemons.holding(key):
-            # kopf's rule: the finalizer stays until the object's daemons have exited; the last one
-            # to end has the key reconciled again (DaemonKeeper's on_exit). The delete handlers'
-            # records stay too, so that visit (or any before it) releases without running them again.
-            decision.patch.metadata.pop("finalizers")
-            decision.patch.metadata.pop("resourceVersion", None)
-            if plan.progress is not None:
-                decision.patch.metadata.annotations[self.context.annotations.progress] = plan.progress.to_annotation()
+        if plan.daemons_running:
             object_logger(key).info("waiting for the daemons of a deleted object to exit before releasing it")
         if not plan.being_deleted:
             try:  # user code (initial_delay= callables, daemon starts) must not cost the handlers' write

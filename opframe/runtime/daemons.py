@@ -119,7 +119,7 @@ class AsyncDaemonStopped(DaemonStopped):
 
 
 class _Running:
-    """One daemon of one object: its flag, whether its function ended, and its future (async).
+    """One daemon of one object: its flag, whether its function ended, and (async) its task.
 
     ``done`` is set once the function ended; ``abandoned`` once it outlived its
     cancellation timeout; ``orphaned`` once its object was forgotten (nothing is reported
@@ -135,7 +135,6 @@ class _Running:
         self.done = threading.Event()
         self.abandoned = False
         self.orphaned = False
-        self.future: concurrent.futures.Future[Any] | None = None
         #: An async daemon's task and loop, once its coroutine began (cancelled there, so that
         #: its future resolves only when the coroutine has really ended).
         self.task: asyncio.Task[Any] | None = None
@@ -159,11 +158,6 @@ class _Running:
         if self.handler.is_async:
             _later(backoff, self._cancel_if_running)
         _later(backoff + timeout, self._abandon_if_running)
-
-    @property
-    def stop_requested(self) -> bool:
-        with self._lock:
-            return self._stop_requested
 
     def _cancel_if_running(self) -> None:
         """Cancel the coroutine's task on its loop (not the cross-thread future, which would count
@@ -234,16 +228,14 @@ class DaemonKeeper:
         #: key -> the object's live body, shared by its daemons and replaced on every reconcile.
         self._bodies: dict[str, LiveBody] = {}
 
-    def live_body(self, key: str, fresh: dict[str, Any]) -> LiveBody:
-        """The object's live body for its daemons (kopf's): the one they already hold, now showing
-        ``fresh``, or a new one."""
+    def live_body(self, key: str, fresh: Callable[[], dict[str, Any]]) -> LiveBody:
+        """The object's live body for its daemons (kopf's): the one they already hold (``refresh``
+        keeps it current), or a new one showing ``fresh()``."""
         with self._lock:
             body = self._bodies.get(key)
             if body is None:
-                body = self._bodies[key] = LiveBody(fresh)
-                return body
-        body.replace(fresh)
-        return body
+                body = self._bodies[key] = LiveBody(fresh())
+            return body
 
     def refresh(self, key: str, fresh: Callable[[], dict[str, Any]]) -> None:
         """A new state of the object: its running daemons see it in their ``body``, ``spec``, ... (live)."""
@@ -269,8 +261,8 @@ class DaemonKeeper:
         with self._lock:
             self._running.setdefault(key, {})[handler.id] = entry
         if handler.is_async:
-            entry.future = self._loops.submit(self._run_async(key, entry, kwargs), name=f"daemon {handler.id} {key}")
-            entry.future.add_done_callback(lambda future: self._ended(key, entry, future))
+            future = self._loops.submit(self._run_async(key, entry, kwargs), name=f"daemon {handler.id} {key}")
+            future.add_done_callback(lambda done: self._ended(key, entry, done))
             return
         threading.Thread(target=self._run_sync, args=(key, entry, kwargs), name=f"daemon-{handler.id}-{key}",
                          daemon=True).start()
@@ -360,15 +352,20 @@ class DaemonKeeper:
             object_logger(key).error("daemon %s failed: %r", entry.handler.id, future.exception())
         self._finish(key, entry)
 
+    def _drop_locked(self, entry: _Running) -> bool:
+        """Remove ``entry`` from ``_running`` if it is still its id's daemon there (under the lock)."""
+        per_key = self._running.get(entry.key, {})
+        if per_key.get(entry.handler.id) is not entry:
+            return False
+        del per_key[entry.handler.id]
+        if not per_key:
+            del self._running[entry.key]
+        return True
+
     def _finish(self, key: str, entry: _Running) -> None:
         with self._lock:
-            per_key = self._running.get(key, {})
-            if per_key.get(entry.handler.id) is entry:
-                del per_key[entry.handler.id]
-                if not per_key:
-                    del self._running[key]
-                if not entry.stopped:
-                    self._exited.setdefault(key, set()).add(entry.handler.id)
+            if self._drop_locked(entry) and not entry.stopped:
+                self._exited.setdefault(key, set()).add(entry.handler.id)
         entry.stopped.set(DaemonStoppingReason.DONE)
         entry.mark_done()
         entry.report()
@@ -378,11 +375,7 @@ class DaemonKeeper:
         due to start anew, a finalizer to release), unless the object was forgotten."""
         with self._lock:
             if entry.abandoned:
-                per_key = self._running.get(entry.key, {})
-                if per_key.get(entry.handler.id) is entry:
-                    del per_key[entry.handler.id]
-                    if not per_key:
-                        del self._running[entry.key]
+                self._drop_locked(entry)
             orphaned = entry.orphaned
         if not orphaned and self._on_exit is not None:
             self._on_exit(entry.key)

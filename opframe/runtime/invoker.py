@@ -185,8 +185,8 @@ class Invoker:
         for handler in self.daemon_handlers:
             if handler.id in matching:
                 if not self.daemons.running(key, handler.id):
-                    body = self.daemons.live_body(key, fresh_body(raw))
-                    kwargs = self.kwargs.build(handler, fresh_body(raw), key, reason="daemon")
+                    body = self.daemons.live_body(key, lambda: fresh_body(raw))
+                    kwargs = self.kwargs.build(handler, body.state, key, reason="daemon")
                     kwargs.update(body.sections())
                     self.daemons.start(key, handler, kwargs)
             else:

@@ -16,7 +16,9 @@ Invariants:
   matching every handler that required it (kopf's rule), whether a label filter
   was evaluated here or by the API server's label selector (see ``release``);
 * on a deleted object, the finalizer is removed only after every selected delete
-  handler finished (succeeded, or failed for good);
+  handler finished (succeeded, or failed for good), and not while its daemons still
+  run (``daemons_running``, kopf's rule): the delete handlers' records are then kept,
+  so the visit after the daemons' end releases it without running them again;
 * a handler that finished for a cause is not planned again for it (progress is
   persisted on the object, so this holds across restarts);
 * a handler waiting for its retry time is not run; the plan comes back then;
@@ -73,6 +75,8 @@ class Plan:
     come_back: float | None
     being_deleted: bool
     has_marker: bool
+    #: A deleted object's daemons still run: the finalizer stays (see the module's invariants).
+    daemons_running: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,9 +135,10 @@ def matching_change_handlers(handlers: Sequence[Handler]) -> list[Handler]:
 def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Collection[str],
          annotations: Annotations, finalizer: Finalizer, first_sight: bool, now: datetime.datetime,
          include: tuple[tuple[str, ...], ...] = (), lifecycle: Callable[..., Sequence[Any]] | None = None,
-         cause: Cause | None = None) -> Plan:
+         cause: Cause | None = None, daemons_running: bool = False) -> Plan:
     """What to do for ``body`` now. ``matching``: ids of the handlers whose filters match it;
-    ``lifecycle`` (handlers/lifecycles.py) picks which due handlers run now (None: all)."""
+    ``lifecycle`` (handlers/lifecycles.py) picks which due handlers run now (None: all);
+    ``daemons_running``: a deleted object's daemons have not ended yet."""
     metadata = body.get("metadata") or {}
     being_deleted = bool(metadata.get("deletionTimestamp"))
     has_marker = annotations.marker in (metadata.get("annotations") or {})
@@ -148,12 +153,12 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
         _remove_finalizer(patch, body, finalizer)
 
     change_handlers = matching_change_handlers(handlers)
-    empty = Plan(cause, [], [], None, patch, None, being_deleted, has_marker)
+    empty = Plan(cause, [], [], None, patch, None, being_deleted, has_marker, daemons_running)
     if cause.reason in (Reason.NOOP, Reason.FREE) or (not change_handlers and cause.reason is not Reason.DELETE):
         return empty
     chosen = _select(cause, change_handlers, matching, first_sight)
     if not chosen:
-        if cause.reason is Reason.DELETE:
+        if cause.reason is Reason.DELETE and not daemons_running:
             _remove_finalizer(patch, body, finalizer)
         elif cause.reason in (Reason.CREATE, Reason.UPDATE):
             _set_diff_base(patch, cause, annotations, has_marker)
@@ -186,7 +191,8 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
         if len(now_ids) < len(steps):
             come_back = earliest(come_back, 0.0)  # the others run in the next reconcile, at once
         steps = sorted((s for s in steps if s.handler.id in now_ids), key=lambda s: now_ids.index(s.handler.id))
-    return Plan(cause, steps, [h.id for h, _ in chosen], progress, patch, come_back, being_deleted, has_marker)
+    return Plan(cause, steps, [h.id for h, _ in chosen], progress, patch, come_back, being_deleted, has_marker,
+                daemons_running)
 
 
 def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str, Any], annotations: Annotations,
@@ -220,7 +226,9 @@ def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str,
             retrying = True
     cause = plan_.cause
     finished = all(progress.record(handler_id).finished for handler_id in plan_.selected)
-    if finished:
+    if finished and cause.reason is Reason.DELETE and plan_.daemons_running:
+        _set_progress(patch, progress, annotations, plan_.has_marker)  # kept until the daemons ended
+    elif finished:
         if cause.reason is Reason.DELETE:
             _remove_finalizer(patch, body, finalizer)
         else:
@@ -231,9 +239,7 @@ def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str,
             for key in kopf_storage.keys_to_clear(body, annotations.kopf_prefix):
                 patch.metadata.annotations[key] = None
     else:
-        patch.metadata.annotations[annotations.progress] = progress.to_annotation()
-        if not plan_.has_marker:
-            patch.metadata.annotations[annotations.marker] = "yes"
+        _set_progress(patch, progress, annotations, plan_.has_marker)
     return Decision(patch, come_back, retrying, failures, succeeded, finished)
 
 
@@ -360,6 +366,12 @@ def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str]
 def _set_diff_base(patch: Patch, cause: Cause, annotations: Annotations, has_marker: bool) -> None:
     patch.metadata.annotations[annotations.last_handled] = orjson.dumps(
         cause.essence, option=orjson.OPT_SORT_KEYS).decode()
+    if not has_marker:
+        patch.metadata.annotations[annotations.marker] = "yes"
+
+
+def _set_progress(patch: Patch, progress: Progress, annotations: Annotations, has_marker: bool) -> None:
+    patch.metadata.annotations[annotations.progress] = progress.to_annotation()
     if not has_marker:
         patch.metadata.annotations[annotations.marker] = "yes"
 

@@ -204,6 +204,25 @@ def test_delete_removes_the_finalizer_only_after_the_delete_handler_finished() -
     assert done.patch["metadata"]["finalizers"] == ["other/f"]
 
 
+def test_a_deleted_objects_running_daemons_keep_the_finalizer_and_the_delete_records() -> None:
+    """kopf's rule: the finalizer stays while the daemons run; the delete handler's record stays with
+    it, so the visit after the daemons' end releases the finalizer without running it again."""
+    body = obj({"replicas": 1}, handled={"replicas": 1}, finalizers=[FINALIZER], deleting=True)
+    holding = plan(body, handlers=ALL, matching={h.id for h in ALL}, annotations=ANNOTATIONS, finalizer=FINALIZER,
+                   first_sight=False, now=NOW, daemons_running=True)
+    done = concluded(body, holding, {"on_delete": Succeeded()})
+    assert "finalizers" not in done.patch["metadata"]
+    kept = Progress.from_annotation(done.patch["metadata"]["annotations"][ANNOTATIONS.progress])
+    assert kept is not None and kept.record("on_delete").state is HandlerState.SUCCEEDED
+    later = obj({"replicas": 1}, handled={"replicas": 1}, finalizers=[FINALIZER], deleting=True, progress=kept)
+    released = planned(later)
+    assert released.steps == []
+    assert concluded(later, released, {}).patch["metadata"]["finalizers"] == []
+    no_delete_handlers = plan(body, handlers=[CREATE], matching={CREATE.id}, annotations=ANNOTATIONS,
+                              finalizer=FINALIZER, first_sight=False, now=NOW, daemons_running=True)
+    assert "finalizers" not in (no_delete_handlers.patch.get("metadata") or {})
+
+
 def test_filtered_out_create_records_the_diff_base_without_running_anything() -> None:
     body = obj({"replicas": 1})
     result = planned(body, matching=set())
