@@ -14,20 +14,6 @@ with ``import opframe as kopf``; opframe's own names (``Operator``, ``Settings``
 """
 
 from opframe import on
-from opframe.configuration import (
-    AnnotationsDiffBaseStorage,
-    AnnotationsProgressStorage,
-    DiffBaseStorage,
-    MultiDiffBaseStorage,
-    MultiProgressStorage,
-    OperatorSettings,
-    ProgressRecord,
-    ProgressStorage,
-    SmartProgressStorage,
-    StatusDiffBaseStorage,
-    StatusProgressStorage,
-)
-from opframe.handlers import lifecycles
 from opframe.handlers.bodies import (
     Annotations,
     Body,
@@ -40,7 +26,6 @@ from opframe.handlers.bodies import (
     Meta,
     ObjectReference,
     OwnerReference,
-    PatchFn,
     RawBody,
     RawEvent,
     RawEventType,
@@ -50,7 +35,20 @@ from opframe.handlers.bodies import (
 from opframe.handlers.causes import Reason
 from opframe.handlers.diffs import Diff, DiffItem, DiffOperation
 from opframe.handlers.filters import ABSENT, EVERYTHING, PRESENT, all_, any_, none_, not_
-from opframe.handlers.hierarchies import (
+from opframe.handlers.memos import Memo
+from opframe.handlers.patches import Patch, PatchFn
+from opframe.handlers.registry import OperatorRegistry, get_default_registry, set_default_registry
+from opframe.handlers.retries import (
+    ErrorsMode,
+    HandlerRetriesError,
+    HandlerTimeoutError,
+    PermanentError,
+    TemporaryError,
+)
+from opframe.handlers.subhandlers import register, subhandler
+from opframe.kopf import lifecycles
+from opframe.kopf.embedding import operator, run, run_tasks, spawn_tasks
+from opframe.kopf.hierarchies import (
     adjust_namespace,
     adopt,
     append_owner_reference,
@@ -60,16 +58,10 @@ from opframe.handlers.hierarchies import (
     label,
     remove_owner_reference,
 )
-from opframe.handlers.lifecycles import get_default_lifecycle, set_default_lifecycle
-from opframe.handlers.registry import OperatorRegistry, get_default_registry, set_default_registry
-from opframe.handlers.retries import (
-    ErrorsMode,
-    HandlerRetriesError,
-    HandlerTimeoutError,
-    PermanentError,
-    TemporaryError,
-)
-from opframe.handlers.reviews import (
+from opframe.kopf.lifecycles import get_default_lifecycle, set_default_lifecycle
+from opframe.kopf.logs import LocalObjectLogger, configure
+from opframe.kopf.posting import event, exception, info, warn
+from opframe.kopf.reviews import (
     AdmissionError,
     Headers,
     Operation,
@@ -80,7 +72,28 @@ from opframe.handlers.reviews import (
     WebhookFn,
     WebhookServerProtocol,
 )
-from opframe.handlers.subhandlers import register, subhandler
+from opframe.kopf.settings import (
+    AnnotationsDiffBaseStorage,
+    AnnotationsProgressStorage,
+    DiffBaseStorage,
+    MultiDiffBaseStorage,
+    MultiProgressStorage,
+    OperatorSettings,
+    ProgressRecord,
+    ProgressStorage,
+    SmartProgressStorage,
+    StatusDiffBaseStorage,
+    StatusProgressStorage,
+)
+from opframe.kopf.webhooks import (
+    WebhookAutoServer,
+    WebhookAutoTunnel,
+    WebhookDockerDesktopServer,
+    WebhookK3dServer,
+    WebhookMinikubeServer,
+    WebhookNgrokTunnel,
+    WebhookServer,
+)
 from opframe.kube.client import KubeClient
 from opframe.kube.credentials import (
     AiohttpSession,
@@ -97,23 +110,11 @@ from opframe.kube.errors import Conflict as ApiConflict
 from opframe.kube.errors import NotFound as ApiNotFound
 from opframe.kube.resources import Resource
 from opframe.on import daemon, index, timer
-from opframe.runtime.daemons import DaemonStopped, DaemonStoppingReason
-from opframe.runtime.embedding import operator, run, run_tasks, spawn_tasks
-from opframe.runtime.indexes import Index, Store
-from opframe.runtime.invocation import Memo, Patch
-from opframe.runtime.logs import LocalObjectLogger, LogFormat, ObjectLogger, configure
-from opframe.runtime.operator import Operator, StartupError
-from opframe.runtime.posting import event, exception, info, warn
-from opframe.runtime.subhandling import execute
-from opframe.runtime.webhooks import (
-    WebhookAutoServer,
-    WebhookAutoTunnel,
-    WebhookDockerDesktopServer,
-    WebhookK3dServer,
-    WebhookMinikubeServer,
-    WebhookNgrokTunnel,
-    WebhookServer,
-)
+from opframe.runtime.execution.parents import execute
+from opframe.runtime.operator.operator import Operator, StartupError
+from opframe.runtime.reconcile.daemons import DaemonStopped, DaemonStoppingReason
+from opframe.runtime.reconcile.indexes import Index, Store
+from opframe.runtime.telemetry.logs import LogFormat, ObjectLogger
 from opframe.settings import Settings
 
 #: kopf's deprecated names of the daemons' stop flags.

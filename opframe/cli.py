@@ -159,8 +159,8 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
     import pydantic
 
     from opframe.handlers.registry import get_default_registry, set_default_registry
-    from opframe.runtime.logs import configure_logging
-    from opframe.runtime.operator import Operator, StartupError
+    from opframe.runtime.operator.operator import Operator, StartupError
+    from opframe.runtime.telemetry.logs import configure_logging
     from opframe.settings import Settings
 
     controls = ctx.obj if isinstance(ctx.obj, RunControls) else RunControls()

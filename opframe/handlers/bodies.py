@@ -23,7 +23,7 @@ The other names are kopf's type aliases, for handlers' annotations.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, ItemsView, Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping
 from typing import Any, Literal, NewType, TypedDict, cast
 
 Labels = Mapping[str, str]
@@ -35,7 +35,6 @@ FieldPath = tuple[str, ...]
 FieldSpec = None | str | FieldPath | list[str]
 HandlerId = NewType("HandlerId", str)
 Logger = logging.Logger | logging.LoggerAdapter  # type: ignore[type-arg]
-PatchFn = Callable[[RawBody], None]
 
 
 class RawEvent(TypedDict):

@@ -29,9 +29,9 @@ from typing import Any, Literal
 import click.testing
 
 from opframe import cli
-from opframe.configuration import OperatorSettings
 from opframe.handlers.registry import Registry, get_default_registry
-from opframe.runtime.journal import Journal
+from opframe.kopf.settings import OperatorSettings
+from opframe.runtime.telemetry.journal import Journal
 
 
 class _LogLines(logging.Handler):

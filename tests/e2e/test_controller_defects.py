@@ -19,7 +19,7 @@ from operator_journal import CONFIGMAPS, PRELUDE, Journal, configmap, journal, o
 
 from opframe.handlers.registry import Kind, Registry, make
 from opframe.kube import KubeClient, Resource, errors
-from opframe.runtime.operator import Operator
+from opframe.runtime.operator.operator import Operator
 from opframe.settings import Settings
 from opframe.testing import ControlPlane, eventually
 from opframe.testing.controlplane import free_port

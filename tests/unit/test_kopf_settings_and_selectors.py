@@ -15,11 +15,11 @@ from click.testing import CliRunner
 
 import opframe
 from opframe import cli
-from opframe.configuration import OperatorSettings
-from opframe.handlers import lifecycles
+from opframe.kopf import lifecycles
+from opframe.kopf.embedding import settings_for
+from opframe.kopf.settings import OperatorSettings
 from opframe.kube.credentials import ConnectionInfo, client_configuration
 from opframe.on import selector
-from opframe.runtime.embedding import settings_for
 from opframe.settings import Settings
 
 

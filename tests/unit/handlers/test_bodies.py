@@ -8,7 +8,7 @@ import orjson
 
 import opframe
 from opframe.handlers.bodies import Body, Meta, Spec, Status
-from opframe.runtime.kwargs import fresh_body
+from opframe.runtime.execution.kwargs import fresh_body
 
 RAW = {"apiVersion": "v1", "kind": "ConfigMap",
        "metadata": {"name": "a", "namespace": "ns", "uid": "u-1", "labels": {"x": "1"},
@@ -57,7 +57,7 @@ def test_kopfs_type_names_are_exported() -> None:
 
 
 def test_index_and_store_are_generic_as_in_kopf() -> None:
-    from opframe.runtime.indexes import Index, Store
+    from opframe.runtime.reconcile.indexes import Index, Store
 
     index: Index[str, int] = Index()
     index._set("ns/a", {"x": 1})

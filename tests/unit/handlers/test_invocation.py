@@ -11,11 +11,13 @@ from typing import Any
 import orjson
 import pytest
 
+from opframe.handlers.memos import Memo
+from opframe.handlers.patches import Patch
 from opframe.handlers.registry import Handler, Kind
-from opframe.runtime.invocation import Memo, Patch, call
-from opframe.runtime.planner import earliest as _earliest
-from opframe.runtime.writer import newer as _newer
-from opframe.runtime.writer import pruned as _pruned
+from opframe.runtime.execution.calls import call
+from opframe.runtime.reconcile.planner import earliest as _earliest
+from opframe.runtime.reconcile.writer import newer as _newer
+from opframe.runtime.reconcile.writer import pruned as _pruned
 
 KWARGS = {"body": {"spec": {}}, "name": "x", "namespace": "default", "logger": None, "memo": None, "retry": 0}
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers import kopf_storage
 from opframe.handlers.progress import HandlerState
+from opframe.kopf import storage as kopf_storage
 
 
 @pytest.mark.parametrize(("handler_id", "v2", "v1"), [

@@ -30,12 +30,13 @@ from opframe import on
 from opframe.handlers.bodies import Body
 from opframe.handlers.causes import Reason, detect
 from opframe.handlers.diffs import DiffItem
+from opframe.handlers.memos import Memo
+from opframe.handlers.patches import Patch
 from opframe.handlers.progress import Annotations
 from opframe.handlers.registry import Handler, Kind, Registry
 from opframe.kube.resources import Resource
-from opframe.runtime.invocation import Memo, Patch
-from opframe.runtime.kwargs import KwargsBuilder, fresh_body, serialised
-from opframe.runtime.planner import plan
+from opframe.runtime.execution.kwargs import KwargsBuilder, fresh_body, serialised
+from opframe.runtime.reconcile.planner import plan
 
 ANNOTATIONS = Annotations()
 LAST_SEEN = ANNOTATIONS.last_handled

@@ -20,15 +20,15 @@ from typing import Any
 import kubernetes.client as k8s
 import pytest
 
-from opframe.handlers import hierarchies
 from opframe.handlers.bodies import Body
-from opframe.handlers.hierarchies import (
+from opframe.handlers.owners import current_owner
+from opframe.kopf import hierarchies
+from opframe.kopf.hierarchies import (
     adjust_namespace,
     adopt,
     append_owner_reference,
     build_object_reference,
     build_owner_reference,
-    current_owner,
     harmonize_naming,
     label,
     owner_or_current,
@@ -655,6 +655,6 @@ def test_opframe_bodies_work_as_children_and_owners() -> None:
 
 
 def test_the_module_does_not_import_the_client_libraries() -> None:
-    code = "import sys, opframe.handlers.hierarchies; print(sorted({'kubernetes', 'pykube'} & set(sys.modules)))"
+    code = "import sys, opframe.kopf.hierarchies; print(sorted({'kubernetes', 'pykube'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -37,14 +37,14 @@ from opframe import on
 from opframe.handlers.causes import detect
 from opframe.handlers.diffs import essence
 from opframe.handlers.filters import ABSENT, PRESENT, all_, any_, none_, not_
+from opframe.handlers.memos import Memo
 from opframe.handlers.progress import Annotations
 from opframe.handlers.registry import Handler, Registry
 from opframe.kube.resources import Resource
-from opframe.runtime.invocation import Memo
-from opframe.runtime.invoker import Invoker
-from opframe.runtime.kwargs import KwargsBuilder, serialised
-from opframe.runtime.planner import plan
-from opframe.runtime.timers import TimerSchedule
+from opframe.runtime.execution.invoker import Invoker
+from opframe.runtime.execution.kwargs import KwargsBuilder, serialised
+from opframe.runtime.reconcile.planner import plan
+from opframe.runtime.reconcile.timers import TimerSchedule
 
 NAMES = ("kopf.dev", "v1", "kopfexamples")
 RESOURCE = Resource("kopf.dev", "v1", "kopfexamples", "KopfExample")

@@ -2,7 +2,7 @@
 
 Mirrors kopf 1.45.2's ``tests/basic-structs/test_patch.py`` and
 ``tests/basic-structs/test_patch_fields.py`` (rewritten), run against opframe's ``Patch``
-(``opframe.runtime.invocation.Patch``). The constructor, ``.fns``, views, reprs and
+(``opframe.runtime.execution.calls.Patch``). The constructor, ``.fns``, views, reprs and
 ``as_json_patch()`` (kopf's ``test_patch_fns.py`` and ``test_patch_json.py``) are covered
 by test_patch_kopf.py.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import opframe
-from opframe.runtime.invocation import Patch
+from opframe.handlers.patches import Patch
 
 # -- construction and truth (kopf: test_patch.py) -------------------------------------------------
 

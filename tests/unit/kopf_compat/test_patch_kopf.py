@@ -4,7 +4,7 @@ Mirrors kopf 1.45.2's ``tests/basic-structs/test_patch.py`` (constructor, truth,
 their inheritance, ``clear()``), ``tests/basic-structs/test_patch_fields.py`` (the ``spec``,
 ``status``, ``metadata``/``meta``, ``labels`` and ``annotations`` views),
 ``tests/basic-structs/test_patch_fns.py`` and ``tests/basic-structs/test_patch_json.py``
-(``as_json_patch()``), rewritten for opframe's ``Patch`` (``opframe.runtime.invocation.Patch``),
+(``as_json_patch()``), rewritten for opframe's ``Patch`` (``opframe.runtime.execution.calls.Patch``),
 with opframe's own additions: reading a view adds nothing to the patch, mapping methods on the
 views, the patch stays a plain serialisable dict of only what was written, copies.
 """
@@ -21,7 +21,7 @@ import orjson
 import pytest
 
 from opframe.handlers.bodies import Body, RawBody
-from opframe.runtime.invocation import Patch
+from opframe.handlers.patches import Patch
 
 
 def noop(body: RawBody) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from opframe.runtime.health import PROMETHEUS_CONTENT_TYPE, Check, HealthServer, render_checks
+from opframe.runtime.operator.health import PROMETHEUS_CONTENT_TYPE, Check, HealthServer, render_checks
 
 
 def ok() -> str | None:
@@ -123,7 +123,7 @@ def test_health_server_answers_probes_metrics_and_404(server: HealthServer) -> N
 
 
 def test_a_passing_check_may_show_a_detail() -> None:
-    from opframe.runtime.health import Passed, render_checks
+    from opframe.runtime.operator.health import Passed, render_checks
 
     code, body = render_checks("healthz", [("probe-db", lambda: Passed({"ms": 3}))], verbose=True)
     assert code == 200 and "[+]probe-db ok: {'ms': 3}" in body

@@ -1,15 +1,15 @@
-"""Handler keyword arguments with kopf's meanings (opframe.runtime.kwargs)."""
+"""Handler keyword arguments with kopf's meanings (opframe.runtime.execution.kwargs)."""
 
 from __future__ import annotations
 
 import datetime
 from typing import Any
 
+from opframe.handlers.memos import Memo
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import Handler, Kind
 from opframe.kube.resources import Resource
-from opframe.runtime.invocation import Memo
-from opframe.runtime.kwargs import KwargsBuilder, fresh_body, serialised
+from opframe.runtime.execution.kwargs import KwargsBuilder, fresh_body, serialised
 
 
 def _handler(**_: Any) -> None:

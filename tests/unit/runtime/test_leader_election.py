@@ -28,8 +28,8 @@ from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.clock import FakeClock
 from opframe.kube.resources import Resource
-from opframe.runtime import leader
-from opframe.runtime.leader import LEASES, LeaderElector, LeaseConfig, State
+from opframe.runtime.operator import leader
+from opframe.runtime.operator.leader import LEASES, LeaderElector, LeaseConfig, State
 
 NAME = "opframe-lock"
 NAMESPACE = "operators"

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from opframe.handlers.registry import Handler, Kind
-from opframe.runtime.daemons import AsyncDaemonStopped, DaemonKeeper, DaemonStopped
-from opframe.runtime.loops import BLOCKED_AFTER, LoopPool
+from opframe.runtime.execution.loops import BLOCKED_AFTER, LoopPool
+from opframe.runtime.reconcile.daemons import AsyncDaemonStopped, DaemonKeeper, DaemonStopped
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from opframe.cache.reflector import ReflectorStats
-from opframe.runtime.metrics import OperatorMetrics
+from opframe.runtime.telemetry.metrics import OperatorMetrics
 
 
 def sample(metrics: OperatorMetrics, series: str, /, **labels: str) -> float | None:

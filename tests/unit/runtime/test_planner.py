@@ -13,7 +13,7 @@ from opframe.handlers.diffs import essence
 from opframe.handlers.progress import Annotations, HandlerRecord, HandlerState, Progress, digest
 from opframe.handlers.registry import Handler, Kind
 from opframe.handlers.retries import PermanentError, TemporaryError
-from opframe.runtime.planner import Raised, Succeeded, conclude, matches, plan, release
+from opframe.runtime.reconcile.planner import Raised, Succeeded, conclude, matches, plan, release
 
 ANNOTATIONS = Annotations()
 FINALIZER = "opframe.dev/finalizer"

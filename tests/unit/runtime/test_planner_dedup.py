@@ -9,7 +9,7 @@ from typing import Any
 from opframe import on
 from opframe.handlers.progress import Annotations
 from opframe.handlers.registry import Registry
-from opframe.runtime.planner import plan
+from opframe.runtime.reconcile.planner import plan
 
 
 def reconcile(**_: Any) -> None:

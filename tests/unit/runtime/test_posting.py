@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import opframe
-from opframe.configuration import OperatorSettings
-from opframe.runtime import posting
+from opframe.kopf import posting
+from opframe.kopf.settings import OperatorSettings
 
 
 class Recorder:

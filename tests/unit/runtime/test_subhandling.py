@@ -9,8 +9,8 @@ import opframe
 from opframe import on
 from opframe.handlers.progress import HandlerState, Progress
 from opframe.handlers.registry import Registry
-from opframe.runtime.planner import Succeeded, WithChildren
-from opframe.runtime.subhandling import run_parent
+from opframe.runtime.execution.parents import run_parent
+from opframe.runtime.reconcile.planner import Succeeded, WithChildren
 
 NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
 
@@ -71,7 +71,7 @@ def test_a_finished_sub_handler_is_not_called_again() -> None:
 def test_sub_handlers_results_go_to_status_under_parent_slash_id() -> None:
     """kopf stores a sub-handler's result as it stores a handler's: status["<parent>/<sub>"]."""
     from opframe.handlers.progress import Annotations
-    from opframe.runtime.planner import conclude, plan
+    from opframe.runtime.reconcile.planner import conclude, plan
 
     def parent(**_: Any) -> str:
         opframe.register(lambda **_: {"n": 1}, id="one")

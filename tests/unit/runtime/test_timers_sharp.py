@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from opframe import on
 from opframe.handlers.registry import Kind, Registry
-from opframe.runtime.timers import TimerSchedule
+from opframe.runtime.reconcile.timers import TimerSchedule
 
 
 def timer(sharp: bool) -> TimerSchedule:

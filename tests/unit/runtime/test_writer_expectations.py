@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
-from opframe.runtime.writer import ObjectWriter
+from opframe.runtime.reconcile.writer import ObjectWriter
 
 
 def writer() -> ObjectWriter:

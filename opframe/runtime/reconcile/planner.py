@@ -35,11 +35,12 @@ from typing import Any
 
 import orjson
 
-from opframe.handlers import diffs, filters, kopf_storage, retries
+from opframe.handlers import diffs, filters, retries
 from opframe.handlers.causes import Cause, Finalizer, Reason, detect, finalizer_names, has_finalizer
+from opframe.handlers.patches import Patch
 from opframe.handlers.progress import Annotations, HandlerRecord, HandlerState, Progress, digest
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
-from opframe.runtime.invocation import Patch
+from opframe.kopf import storage as kopf_storage
 
 #: Which handler kinds each reason runs (field handlers run for creation and updates).
 KINDS_BY_REASON: Mapping[Reason, tuple[Kind, ...]] = {

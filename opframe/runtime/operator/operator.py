@@ -26,31 +26,32 @@ from urllib.parse import urlsplit
 from opframe.cache.informer import SharedIndexInformer, wait_for_cache_sync
 from opframe.cache.listwatch import ResourceListerWatcher
 from opframe.cache.reflector import MIN_WATCH_TIMEOUT, ReflectorStats
-from opframe.configuration import OperatorSettings
-from opframe.handlers import filters, lifecycles
+from opframe.handlers import filters
+from opframe.handlers.memos import Memo
 from opframe.handlers.progress import Annotations, now_utc
 from opframe.handlers.registry import Handler, Kind, Registry, get_default_registry
+from opframe.kopf import lifecycles, posting
+from opframe.kopf.settings import OperatorSettings
 from opframe.kube.client import ClientSettings, KubeClient
 from opframe.kube.credentials import ConnectionInfo
 from opframe.kube.resources import Resource
-from opframe.runtime import posting
-from opframe.runtime.activities import ActivityError, run_activity
-from opframe.runtime.controller import Controller, RuntimeContext
-from opframe.runtime.events import EventRecorder
-from opframe.runtime.health import HealthServer, Passed
-from opframe.runtime.indexes import OperatorIndexes
-from opframe.runtime.invocation import Memo, call
-from opframe.runtime.kwargs import Api
-from opframe.runtime.leader import LeaderElector, LeaseConfig, default_identity
-from opframe.runtime.loops import LoopPool
-from opframe.runtime.metrics import OperatorMetrics
-from opframe.runtime.startup import (
+from opframe.runtime.execution.calls import call
+from opframe.runtime.execution.kwargs import Api
+from opframe.runtime.execution.loops import LoopPool
+from opframe.runtime.operator.activities import ActivityError, run_activity
+from opframe.runtime.operator.health import HealthServer, Passed
+from opframe.runtime.operator.leader import LeaderElector, LeaseConfig, default_identity
+from opframe.runtime.operator.startup import (
     StartupError,
     first_line,
     kubeconfig_namespace,
     prepare,
     service_account_namespace,
 )
+from opframe.runtime.reconcile.controller import Controller, RuntimeContext
+from opframe.runtime.reconcile.indexes import OperatorIndexes
+from opframe.runtime.telemetry.events import EventRecorder
+from opframe.runtime.telemetry.metrics import OperatorMetrics
 from opframe.settings import NamespaceSelector, Settings
 
 logger = logging.getLogger("opframe.operator")

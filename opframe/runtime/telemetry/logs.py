@@ -1,5 +1,4 @@
-"""Logging set-up: the command line's and kopf's ``configure()``/``LogFormat``, and kopf's
-``ObjectLogger`` constructor.
+"""Logging: the command line's set-up (text, JSON, or kopf's ``LogFormat``) and per-object loggers.
 
 Object loggers prefix each line with ``[namespace/name]`` (kopf's prefix) and carry the
 object's key in the record (``object``), which the JSON format writes as a field.
@@ -15,7 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from opframe.runtime import invocation
+from opframe.cache.store import InvalidKeyError, object_key
 
 
 class LogFormat(enum.Enum):
@@ -60,26 +59,23 @@ def configure_logging(level: str, fmt: str) -> None:
     logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 
-def configure(debug: bool | None = None, verbose: bool | None = None, quiet: bool | None = None,
-              log_format: LogFormat = LogFormat.FULL, log_prefix: bool | None = False,
-              log_refkey: str | None = None) -> None:
-    """kopf's ``configure()``: DEBUG with debug or verbose, WARNING with quiet, else INFO."""
-    level = "DEBUG" if debug or verbose else "WARNING" if quiet else "INFO"
-    configure_logging(level, "json" if log_format is LogFormat.JSON else log_format.name.lower())
+class ObjectLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A per-object logger: prefixes each line with ``[namespace/name]`` and records the key as
+    ``object`` (kopf's per-object loggers). Built from a key (the runtime's handlers' ``logger``)
+    or, as kopf's constructor is called, from a body: ``ObjectLogger(body=body, settings=settings)``."""
+
+    def __init__(self, *, body: Mapping[str, Any] | None = None, settings: Any = None, key: str | None = None) -> None:
+        if key is None:
+            try:
+                key = object_key(body or {})
+            except InvalidKeyError:
+                key = "?"
+        super().__init__(logging.getLogger("opframe.handlers"), {"object": key})
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        extra = self.extra or {}
+        return f"[{extra.get('object', '?')}] {msg}", {**kwargs, "extra": {**kwargs.get("extra", {}), **extra}}
 
 
-def _key(body: Mapping[str, Any]) -> str:
-    metadata = body.get("metadata") or {}
-    name = metadata.get("name", "?")
-    return f"{metadata['namespace']}/{name}" if metadata.get("namespace") else str(name)
-
-
-class ObjectLogger(invocation.ObjectLogger):
-    """kopf's constructor of a per-object logger: ``ObjectLogger(body=body, settings=settings)``."""
-
-    def __init__(self, *, body: Mapping[str, Any], settings: Any = None) -> None:
-        super().__init__(logging.getLogger("opframe.handlers"), {"object": _key(body)})
-
-
-class LocalObjectLogger(ObjectLogger):
-    """kopf's logger that never posts its lines as Events (opframe's never do)."""
+def object_logger(key: str) -> ObjectLogger:
+    return ObjectLogger(key=key)

@@ -15,13 +15,13 @@ import dataclasses
 from typing import Any
 
 from opframe.handlers.registry import ADMISSION_KINDS, CHANGE_KINDS, Kind, Registry
+from opframe.kopf import webhooks
 from opframe.kube import errors
 from opframe.kube.client import ClientSettings, KubeClient
 from opframe.kube.config import ConfigurationError, load_configuration
 from opframe.kube.credentials import ConnectionInfo, client_configuration
 from opframe.kube.discovery import AmbiguousResourceError, Discovery, ResourceNotFoundError
 from opframe.kube.resources import Resource
-from opframe.runtime import webhooks
 from opframe.settings import NamespaceSelector, Settings
 
 #: How long start-up waits for the API server to answer before calling it unreachable.

@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Collection, Sequence
 
 from opframe.handlers.registry import Handler
-from opframe.runtime.planner import earliest
+from opframe.runtime.reconcile.planner import earliest
 
 #: A timer without an interval runs once a minute (kopf's default has none; a minute
 #: keeps a forgotten ``interval=`` from becoming a tight loop).

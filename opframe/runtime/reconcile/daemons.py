@@ -44,11 +44,13 @@ from typing import Any
 
 from opframe.handlers import retries
 from opframe.handlers.bodies import LiveBody
-from opframe.handlers.hierarchies import current_owner
+from opframe.handlers.owners import current_owner
+from opframe.handlers.patches import Patch
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import Handler
-from opframe.runtime.invocation import Patch, accepted_kwargs, object_logger
-from opframe.runtime.loops import LoopPool
+from opframe.runtime.execution.calls import accepted_kwargs
+from opframe.runtime.execution.loops import LoopPool
+from opframe.runtime.telemetry.logs import object_logger
 
 logger = logging.getLogger("opframe.daemons")
 

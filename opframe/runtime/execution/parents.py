@@ -25,9 +25,9 @@ from opframe.handlers.progress import HandlerRecord
 from opframe.handlers.registry import Handler, Registry
 from opframe.handlers.retries import ChildrenPending
 from opframe.handlers.subhandlers import Declared, Subhandlers, current
-from opframe.runtime.invocation import call, coroutine_of
-from opframe.runtime.loops import LoopPool
-from opframe.runtime.planner import Outcome, Raised, Succeeded, WithChildren
+from opframe.runtime.execution.calls import call, coroutine_of
+from opframe.runtime.execution.loops import LoopPool
+from opframe.runtime.reconcile.planner import Outcome, Raised, Succeeded, WithChildren
 
 Records = Callable[[str], HandlerRecord]
 

@@ -16,15 +16,17 @@ from typing import Any
 
 import orjson
 
-from opframe.configuration import OperatorSettings
 from opframe.handlers.bodies import Body
 from opframe.handlers.diffs import Diff
+from opframe.handlers.memos import Memo
+from opframe.handlers.patches import Patch
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import Handler
+from opframe.kopf.settings import OperatorSettings
 from opframe.kube.client import KubeClient
 from opframe.kube.discovery import Discovery
 from opframe.kube.resources import Resource
-from opframe.runtime.invocation import Memo, Patch, object_logger
+from opframe.runtime.telemetry.logs import object_logger
 from opframe.settings import Settings
 
 

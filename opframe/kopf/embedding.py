@@ -23,10 +23,10 @@ import warnings
 from collections.abc import Callable, Collection, Coroutine
 from typing import Any
 
-from opframe.configuration import OperatorSettings
+from opframe.handlers.memos import Memo
 from opframe.handlers.registry import Registry
-from opframe.runtime.invocation import Memo
-from opframe.runtime.operator import Operator
+from opframe.kopf.settings import OperatorSettings
+from opframe.runtime.operator.operator import Operator
 from opframe.settings import Settings
 
 logger = logging.getLogger("opframe.embedding")

@@ -21,9 +21,10 @@ from typing import Any, Generic, TypeVar
 
 from opframe.handlers.registry import Handler
 from opframe.kube.resources import Resource
-from opframe.runtime.invocation import call, object_logger
-from opframe.runtime.kwargs import fresh_body
-from opframe.runtime.loops import LoopPool
+from opframe.runtime.execution.calls import call
+from opframe.runtime.execution.kwargs import fresh_body
+from opframe.runtime.execution.loops import LoopPool
+from opframe.runtime.telemetry.logs import object_logger
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -16,19 +16,22 @@ from typing import Any
 
 from opframe.handlers import filters, retries
 from opframe.handlers.causes import Cause, Reason
+from opframe.handlers.patches import Patch
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.kube.resources import Resource
-from opframe.runtime import journal, planner
-from opframe.runtime.daemons import AsyncDaemonStopped, DaemonKeeper, DaemonStopped, DaemonStoppingReason
-from opframe.runtime.events import EventRecorder
-from opframe.runtime.invocation import Patch, accepted_kwargs, call, object_logger
-from opframe.runtime.kwargs import KwargsBuilder, fresh_body
-from opframe.runtime.loops import LoopPool
-from opframe.runtime.metrics import OperatorMetrics
-from opframe.runtime.planner import Outcome, Plan, Raised, Succeeded
-from opframe.runtime.subhandling import Records, run_parent
-from opframe.runtime.timers import TimerSchedule
+from opframe.runtime.execution.calls import accepted_kwargs, call
+from opframe.runtime.execution.kwargs import KwargsBuilder, fresh_body
+from opframe.runtime.execution.loops import LoopPool
+from opframe.runtime.execution.parents import Records, run_parent
+from opframe.runtime.reconcile import planner
+from opframe.runtime.reconcile.daemons import AsyncDaemonStopped, DaemonKeeper, DaemonStopped, DaemonStoppingReason
+from opframe.runtime.reconcile.planner import Outcome, Plan, Raised, Succeeded
+from opframe.runtime.reconcile.timers import TimerSchedule
+from opframe.runtime.telemetry import journal
+from opframe.runtime.telemetry.events import EventRecorder
+from opframe.runtime.telemetry.logs import object_logger
+from opframe.runtime.telemetry.metrics import OperatorMetrics
 
 #: kopf's names of causes in its log lines ("Creation is in progress: ...").
 TITLES = {Reason.CREATE: "Creation", Reason.UPDATE: "Updating", Reason.DELETE: "Deletion",

@@ -23,8 +23,8 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from opframe.configuration import OperatorSettings
-from opframe.runtime.events import EventRecorder
+from opframe.kopf.settings import OperatorSettings
+from opframe.runtime.telemetry.events import EventRecorder
 
 _lock = threading.Lock()
 _active: list[tuple[EventRecorder, OperatorSettings]] = []

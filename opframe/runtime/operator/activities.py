@@ -25,8 +25,8 @@ from typing import Any
 from opframe.handlers import retries
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import Handler
-from opframe.runtime.invocation import call
-from opframe.runtime.loops import LoopPool
+from opframe.runtime.execution.calls import call
+from opframe.runtime.execution.loops import LoopPool
 
 
 class ActivityError(Exception):

@@ -29,10 +29,10 @@ from typing import Any
 
 from opframe.cache.store import split_key
 from opframe.handlers.causes import Finalizer, finalizer_names
+from opframe.handlers.patches import Patch
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
-from opframe.runtime.invocation import Patch
 
 logger = logging.getLogger("opframe.writer")
 

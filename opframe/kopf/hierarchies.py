@@ -38,10 +38,10 @@ import enum
 import importlib
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
-from contextvars import ContextVar
 from typing import Any, Protocol, TypeAlias, cast
 
 from opframe.handlers.bodies import FieldPath, FieldSpec, ObjectReference, OwnerReference
+from opframe.handlers.owners import current_owner
 
 __all__ = [
     "K8sObject",
@@ -57,9 +57,6 @@ __all__ = [
     "owner_or_current",
     "remove_owner_reference",
 ]
-
-current_owner: ContextVar[Mapping[str, Any] | None] = ContextVar("opframe_current_owner", default=None)
-"""The body of the object whose handler is running (set by the runtime), else None."""
 
 
 class PykubeObject(Protocol):

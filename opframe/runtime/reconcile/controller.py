@@ -47,6 +47,8 @@ from opframe.cache.fifo import DeletedFinalStateUnknown, DeltaObject
 from opframe.cache.informer import SharedIndexInformer
 from opframe.cache.store import object_key, split_key
 from opframe.handlers.causes import Finalizer, Reason, detect, has_finalizer
+from opframe.handlers.memos import Memo
+from opframe.handlers.patches import Patch
 from opframe.handlers.progress import Annotations, digest, now_utc
 from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
 from opframe.kube import errors
@@ -55,20 +57,20 @@ from opframe.kube.resources import Resource
 from opframe.queue.metrics import NO_METRICS
 from opframe.queue.ratelimiting import RateLimitingQueue
 from opframe.queue.workqueue import ShutDown
-from opframe.runtime import planner
-from opframe.runtime.daemons import DaemonKeeper, DaemonStoppingReason
-from opframe.runtime.events import EventRecorder
-from opframe.runtime.indexes import OperatorIndexes
-from opframe.runtime.invocation import Memo, Patch, object_logger
-from opframe.runtime.invoker import TITLES, Invoker
-from opframe.runtime.kwargs import Api, KwargsBuilder, fresh_body
-from opframe.runtime.loops import LoopPool
-from opframe.runtime.metrics import OperatorMetrics
-from opframe.runtime.notices import Notices
-from opframe.runtime.planner import Outcome, Plan, Raised
-from opframe.runtime.subhandling import parent_coroutine
-from opframe.runtime.timers import TimerSchedule
-from opframe.runtime.writer import ObjectWriter
+from opframe.runtime.execution.invoker import TITLES, Invoker
+from opframe.runtime.execution.kwargs import Api, KwargsBuilder, fresh_body
+from opframe.runtime.execution.loops import LoopPool
+from opframe.runtime.execution.parents import parent_coroutine
+from opframe.runtime.reconcile import planner
+from opframe.runtime.reconcile.daemons import DaemonKeeper, DaemonStoppingReason
+from opframe.runtime.reconcile.indexes import OperatorIndexes
+from opframe.runtime.reconcile.notices import Notices
+from opframe.runtime.reconcile.planner import Outcome, Plan, Raised
+from opframe.runtime.reconcile.timers import TimerSchedule
+from opframe.runtime.reconcile.writer import ObjectWriter
+from opframe.runtime.telemetry.events import EventRecorder
+from opframe.runtime.telemetry.logs import object_logger
+from opframe.runtime.telemetry.metrics import OperatorMetrics
 
 logger = logging.getLogger("opframe.controller")
 

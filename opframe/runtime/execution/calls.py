@@ -1,0 +1,96 @@
+"""Calling user code: keyword arguments as in kopf, sync and async functions alike.
+
+Sync callables run on the calling thread (a worker, a finisher); async ones on the
+operator's LoopPool (loops.py). A callable that does not take ``**kwargs`` gets only the
+arguments it names, as kopf's ``**_`` convention allows. While a handler runs, its object
+is the current owner (handlers/owners.py), so ``kopf.adopt(child)`` needs no ``owner=``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any
+
+from opframe.handlers.owners import current_owner
+from opframe.handlers.registry import Handler
+from opframe.runtime.execution.loops import LoopPool
+
+
+class _Signature:
+    """Which keyword arguments a function accepts (computed once per handler)."""
+
+    #: by code object: closures made per call (kopf's sub-handlers) share one entry, so it stays bounded.
+    _cache: dict[Any, tuple[bool, frozenset[str]]] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def accepts(cls, fn: Callable[..., Any]) -> tuple[bool, frozenset[str]]:
+        try:
+            hash(fn)
+        except TypeError:  # e.g. a callable dataclass instance: inspect it each time
+            return cls._inspect(fn)
+        with cls._lock:
+            known = cls._cache.get(getattr(fn, "__code__", fn))
+        if known is not None:
+            return known
+        result = cls._inspect(fn)
+        with cls._lock:
+            cls._cache[getattr(fn, "__code__", fn)] = result
+        return result
+
+    @staticmethod
+    def _inspect(fn: Callable[..., Any]) -> tuple[bool, frozenset[str]]:
+        try:
+            parameters = inspect.signature(fn).parameters.values()
+        except (TypeError, ValueError):
+            result: tuple[bool, frozenset[str]] = (True, frozenset())
+        else:
+            var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+            names = frozenset(p.name for p in parameters
+                              if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD))
+            result = (var_keyword, names)
+        return result
+
+
+def accepted_kwargs(handler: Handler, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments the handler's function takes."""
+    var_keyword, names = _Signature.accepts(handler.fn)
+    return dict(kwargs) if var_keyword else {k: v for k, v in kwargs.items() if k in names}
+
+
+def _owner(kwargs: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    body = kwargs.get("body")
+    return body if isinstance(body, Mapping) else None
+
+
+def coroutine_of(handler: Handler, kwargs: Mapping[str, Any]) -> Coroutine[Any, Any, Any]:
+    """The coroutine of an async handler, with the kwargs it accepts, run with its object as
+    the current owner (``kopf.adopt(child)`` without ``owner=``, also in tasks it creates)."""
+    arguments = accepted_kwargs(handler, kwargs)
+    owner = _owner(kwargs)
+
+    async def scoped() -> Any:
+        token = current_owner.set(owner)
+        try:
+            return await handler.fn(**arguments)
+        finally:
+            current_owner.reset(token)
+
+    return scoped()
+
+
+def call(handler: Handler, kwargs: Mapping[str, Any], loops: LoopPool | None) -> Any:
+    """Call a handler with the kwargs it accepts and wait for its result (async ones on ``loops``);
+    its object (``kwargs["body"]``) is the current owner while it runs."""
+    if handler.is_async:
+        if loops is None:
+            raise RuntimeError("an async handler needs the operator's LoopPool")
+        return loops.run(coroutine_of(handler, kwargs), name=handler.id)
+    arguments = accepted_kwargs(handler, kwargs)
+    token = current_owner.set(_owner(kwargs))
+    try:
+        return handler.fn(**arguments)
+    finally:
+        current_owner.reset(token)
