@@ -111,8 +111,8 @@ from opframe.kube.errors import NotFound as ApiNotFound
 from opframe.kube.resources import Resource
 from opframe.on import daemon, index, timer
 from opframe.runtime.execution.parents import execute
+from opframe.runtime.execution.stopping import DaemonStopped, DaemonStoppingReason
 from opframe.runtime.operator.operator import Operator, StartupError
-from opframe.runtime.reconcile.daemons import DaemonStopped, DaemonStoppingReason
 from opframe.runtime.reconcile.indexes import Index, Store
 from opframe.runtime.telemetry.logs import LogFormat, ObjectLogger
 from opframe.settings import Settings

@@ -159,6 +159,9 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
     import pydantic
 
     from opframe.handlers.registry import get_default_registry, set_default_registry
+    from opframe.kopf import lifecycles
+    from opframe.kopf.settings import OperatorSettings
+    from opframe.kopf.storage import KopfBookkeeping
     from opframe.runtime.operator.operator import Operator, StartupError
     from opframe.runtime.telemetry.logs import configure_logging
     from opframe.settings import Settings
@@ -217,7 +220,9 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-    operator = Operator(settings, registry, kopf_settings=controls.settings)
+    view = controls.settings if controls.settings is not None else OperatorSettings()
+    operator = Operator(settings, registry, settings_view=view,
+                        lifecycle=lifecycles.get_default_lifecycle(), foreign=KopfBookkeeping.of(settings))
     operator.stopping = stop  # a stop request also ends startup/login handlers' retries
     try:
         operator.prepare()

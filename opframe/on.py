@@ -23,7 +23,8 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 from opframe.handlers.filters import UNSET, Marker
-from opframe.handlers.registry import Kind, Registry, get_default_registry, make
+from opframe.handlers.handler import Kind
+from opframe.handlers.registry import Registry, get_default_registry, make
 from opframe.handlers.retries import ErrorsMode
 from opframe.handlers.subhandlers import register, subhandler
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -56,9 +56,11 @@ class Settings(BaseSettings):
                                                 "and per-handler progress (kopf_prefix), honour and release kopf's "
                                                 "finalizer (kopf_finalizer), clear kopf's progress records as each "
                                                 "cause finishes. See docs/migrating-from-kopf.md.")
-    kopf_prefix: str = Field("kopf.zalando.org", description="kopf's annotation prefix, read with adopt_kopf.")
-    kopf_finalizer: str = Field("kopf.zalando.org/KopfFinalizerMarker",
-                                description="kopf's finalizer, honoured and released with adopt_kopf.")
+    kopf_prefix: str | None = Field(None, description="kopf's annotation prefix, read with adopt_kopf (unset: "
+                                                       "kopf's default, kopf.zalando.org).")
+    kopf_finalizer: str | None = Field(None, description="kopf's finalizer, honoured and released with adopt_kopf "
+                                                          "(unset: kopf's default, "
+                                                          "kopf.zalando.org/KopfFinalizerMarker).")
     event_component: str = Field("opframe", description="source.component and reportingComponent of the Events "
                                                          "opframe posts (kopf: settings.posting.reporting_component).")
     event_instance: str = Field("", description="reportingInstance of the Events opframe posts (empty: none).")
@@ -143,3 +145,21 @@ class NamespaceSelector:
         if any(fnmatch.fnmatchcase(namespace, p) for p in self.exclude):
             return False
         return self.all_namespaces or any(fnmatch.fnmatchcase(namespace, p) for p in self.include)
+
+
+class SettingsView(Protocol):
+    """Another API's view of an operator's Settings (kopf's ``OperatorSettings``, opframe/kopf/settings.py).
+
+    Handlers and activities get the view as their ``settings`` keyword argument; what startup
+    handlers change in it is applied to the operator's Settings once they ran. The core knows
+    no more of kopf's settings than this.
+    """
+
+    def bind(self, settings: Settings) -> None:
+        """Read opframe's own fields (``view.workers`` ...) from ``settings`` from now on."""
+        ...
+
+    def applied_to(self, settings: Settings) -> tuple[Settings, list[str]]:
+        """``settings`` with what was changed in the view; warnings about what has no effect.
+        Raises ValueError naming the field when a value is invalid."""
+        ...

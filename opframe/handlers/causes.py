@@ -12,7 +12,7 @@ Decision, in order:
 3. no diff-base: CREATE;
 4. the essence differs from the diff-base: UPDATE (old = diff-base, new = essence);
 5. first sight since this operator started: RESUME;
-6. otherwise NONE.
+6. otherwise NOOP.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import enum
 from collections.abc import Mapping
 from typing import Any
 
+from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.diffs import Diff, diff, essence, managed_prefixes, without_managed
-from opframe.handlers.progress import Annotations, Progress, digest
+from opframe.handlers.progress import Progress, digest
 
 
 class Reason(enum.StrEnum):
@@ -36,8 +37,6 @@ class Reason(enum.StrEnum):
     NOOP = "noop"
     FREE = "free"
     GONE = "gone"
-    #: opframe's earlier name for NOOP (an alias: ``Reason.NONE is Reason.NOOP``).
-    NONE = "noop"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,25 +50,11 @@ class Cause:
     progress: Progress | None = None
 
 
-#: The operator's finalizer, or its own name first and then names it adopts as its own
-#: (kopf's, when continuing a kopf operator's objects): holding any of them counts.
-Finalizer = str | tuple[str, ...]
-
-
-def finalizer_names(finalizer: Finalizer) -> tuple[str, ...]:
-    return (finalizer,) if isinstance(finalizer, str) else finalizer
-
-
-def has_finalizer(body: Mapping[str, Any], finalizer: Finalizer) -> bool:
-    held = (body.get("metadata") or {}).get("finalizers") or ()
-    return any(name in held for name in finalizer_names(finalizer))
-
-
-def detect(body: Mapping[str, Any], *, annotations: Annotations, finalizer: Finalizer, first_sight: bool,
+def detect(body: Mapping[str, Any], *, bookkeeping: Bookkeeping, first_sight: bool,
            include: tuple[tuple[str, ...], ...] = ()) -> Cause:
-    current = essence(body, own_prefix=annotations.own_prefix, include=include)
-    diff_base = annotations.read_diff_base(body)
-    progress = annotations.read_progress(body)
+    current = essence(body, own_prefix=bookkeeping.own_prefix, include=include)
+    diff_base = bookkeeping.read_diff_base(body)
+    progress = bookkeeping.read_progress(body)
     metadata = body.get("metadata") or {}
     if diff_base is not None:
         # A prefix marked after our diff-base was written must not count as a change either.
@@ -81,7 +66,7 @@ def detect(body: Mapping[str, Any], *, annotations: Annotations, finalizer: Fina
         return Cause(reason, body, current, old=old, new=current, diff=changes, progress=progress)
 
     if metadata.get("deletionTimestamp"):
-        return make(Reason.DELETE if has_finalizer(body, finalizer) else Reason.FREE)
+        return make(Reason.DELETE if bookkeeping.holds_finalizer(body) else Reason.FREE)
     if progress is not None and progress.cause != Reason.DELETE.value and progress.digest == digest(current) and any(
             not record.finished for record in progress.handlers.values()):
         try:
@@ -94,4 +79,4 @@ def detect(body: Mapping[str, Any], *, annotations: Annotations, finalizer: Fina
         return make(Reason.UPDATE)
     if first_sight:
         return make(Reason.RESUME)
-    return make(Reason.NONE)
+    return make(Reason.NOOP)

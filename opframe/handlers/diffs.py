@@ -33,7 +33,9 @@ KUBECTL_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 MANAGED_MARKER = "kopf-managed"
 #: kopf's default prefix (and any subdomain of it) counts as marked even without a
 #: marker, as kopf itself treats it: operators of older kopf versions wrote no marker.
-KNOWN_MANAGED_PREFIXES = ("kopf.zalando.org",)
+#: kopf's default prefix (opframe/kopf/storage.py reads kopf's bookkeeping under it).
+KOPF_PREFIX = "kopf.zalando.org"
+KNOWN_MANAGED_PREFIXES = (KOPF_PREFIX,)
 SYSTEM_TOP_LEVEL = frozenset({"apiVersion", "kind", "metadata", "status"})
 
 

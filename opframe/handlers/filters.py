@@ -42,7 +42,8 @@ MetaFilter = Mapping[str, Any]
 FilterCall = Callable[[Callable[..., Any], Any], Any]
 
 
-def _direct(fn: Callable[..., Any], value: Any) -> Any:
+def direct(fn: Callable[..., Any], value: Any) -> Any:
+    """A callback called with the value alone (where no kwargs exist: tests, label selectors)."""
     return fn(value)
 
 
@@ -55,7 +56,7 @@ def has_callbacks(*wanted: Any) -> bool:
     return False
 
 
-def match_meta(actual: Mapping[str, str] | None, wanted: MetaFilter | None, call: FilterCall = _direct) -> bool:
+def match_meta(actual: Mapping[str, str] | None, wanted: MetaFilter | None, call: FilterCall = direct) -> bool:
     """Whether labels or annotations satisfy a filter; every key must match."""
     if not wanted:
         return True
@@ -75,7 +76,7 @@ def match_meta(actual: Mapping[str, str] | None, wanted: MetaFilter | None, call
     return True
 
 
-def match_value(value: Any, wanted: Any, call: FilterCall = _direct) -> bool:
+def match_value(value: Any, wanted: Any, call: FilterCall = direct) -> bool:
     """A value= / old= / new= filter: a literal, PRESENT, ABSENT, or a callable (kopf's meanings:
     PRESENT/ABSENT are about the key, so ``value`` is MISSING for a field that is not there;
     a callable gets None for it)."""

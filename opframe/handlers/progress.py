@@ -1,10 +1,7 @@
 """Progress persisted on the object, so that a restarted operator resumes where it was.
 
-Two annotations, under the operator's prefix (default ``opframe.dev``):
-
-* ``<prefix>/last-handled-configuration``: the essence last handled in full (the
-  diff-base); the next change is diffed against it;
-* ``<prefix>/progress``: the cause being handled and, per handler, a record.
+The ``<prefix>/progress`` annotation (bookkeeping.py) holds the cause being handled and,
+per handler, a record.
 
 A handler's record is a small state machine::
 
@@ -30,10 +27,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-
-DEFAULT_PREFIX = "opframe.dev"
-LAST_HANDLED = "last-handled-configuration"
-PROGRESS = "progress"
 
 
 class HandlerState(enum.Enum):
@@ -139,39 +132,3 @@ def json_object(text: str | None) -> dict[str, Any] | None:
 def digest(essence: Mapping[str, Any]) -> str:
     """A short fingerprint of an essence: which state a cause in progress is about."""
     return hashlib.sha256(orjson.dumps(essence, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-
-
-@dataclasses.dataclass(frozen=True)
-class Annotations:
-    """The operator's annotation keys under one prefix; with ``kopf_prefix``, also kopf's keys
-    under that prefix are read (a diff-base where ours is missing: handlers/kopf_storage.py)."""
-
-    prefix: str = DEFAULT_PREFIX
-    kopf_prefix: str | None = None
-
-    @property
-    def last_handled(self) -> str:
-        return f"{self.prefix}/{LAST_HANDLED}"
-
-    @property
-    def progress(self) -> str:
-        return f"{self.prefix}/{PROGRESS}"
-
-    @property
-    def marker(self) -> str:
-        """kopf's "this prefix is an operator's bookkeeping" marker (diffs.MANAGED_MARKER)."""
-        return f"{self.prefix}/kopf-managed"
-
-    @property
-    def own_prefix(self) -> str:
-        return f"{self.prefix}/"
-
-    def read_diff_base(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
-        annotations = (body.get("metadata") or {}).get("annotations") or {}
-        own = json_object(annotations.get(self.last_handled))
-        if own is None and self.kopf_prefix is not None:
-            return json_object(annotations.get(f"{self.kopf_prefix}/last-handled-configuration"))
-        return own
-
-    def read_progress(self, body: Mapping[str, Any]) -> Progress | None:
-        return Progress.from_annotation(((body.get("metadata") or {}).get("annotations") or {}).get(self.progress))

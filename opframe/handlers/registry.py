@@ -12,97 +12,13 @@ it once at start-up. Invariants:
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import functools
-import inspect
 import threading
-import types
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from opframe.handlers.diffs import parse_path
-from opframe.handlers.filters import UNSET, MetaFilter
-
-
-class Kind(enum.Enum):
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-    RESUME = "resume"
-    FIELD = "field"
-    EVENT = "event"
-    TIMER = "timer"
-    DAEMON = "daemon"
-    INDEX = "index"
-    STARTUP = "startup"
-    CLEANUP = "cleanup"
-    PROBE = "probe"
-    LOGIN = "login"
-    VALIDATE = "validate"
-    MUTATE = "mutate"
-
-
-#: Handler kinds that run through the work queue and persist progress on the object.
-CHANGE_KINDS = frozenset({Kind.CREATE, Kind.UPDATE, Kind.DELETE, Kind.RESUME, Kind.FIELD})
-#: Operator-level handlers, not tied to a resource (kopf's "activities").
-ACTIVITY_KINDS = frozenset({Kind.STARTUP, Kind.CLEANUP, Kind.PROBE, Kind.LOGIN})
-#: Admission webhook handlers: registered so kopf code imports, refused at start-up until served.
-ADMISSION_KINDS = frozenset({Kind.VALIDATE, Kind.MUTATE})
-
-
-@dataclasses.dataclass(frozen=True)
-class Handler:
-    id: str
-    fn: Callable[..., Any]
-    kind: Kind
-    resource: tuple[str, ...] = ()
-    labels: MetaFilter | None = None
-    annotations: MetaFilter | None = None
-    when: Callable[..., bool] | None = None
-    field: tuple[str, ...] = ()
-    value: Any = UNSET
-    old: Any = UNSET
-    new: Any = UNSET
-    retries: int | None = None
-    timeout: float | None = None
-    backoff: Any = None
-    #: kopf's ErrorsMode for exceptions that are neither Temporary nor PermanentError (None: the kind's default).
-    errors: Any = None
-    param: Any = None
-    optional: bool = False
-    #: resume handlers only: also for objects already being deleted (kopf's ``deleted=``).
-    deleted: bool = False
-    interval: float | None = None
-    #: seconds, or kopf's callable of the handler's kwargs returning seconds.
-    initial_delay: float | Callable[..., float] | None = None
-    idle: float | None = None
-    sharp: bool = False
-    cancellation_backoff: float | None = None
-    cancellation_timeout: float | None = None
-    cancellation_polling: float | None = None
-    #: ``requires_finalizer=`` (kopf's handler field): True/False overrides the kind's rule.
-    finalizer: bool | None = None
-
-    def delay(self, kwargs: Mapping[str, Any]) -> float:
-        """The initial delay in seconds: a number, or kopf's callable of the handler's kwargs."""
-        if callable(self.initial_delay):
-            return float(self.initial_delay(**kwargs))
-        return float(self.initial_delay or 0.0)
-
-    @property
-    def is_async(self) -> bool:
-        return inspect.iscoroutinefunction(self.fn)
-
-    @property
-    def requires_finalizer(self) -> bool:
-        """A non-optional delete handler, a timer or a daemon keeps the object until it is done;
-        ``requires_finalizer=`` on the decorator says so explicitly for any resource handler."""
-        if self.finalizer is not None:
-            return self.finalizer
-        if self.kind is Kind.DELETE:
-            return not self.optional
-        return self.kind in (Kind.TIMER, Kind.DAEMON) and not self.optional
+from opframe.handlers.filters import UNSET
+from opframe.handlers.handler import Handler, Kind, handler_id
 
 
 class DuplicateHandlerError(ValueError):
@@ -174,35 +90,13 @@ def set_default_registry(registry: Registry) -> None:
     default_registry = registry
 
 
-def handler_id(fn: Callable[..., Any], field: tuple[str, ...] = (), explicit: str | None = None) -> str:
-    """kopf's rule: the explicit id or the callable's id, plus ``/<field>`` for a field (also after
-    an explicit id). Ids are persisted in progress annotations, so they must stay stable."""
-    base = explicit if explicit else callable_id(fn)
-    return f"{base}/{'.'.join(field)}" if field else base
-
-
-def callable_id(fn: Callable[..., Any]) -> str:
-    """A stable id of a callable, as kopf makes it: partials and @functools.wraps wrappers are
-    unwrapped, a lambda is ``lambda:<file>:<line>``, a function or method its ``__qualname__``;
-    beyond kopf, any other callable object its repr (kopf refuses those)."""
-    if isinstance(fn, functools.partial):
-        return callable_id(fn.func)
-    if hasattr(fn, "__wrapped__"):
-        return callable_id(fn.__wrapped__)
-    if isinstance(fn, types.FunctionType) and fn.__name__ == "<lambda>":
-        return f"lambda:{fn.__code__.co_filename}:{fn.__code__.co_firstlineno}"
-    if isinstance(fn, types.FunctionType | types.MethodType):
-        return str(getattr(fn, "__qualname__", None) or fn.__name__)
-    return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn))
-
-
 def make(kind: Kind, fn: Callable[..., Any], resource: tuple[str, ...], *, id: str | None = None,
          field: str | tuple[str, ...] | list[str] | None = None, labels: Mapping[str, Any] | None = None,
          annotations: Mapping[str, Any] | None = None, requires_finalizer: bool | None = None,
          **options: Any) -> Handler:
     """A Handler from a decorator's arguments, checked as kopf checks them at decoration."""
     if requires_finalizer is not None:
-        options["finalizer"] = requires_finalizer
+        options["finalizer_required"] = requires_finalizer
     for filter_name in ("value", "old", "new"):  # kopf: None means "no filter"
         if filter_name in options and options[filter_name] is None:
             options[filter_name] = UNSET

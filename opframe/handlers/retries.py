@@ -90,43 +90,70 @@ class _Attempt:
         self.attempt_number = attempt_number
 
 
-def backoff_delay(backoff: Any, retries_so_far: int, rng: random.Random | None = None) -> float:
-    """Delay before attempt ``retries_so_far + 1``.
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """How one handler is retried: its ``retries=``, ``timeout=``, ``backoff=`` and ``errors=``
+    (kopf's), with the operator's ``default_backoff`` for handlers without ``backoff=``."""
 
-    ``backoff`` is None (the default policy), a number of seconds (fixed), or any
-    tenacity wait strategy.
-    """
+    max_retries: int | None = None
+    timeout: float | None = None
+    backoff: Any = None
+    errors: ErrorsMode | None = None
+    default_backoff: float | None = None
+
+    @classmethod
+    def of(cls, handler: Any, default_backoff: float | None = None) -> RetryPolicy:
+        """The policy of a handler (anything with kopf's ``retries``/``timeout``/``backoff``/``errors``)."""
+        return cls(max_retries=handler.retries, timeout=handler.timeout, backoff=handler.backoff,
+                   errors=handler.errors, default_backoff=default_backoff)
+
+    def backoff_delay(self, failures: int, rng: random.Random | None = None) -> float:
+        """Seconds before the attempt after ``failures`` failed ones: ``backoff=`` (a number, or a
+        tenacity wait strategy: user code, so the planner never calls this; its callers pass the
+        result in), else ``default_backoff``, else exponential with jitter drawn from ``rng``."""
+        return backoff_delay(self.backoff if self.backoff is not None else self.default_backoff, failures, rng)
+
+    def decide(self, error: BaseException, *, failures: int, started: float, now: float,
+               rng: random.Random | None = None) -> RetryDecision:
+        """``decide()`` with this policy's backoff computed here (for callers outside the planner)."""
+        return decide(error, policy=self, failures=failures, started=started, now=now,
+                      backoff_delay=self.backoff_delay(failures, rng))
+
+
+def backoff_delay(backoff: Any, failures: int, rng: random.Random | None = None) -> float:
+    """Delay before the attempt after ``failures`` failed ones. ``backoff`` is None (the default
+    policy: exponential with jitter from ``rng``), a number of seconds (fixed), or any tenacity
+    wait strategy."""
     if isinstance(backoff, int | float):
         return float(backoff)
     strategy: tenacity.wait.wait_base = backoff if backoff is not None else ExponentialJitter(
         DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX, rng=rng)
-    return float(strategy(_Attempt(max(1, retries_so_far))))  # type: ignore[arg-type]
+    return float(strategy(_Attempt(max(1, failures))))  # type: ignore[arg-type]
 
 
-def decide(error: BaseException, *, retries_so_far: int, started: float, now: float,
-           max_retries: int | None, timeout: float | None, backoff: Any,
-           errors: ErrorsMode | None = None, default_backoff: float | None = None) -> RetryDecision:
-    """Whether a handler that raised ``error`` runs again, and after how long.
+def decide(error: BaseException, *, policy: RetryPolicy, failures: int, started: float, now: float,
+           backoff_delay: float) -> RetryDecision:
+    """Whether a handler that raised ``error`` runs again, and after how long: the one retry decision of
+    handlers, sub-handlers, timers, daemons and activities. Pure.
 
-    ``retries_so_far`` counts the failed attempts including this one. ``errors`` is the
-    handler's ErrorsMode (None: TEMPORARY); ``default_backoff`` the operator's fixed delay
-    for handlers without ``backoff=`` (None: exponential with jitter).
+    ``failures`` counts the failed attempts including this one; ``started`` and ``now`` are seconds
+    on one clock (the first attempt's and this one's); ``backoff_delay`` is what
+    ``policy.backoff_delay(failures)`` gave (used for errors other than Temporary/PermanentError).
     """
     if isinstance(error, PermanentError):
         return RetryDecision(False, 0.0, f"permanent error: {error}")
     if not isinstance(error, TemporaryError):
-        if errors is ErrorsMode.IGNORED:
+        if policy.errors is ErrorsMode.IGNORED:
             return RetryDecision(False, 0.0, f"ignored {type(error).__name__}: {error}", ignored=True)
-        if errors is ErrorsMode.PERMANENT:
+        if policy.errors is ErrorsMode.PERMANENT:
             return RetryDecision(False, 0.0, f"permanent error (errors=PERMANENT): {type(error).__name__}: {error}")
-    if max_retries is not None and retries_so_far >= max_retries:
-        return RetryDecision(False, 0.0, f"HandlerRetriesError: gave up after {retries_so_far} attempts: {error}")
+    if policy.max_retries is not None and failures >= policy.max_retries:
+        return RetryDecision(False, 0.0, f"HandlerRetriesError: gave up after {failures} attempts: {error}")
     if isinstance(error, TemporaryError):
         delay, reason = max(0.0, error.delay or 0.0), f"temporary error: {error}"
     else:
-        delay = backoff_delay(backoff if backoff is not None else default_backoff, retries_so_far)
-        reason = f"{type(error).__name__}: {error}"
-    if timeout is not None and now - started + delay >= timeout:
+        delay, reason = backoff_delay, f"{type(error).__name__}: {error}"
+    if policy.timeout is not None and now - started + delay >= policy.timeout:
         return RetryDecision(False, 0.0, f"HandlerTimeoutError: gave up after {now - started:.0f} s "
-                                         f"(timeout {timeout} s): {error}")
+                                         f"(timeout {policy.timeout} s): {error}")
     return RetryDecision(True, delay, reason)

@@ -47,7 +47,7 @@ class Subhandlers:
         return f"{self.parent_id}/{declared.id}"
 
     def add(self, fn: Callable[..., Any], id: str | None, options: dict[str, Any]) -> None:
-        from opframe.handlers.registry import callable_id
+        from opframe.handlers.handler import callable_id
 
         sub_id = id if id is not None else callable_id(fn)  # kopf adds no field suffix to sub-handler ids
         if any(d.id == sub_id for d in self.declared):

@@ -25,7 +25,9 @@ from typing import Any
 
 from opframe.handlers.memos import Memo
 from opframe.handlers.registry import Registry
+from opframe.kopf import lifecycles
 from opframe.kopf.settings import OperatorSettings
+from opframe.kopf.storage import KopfBookkeeping
 from opframe.runtime.operator.operator import Operator
 from opframe.settings import Settings
 
@@ -104,7 +106,10 @@ async def spawn_tasks(*, lifecycle: Callable[..., Any] | None = None, indexers: 
                                     standalone=standalone, peering_name=peering_name, priority=priority,
                                     liveness_endpoint=liveness_endpoint, base=_settings)
     memo_ = memo if isinstance(memo, Memo) else Memo(vars(memo)) if memo is not None else None
-    operator_ = Operator(opframe_settings, registry, memo=memo_, kopf_settings=settings, lifecycle=lifecycle)
+    view = settings if settings is not None else OperatorSettings()
+    operator_ = Operator(opframe_settings, registry, memo=memo_, settings_view=view,
+                         lifecycle=lifecycle or lifecycles.get_default_lifecycle(),
+                         foreign=KopfBookkeeping.of(opframe_settings))
     tasks = [asyncio.create_task(_run(operator_, stop_flag, ready_flag), name="opframe operator")]
     if _command is not None:
         tasks.append(asyncio.create_task(_command, name="opframe command"))

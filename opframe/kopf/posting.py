@@ -19,34 +19,25 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from opframe.kopf.settings import OperatorSettings
+from opframe.runtime.operator.operator import running
 from opframe.runtime.telemetry.events import EventRecorder
-
-_lock = threading.Lock()
-_active: list[tuple[EventRecorder, OperatorSettings]] = []
-
-
-def activate(recorder: EventRecorder, settings: OperatorSettings) -> None:
-    """Route the helpers to this operator's recorder (called when it starts)."""
-    with _lock:
-        _active.append((recorder, settings))
-
-
-def deactivate(recorder: EventRecorder) -> None:
-    with _lock:
-        _active[:] = [entry for entry in _active if entry[0] is not recorder]
 
 
 def _current() -> tuple[EventRecorder, OperatorSettings]:
-    with _lock:
-        if not _active:
-            raise LookupError("kopf.event()/info()/warn()/exception() post through a running operator; call them "
-                              "from a handler (or after Operator.start())")
-        return _active[-1]
+    operator = running()
+    if operator is None or operator.events is None:
+        raise LookupError("kopf.event()/info()/warn()/exception() post through a running operator; call them "
+                          "from a handler (or after Operator.start())")
+    view = operator.settings_view
+    return operator.events, view if isinstance(view, OperatorSettings) else _DEFAULTS
+
+
+#: kopf's posting defaults, for an operator started without kopf's settings view.
+_DEFAULTS = OperatorSettings()
 
 
 def _walk(objs: Any) -> Iterator[Mapping[str, Any]]:

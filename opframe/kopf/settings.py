@@ -35,12 +35,10 @@ from typing import Any, TypedDict
 
 import pydantic
 
+from opframe.handlers.bookkeeping import LAST_HANDLED
+from opframe.handlers.diffs import KOPF_PREFIX
+from opframe.kopf.storage import KOPF_FINALIZER, TOUCH_KEY
 from opframe.settings import Settings
-
-#: kopf's default annotation prefix; opframe keeps its own unless a storage names another.
-KOPF_PREFIX = "kopf.zalando.org"
-KOPF_FINALIZER = "kopf.zalando.org/KopfFinalizerMarker"
-
 
 # -- storages: where progress and the diff-base are kept (configuration carriers in opframe) -------
 
@@ -66,7 +64,7 @@ class DiffBaseStorage:
 @dataclasses.dataclass
 class AnnotationsDiffBaseStorage(DiffBaseStorage):
     prefix: str = KOPF_PREFIX
-    key: str = "last-handled-configuration"
+    key: str = LAST_HANDLED
     ignored_fields: Iterable[Any] | None = None
     v1: bool = True
 
@@ -91,7 +89,7 @@ class ProgressStorage:
 class AnnotationsProgressStorage(ProgressStorage):
     prefix: str = KOPF_PREFIX
     verbose: bool = False
-    touch_key: str = "touch-dummy"
+    touch_key: str = TOUCH_KEY
     v1: bool = True
 
 
@@ -113,7 +111,7 @@ class SmartProgressStorage(ProgressStorage):
 
     name: str = "kopf"
     field: str = "status.{name}.progress"
-    touch_key: str = "touch-dummy"
+    touch_key: str = TOUCH_KEY
     touch_field: str = "status.{name}.dummy"
     prefix: str = KOPF_PREFIX
     v1: bool = True

@@ -13,22 +13,27 @@ kopf 1.45 keeps (with its default prefix ``kopf.zalando.org``):
 * the finalizer ``kopf.zalando.org/KopfFinalizerMarker``.
 
 Reading is all this module does, plus naming what to clear once opframe has finished a
-cause kopf started. Invariant: nothing here writes kopf's format.
+cause kopf started; ``KopfBookkeeping`` offers it to the core as its foreign bookkeeping
+(handlers/bookkeeping.py). Invariant: nothing here writes kopf's format. kopf's prefix,
+finalizer and key names are defined here (its prefix in handlers/diffs.py, whose essence
+ignores kopf's bookkeeping).
 """
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from opframe.handlers.bookkeeping import LAST_HANDLED
+from opframe.handlers.diffs import KOPF_PREFIX
 from opframe.handlers.progress import HandlerRecord, HandlerState, json_object
+from opframe.settings import Settings
 
-KOPF_PREFIX = "kopf.zalando.org"
-KOPF_FINALIZER = "kopf.zalando.org/KopfFinalizerMarker"
-DIFF_BASE_KEY = "last-handled-configuration"
+KOPF_FINALIZER = f"{KOPF_PREFIX}/KopfFinalizerMarker"
 TOUCH_KEY = "touch-dummy"
 #: Kubernetes' limit on the name part of an annotation key.
 MAX_NAME = 63
@@ -60,7 +65,7 @@ def _annotations(body: Mapping[str, Any]) -> Mapping[str, str]:
 
 
 def read_diff_base(body: Mapping[str, Any], prefix: str = KOPF_PREFIX) -> dict[str, Any] | None:
-    return json_object(_annotations(body).get(f"{prefix}/{DIFF_BASE_KEY}"))
+    return json_object(_annotations(body).get(f"{prefix}/{LAST_HANDLED}"))
 
 
 def _is_record(data: Mapping[str, Any]) -> bool:
@@ -121,9 +126,33 @@ def keys_to_clear(body: Mapping[str, Any], prefix: str = KOPF_PREFIX) -> list[st
     cause (a later return to kopf then finds no stale records it would re-use)."""
     keys = []
     for key, value in _annotations(body).items():
-        if not key.startswith(f"{prefix}/") or key.endswith(f"/{DIFF_BASE_KEY}"):
+        if not key.startswith(f"{prefix}/") or key.endswith(f"/{LAST_HANDLED}"):
             continue
         data = json_object(value)
         if key.endswith(f"/{TOUCH_KEY}") or (data is not None and _is_record(data)):
             keys.append(key)
     return sorted(keys)
+
+
+@dataclasses.dataclass(frozen=True)
+class KopfBookkeeping:
+    """kopf's bookkeeping under ``prefix``, as the core's ``ForeignBookkeeping`` (``adopt_kopf``)."""
+
+    prefix: str = KOPF_PREFIX
+    finalizer: str = KOPF_FINALIZER
+
+    @classmethod
+    def of(cls, settings: Settings) -> KopfBookkeeping | None:
+        """The bookkeeping ``settings`` ask to adopt (``adopt_kopf``, ``kopf_prefix``, ``kopf_finalizer``), or None."""
+        if not settings.adopt_kopf:
+            return None
+        return cls(settings.kopf_prefix or KOPF_PREFIX, settings.kopf_finalizer or KOPF_FINALIZER)
+
+    def diff_base(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
+        return read_diff_base(body, self.prefix)
+
+    def records(self, body: Mapping[str, Any], handler_ids: Sequence[str], cause: str) -> dict[str, HandlerRecord]:
+        return adopted_records(body, list(handler_ids), cause, self.prefix)
+
+    def keys_to_clear(self, body: Mapping[str, Any]) -> list[str]:
+        return keys_to_clear(body, self.prefix)

@@ -3,17 +3,12 @@
 They can be constructed (a kopf operator assigns one to ``settings.admission.server`` in a
 startup handler), keep their options, and serve nothing: an operator with
 ``on.validate``/``on.mutate`` handlers or an admission server set stops at start-up with
-one message naming the handlers and what to use instead.
+one message naming the handlers and what to use instead (runtime/operator/startup.py).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-#: What an operator with admission handlers is told at start-up.
-UNSUPPORTED = ("admission webhooks (on.validate/on.mutate, settings.admission.server) are not supported by opframe "
-               "yet; enforce the rules with a CRD's x-kubernetes-validations (CEL) or a ValidatingAdmissionPolicy, "
-               "or keep this operator on kopf")
 
 
 class WebhookServer:

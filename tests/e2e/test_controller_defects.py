@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from operator_journal import CONFIGMAPS, PRELUDE, Journal, configmap, journal, operator_factory, wait_gone
 
-from opframe.handlers.registry import Kind, Registry, make
+from opframe.handlers.handler import Kind
+from opframe.handlers.registry import Registry, make
 from opframe.kube import KubeClient, Resource, errors
 from opframe.runtime.operator.operator import Operator
 from opframe.settings import Settings

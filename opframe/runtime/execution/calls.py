@@ -13,8 +13,8 @@ import threading
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
+from opframe.handlers.handler import Handler
 from opframe.handlers.owners import current_owner
-from opframe.handlers.registry import Handler
 from opframe.runtime.execution.loops import LoopPool
 
 
@@ -56,7 +56,12 @@ class _Signature:
 
 def accepted_kwargs(handler: Handler, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments the handler's function takes."""
-    var_keyword, names = _Signature.accepts(handler.fn)
+    return accepted_by(handler.fn, kwargs)
+
+
+def accepted_by(fn: Callable[..., Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments ``fn`` takes (all of them with ``**kwargs``)."""
+    var_keyword, names = _Signature.accepts(fn)
     return dict(kwargs) if var_keyword else {k: v for k, v in kwargs.items() if k in names}
 
 

@@ -18,16 +18,15 @@ import orjson
 
 from opframe.handlers.bodies import Body
 from opframe.handlers.diffs import Diff
+from opframe.handlers.handler import Handler
 from opframe.handlers.memos import Memo
 from opframe.handlers.patches import Patch
 from opframe.handlers.progress import now_utc
-from opframe.handlers.registry import Handler
-from opframe.kopf.settings import OperatorSettings
 from opframe.kube.client import KubeClient
 from opframe.kube.discovery import Discovery
 from opframe.kube.resources import Resource
 from opframe.runtime.telemetry.logs import object_logger
-from opframe.settings import Settings
+from opframe.settings import Settings, SettingsView
 
 
 class Api:
@@ -37,17 +36,18 @@ class Api:
     ``resource(*names)``: resolve a resource name as the decorators do
     (``api.resource("deployments")``, ``api.resource("apps", "v1", "deployments")``);
     ``settings``: the operator's Settings; ``memo``: the operator-wide memo;
-    ``kopf_settings``: kopf's OperatorSettings, bound to ``settings`` (what handlers get as
-    their ``settings`` keyword argument, as in kopf; opframe's fields read through it too).
+    ``settings_view``: another API's view of ``settings`` (kopf's OperatorSettings), which handlers
+    get as their ``settings`` keyword argument when there is one (as in kopf; opframe's fields
+    read through it too).
     (``runtime`` is kopf's: a timedelta since the handler's first attempt.)
     """
 
     def __init__(self, client: KubeClient, settings: Settings, memo: Memo,
-                 kopf_settings: OperatorSettings | None = None) -> None:
+                 settings_view: SettingsView | None = None) -> None:
         self.client = client
         self.settings = settings
         self.memo = memo
-        self.kopf_settings = kopf_settings
+        self.settings_view = settings_view
         self._discovery: Discovery | None = None
         self._lock = threading.Lock()
 
@@ -66,6 +66,14 @@ def serialised(body: Mapping[str, Any]) -> bytes:
 def fresh_body(raw: bytes) -> Body:
     """A private copy of an object for one user callable, with kopf's attribute access (bodies.Body)."""
     return Body(orjson.loads(raw))
+
+
+def attempt_kwargs(retry: int, started: datetime.datetime | None,
+                   now: datetime.datetime | None = None) -> dict[str, Any]:
+    """kopf's kwargs of one attempt: ``retry`` (failed attempts before it), ``started`` (the first
+    attempt's aware UTC time) and ``runtime`` (a timedelta since then; zero without ``started``)."""
+    runtime = (now or now_utc()) - started if started is not None else datetime.timedelta(0)
+    return {"retry": retry, "started": started, "runtime": runtime}
 
 
 class KwargsBuilder:
@@ -112,10 +120,8 @@ class KwargsBuilder:
             "labels": metadata.get("labels", {}), "annotations": metadata.get("annotations", {}),
             "patch": patch if patch is not None else Patch(), "logger": object_logger(key),
             "memo": self.memo_for(key), "old": copy.deepcopy(old), "new": copy.deepcopy(new), "diff": diff,
-            "reason": reason, "retry": retry, "started": started, "api": self.api,
-            # kopf's meaning: how long the handler has been at it, since its first attempt.
-            "runtime": now_utc() - started if started is not None else datetime.timedelta(0),
-            "settings": (self.api.kopf_settings or self.api.settings) if self.api is not None else None,
+            "reason": reason, **attempt_kwargs(retry, started), "api": self.api,
+            "settings": (self.api.settings_view or self.api.settings) if self.api is not None else None,
             "resource": self.resource, "event": event, "type": type_, "stopped": None,
             "param": handler.param,
         }

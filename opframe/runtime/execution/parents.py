@@ -1,6 +1,6 @@
 """Running sub-handlers: a parent change handler's call, then its due sub-handlers.
 
-A parent's call returns ``planner.WithChildren`` when it declared sub-handlers
+A parent's call returns ``outcomes.WithChildren`` when it declared sub-handlers
 (handlers/subhandlers.py), else an ordinary outcome; ``planner.conclude()`` records each
 sub-handler under ``<parent id>/<sub id>`` and finishes the parent once all of them did.
 Each sub-handler gets the parent's kwargs with its own ``retry``, ``started``, ``runtime``
@@ -21,13 +21,16 @@ from typing import Any
 
 from opframe.handlers import diffs, filters
 from opframe.handlers.filters import UNSET
+from opframe.handlers.handler import Handler
+from opframe.handlers.outcomes import Outcome, Raised, Succeeded, WithChildren
 from opframe.handlers.progress import HandlerRecord
-from opframe.handlers.registry import Handler, Registry
+from opframe.handlers.registry import Registry
 from opframe.handlers.retries import ChildrenPending
 from opframe.handlers.subhandlers import Declared, Subhandlers, current
 from opframe.runtime.execution.calls import call, coroutine_of
+from opframe.runtime.execution.filtering import callback_caller
+from opframe.runtime.execution.kwargs import attempt_kwargs
 from opframe.runtime.execution.loops import LoopPool
-from opframe.runtime.reconcile.planner import Outcome, Raised, Succeeded, WithChildren
 
 Records = Callable[[str], HandlerRecord]
 
@@ -55,15 +58,14 @@ def _child_kwargs(child: Handler, record: HandlerRecord, kwargs: Mapping[str, An
         reduced = {"diff": diffs.reduce(kwargs.get("diff") or (), child.field),
                    "old": diffs.resolve_path(kwargs.get("old"), child.field),
                    "new": diffs.resolve_path(kwargs.get("new"), child.field)}
-    return {**kwargs, **reduced, "param": child.param, "retry": record.retries, "started": started,
-            "runtime": now - started}
+    return {**kwargs, **reduced, "param": child.param, **attempt_kwargs(record.retries, started, now)}
 
 
 def _passes(child: Handler, kwargs: Mapping[str, Any]) -> bool:
     """The sub-handler's filters (kopf's): labels, annotations, field (changed, under an update
     parent), value/old/new of the field, when=."""
     meta = kwargs.get("meta") or {}
-    with_kwargs = lambda fn, value: fn(value, **kwargs)  # noqa: E731 - kopf calls filter callbacks so
+    with_kwargs = callback_caller(kwargs)
     if not (filters.match_meta(meta.get("labels"), child.labels, with_kwargs)
             and filters.match_meta(meta.get("annotations"), child.annotations, with_kwargs)):
         return False
@@ -77,7 +79,7 @@ def _passes(child: Handler, kwargs: Mapping[str, Any]) -> bool:
                 and filters.match_value(kwargs.get("old"), child.old, with_kwargs)
                 and filters.match_value(kwargs.get("new"), child.new, with_kwargs)):
             return False
-    return child.when is None or bool(child.when(**kwargs))
+    return child.when is None or bool(call(dataclasses.replace(child, fn=child.when), kwargs, None))
 
 
 def _due(child: Handler, records: Records, subs: Subhandlers, now: datetime.datetime) -> bool:

@@ -15,7 +15,6 @@ and opframe's ``api``. A stop flag, when set, ends the waiting between attempts.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import threading
 import time
@@ -23,9 +22,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from opframe.handlers import retries
+from opframe.handlers.handler import Handler
 from opframe.handlers.progress import now_utc
-from opframe.handlers.registry import Handler
 from opframe.runtime.execution.calls import call
+from opframe.runtime.execution.kwargs import attempt_kwargs
 from opframe.runtime.execution.loops import LoopPool
 
 
@@ -41,17 +41,15 @@ def run_activity(handler: Handler, base: Mapping[str, Any], loops: LoopPool | No
     started = now_utc()
     first = time.monotonic()
     retry = 0
+    policy = retries.RetryPolicy.of(handler, default_backoff)
     while True:
         kwargs = {**base, **(extra() if extra is not None else {}), "activity": handler.kind.value,
-                  "logger": logger, "param": handler.param, "retry": retry, "started": started,
-                  "runtime": datetime.timedelta(seconds=time.monotonic() - first)}
+                  "logger": logger, "param": handler.param, **attempt_kwargs(retry, started)}
         try:
             return call(handler, kwargs, loops)
         except Exception as error:
             retry += 1
-            verdict = retries.decide(error, retries_so_far=retry, started=first, now=time.monotonic(),
-                                     max_retries=handler.retries, timeout=handler.timeout, backoff=handler.backoff,
-                                     errors=handler.errors, default_backoff=default_backoff)
+            verdict = policy.decide(error, failures=retry, started=first, now=time.monotonic())
             if verdict.ignored:
                 return None
             if not verdict.retry:

@@ -16,27 +16,26 @@ whose objects the controller filters by namespace.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from opframe.cache.informer import SharedIndexInformer, wait_for_cache_sync
 from opframe.cache.listwatch import ResourceListerWatcher
 from opframe.cache.reflector import MIN_WATCH_TIMEOUT, ReflectorStats
 from opframe.handlers import filters
+from opframe.handlers.bookkeeping import Bookkeeping, ForeignBookkeeping
+from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.memos import Memo
-from opframe.handlers.progress import Annotations, now_utc
-from opframe.handlers.registry import Handler, Kind, Registry, get_default_registry
-from opframe.kopf import lifecycles, posting
-from opframe.kopf.settings import OperatorSettings
+from opframe.handlers.progress import now_utc
+from opframe.handlers.registry import Registry, get_default_registry
 from opframe.kube.client import ClientSettings, KubeClient
 from opframe.kube.credentials import ConnectionInfo
 from opframe.kube.resources import Resource
 from opframe.runtime.execution.calls import call
-from opframe.runtime.execution.kwargs import Api
+from opframe.runtime.execution.kwargs import Api, attempt_kwargs
 from opframe.runtime.execution.loops import LoopPool
 from opframe.runtime.operator.activities import ActivityError, run_activity
 from opframe.runtime.operator.health import HealthServer, Passed
@@ -52,7 +51,7 @@ from opframe.runtime.reconcile.controller import Controller, RuntimeContext
 from opframe.runtime.reconcile.indexes import OperatorIndexes
 from opframe.runtime.telemetry.events import EventRecorder
 from opframe.runtime.telemetry.metrics import OperatorMetrics
-from opframe.settings import NamespaceSelector, Settings
+from opframe.settings import NamespaceSelector, Settings, SettingsView
 
 logger = logging.getLogger("opframe.operator")
 
@@ -69,20 +68,58 @@ EVENTS_RETRY_BUDGET = 5.0
 WEDGED_MARGIN = 120.0
 
 
+class Running(Protocol):
+    """What others may read of a running operator: its Event recorder and its settings view."""
+
+    events: EventRecorder | None
+    settings_view: SettingsView | None
+
+
+_running_lock = threading.Lock()
+#: Operators started and not yet stopped, oldest first (see ``running()``).
+_running: list[Running] = []
+
+
+def announce(operator: Running) -> None:
+    """``operator`` started: it is the one ``running()`` gives until it withdraws or another starts."""
+    with _running_lock:
+        _running.append(operator)
+
+
+def withdraw(operator: Running) -> None:
+    with _running_lock:
+        _running[:] = [known for known in _running if known is not operator]
+
+
+def running() -> Running | None:
+    """The most recently started operator that is still running (kopf's posting helpers post through
+    it: threads do not inherit context variables, so there is no finer route); None if none is."""
+    with _running_lock:
+        return _running[-1] if _running else None
+
+
 class Operator:
     """One operator: ``settings`` (opframe's), ``registry`` (default: the decorators' one),
     ``memo`` (the operator's memo, of which each object gets a shallow copy),
-    ``kopf_settings`` (kopf's OperatorSettings handed to startup handlers; what they change
-    is applied after them), ``lifecycle`` (handlers/lifecycles.py; default: the process default)."""
+    ``settings_view`` (another API's view of the settings, kopf's OperatorSettings: handlers get it
+    as ``settings``, and what startup handlers change in it is applied after them),
+    ``lifecycle`` (which due handlers run per reconcile: kopf's lifecycles; None: all of them),
+    ``foreign`` (another operator's bookkeeping this one continues: kopf's, with ``adopt_kopf``).
+
+    opframe's entry points (``opframe run``, ``kopf.operator()``/``kopf.run()``) give kopf's:
+    see opframe/kopf/.
+    """
 
     def __init__(self, settings: Settings | None = None, registry: Registry | None = None, *,
-                 memo: Memo | None = None, kopf_settings: OperatorSettings | None = None,
-                 lifecycle: Callable[..., Any] | None = None) -> None:
+                 memo: Memo | None = None, settings_view: SettingsView | None = None,
+                 lifecycle: Callable[..., Any] | None = None, foreign: ForeignBookkeeping | None = None) -> None:
         self.settings = settings or Settings()
         self.registry = registry if registry is not None else get_default_registry()
-        self.kopf_settings = kopf_settings if kopf_settings is not None else OperatorSettings()
-        self.kopf_settings.bind(self.settings)
+        self.settings_view = settings_view
+        if settings_view is not None:
+            settings_view.bind(self.settings)
         self.lifecycle = lifecycle
+        self.foreign = foreign
         self.namespaces = NamespaceSelector(self.settings.namespaces, all_namespaces=self.settings.all_namespaces)
         self.client: KubeClient | None = None
         self.resources: dict[tuple[str, ...], Resource] = {}
@@ -104,11 +141,15 @@ class Operator:
 
     def prepare(self) -> None:
         """Log in (on.login handlers), then check everything start() needs; StartupError on the first problem."""
+        if self.settings.adopt_kopf and self.foreign is None:
+            raise StartupError("adopt_kopf is set but this Operator was given no foreign bookkeeping to read; "
+                               "pass foreign=opframe.kopf.storage.KopfBookkeeping.of(settings) (opframe run and "
+                               "kopf.operator() do)")
         if self.loops is None:
             self.loops = LoopPool()
         prepared = prepare(self.settings, self.registry, self.namespaces, login=self._login())
         self.client, self.resources = prepared.client, prepared.resources
-        self.api = Api(self.client, self.settings, self.memo, self.kopf_settings)
+        self.api = Api(self.client, self.settings, self.memo, self.settings_view)
 
     # -- running --------------------------------------------------------------------------------
 
@@ -124,7 +165,7 @@ class Operator:
                 raise StartupError(f"{exc}; the operator does not start") from exc
         if self.stopping.is_set():
             return  # asked to stop while starting (Ctrl-C, a cancelled operator()): nothing more starts
-        self._apply_kopf_settings()
+        self._apply_settings_view()
         for handler in self.registry.handlers(Kind.DAEMON):
             if handler.cancellation_polling is not None:
                 logger.warning("daemon %s: cancellation_polling=%s has no effect in opframe: a sync daemon's thread "
@@ -140,17 +181,14 @@ class Operator:
             component=self.settings.event_component, instance=self.settings.event_instance,
             name_prefix=self.settings.event_name_prefix)
         self.events.start()
-        posting.activate(self.events, self.kopf_settings)
+        announce(self)
         context = RuntimeContext(
             client=self.client,
-            annotations=Annotations(self.settings.prefix,
-                                    kopf_prefix=self.settings.kopf_prefix if self.settings.adopt_kopf else None),
-            finalizer=((self.settings.finalizer_name, self.settings.kopf_finalizer) if self.settings.adopt_kopf
-                       else self.settings.finalizer_name),
+            bookkeeping=Bookkeeping(self.settings.prefix, self.settings.finalizer_name, foreign=self.foreign),
             memo=self.memo, loops=self.loops,
             events=self.events, success_events=self.settings.success_events,
             default_backoff=self.settings.default_backoff,
-            lifecycle=self.lifecycle if self.lifecycle is not None else lifecycles.get_default_lifecycle(),
+            lifecycle=self.lifecycle,
             namespace_matches=self.namespaces.matches, indexes=indexes, api=self.api, metrics=self.metrics)
         # Group by the resolved resource first: two names for one resource ("pods" and
         # "v1/pods") share one informer, whose label selector must suit all their handlers.
@@ -240,8 +278,8 @@ class Operator:
         def probe_check(handler: Handler) -> Callable[[], str | Passed | None]:
             def check() -> str | Passed | None:
                 result = call(handler, {**self._activity_kwargs(), "activity": "probe", "param": handler.param,
-                                        "logger": logging.getLogger("opframe.activities.probe"), "retry": 0,
-                                        "started": now_utc(), "runtime": datetime.timedelta(0)}, self.loops)
+                                        "logger": logging.getLogger("opframe.activities.probe"),
+                                        **attempt_kwargs(0, now_utc())}, self.loops)
                 return None if result is None else Passed(result)
             return check
 
@@ -319,7 +357,7 @@ class Operator:
                 except ActivityError:
                     logger.exception("cleanup handler %s failed", handler.id)
         if self.events is not None:
-            posting.deactivate(self.events)
+            withdraw(self)
             self.events.stop()
         if self.loops is not None:
             self.loops.close()
@@ -341,7 +379,8 @@ class Operator:
     def _activity_kwargs(self) -> dict[str, Any]:
         """What every activity gets besides its own attempt's kwargs (activities.py adds those)."""
         indexes = self.controllers and next(iter(self.controllers.values())).context.indexes.kwargs()
-        return {"memo": self.memo, "settings": self.kopf_settings, "api": self.api, **(indexes or {})}
+        settings = self.settings_view if self.settings_view is not None else self.settings
+        return {"memo": self.memo, "settings": settings, "api": self.api, **(indexes or {})}
 
     def _cleanup_deadline(self) -> threading.Event:
         """A flag set after the shutdown timeout: cleanup handlers are retried until then (kopf's rule)."""
@@ -373,15 +412,17 @@ class Operator:
                                "return a ConnectionInfo, e.g. kopf.login_via_client(**kwargs)")
         return max(found, key=lambda info: info.priority)
 
-    def _apply_kopf_settings(self) -> None:
-        """What startup handlers changed in kopf's OperatorSettings, applied to opframe's Settings."""
+    def _apply_settings_view(self) -> None:
+        """What startup handlers changed in the settings view (kopf's OperatorSettings), applied to the Settings."""
+        if self.settings_view is None:
+            return
         try:
-            self.settings, warnings = self.kopf_settings.applied_to(self.settings)
+            self.settings, warnings = self.settings_view.applied_to(self.settings)
         except ValueError as exc:
             raise StartupError(str(exc)) from None
         for warning in warnings:
             logger.warning("%s", warning)
-        self.kopf_settings.bind(self.settings)  # handlers read what the operator runs with
+        self.settings_view.bind(self.settings)  # handlers read what the operator runs with
         if self.api is not None:
             self.api.settings = self.settings
 

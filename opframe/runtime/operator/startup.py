@@ -14,8 +14,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from opframe.handlers.registry import ADMISSION_KINDS, CHANGE_KINDS, Kind, Registry
-from opframe.kopf import webhooks
+from opframe.handlers.handler import ADMISSION_KINDS, CHANGE_KINDS, Kind
+from opframe.handlers.registry import Registry
 from opframe.kube import errors
 from opframe.kube.client import ClientSettings, KubeClient
 from opframe.kube.config import ConfigurationError, load_configuration
@@ -28,6 +28,13 @@ from opframe.settings import NamespaceSelector, Settings
 REACHABILITY_BUDGET = 5.0
 SELF_SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
                                        namespaced=False)
+
+
+#: What an operator with admission handlers is told at start-up.
+ADMISSION_UNSUPPORTED = (
+    "admission webhooks (on.validate/on.mutate, settings.admission.server) are not supported by opframe yet; "
+    "enforce the rules with a CRD's x-kubernetes-validations (CEL) or a ValidatingAdmissionPolicy, "
+    "or keep this operator on kopf")
 
 
 class StartupError(Exception):
@@ -49,7 +56,7 @@ def prepare(settings: Settings, registry: Registry, namespaces: NamespaceSelecto
                            "@opframe.on.update(...) and the like in the operator file")
     admission = registry.handlers(*ADMISSION_KINDS)
     if admission:
-        raise StartupError(f"{', '.join(h.id for h in admission)}: {webhooks.UNSUPPORTED}")
+        raise StartupError(f"{', '.join(h.id for h in admission)}: {ADMISSION_UNSUPPORTED}")
     try:
         configuration = (client_configuration(login) if login is not None
                          else load_configuration(settings.kubeconfig, context=settings.context))

@@ -36,6 +36,7 @@ import dataclasses
 import functools
 import logging
 import queue as stdqueue
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -46,31 +47,37 @@ import orjson
 from opframe.cache.fifo import DeletedFinalStateUnknown, DeltaObject
 from opframe.cache.informer import SharedIndexInformer
 from opframe.cache.store import object_key, split_key
-from opframe.handlers.causes import Finalizer, Reason, detect, has_finalizer
+from opframe.handlers.bookkeeping import Bookkeeping
+from opframe.handlers.causes import Reason, detect
+from opframe.handlers.handler import CHANGE_KINDS, Handler, Kind
 from opframe.handlers.memos import Memo
+from opframe.handlers.outcomes import Outcome, Raised
 from opframe.handlers.patches import Patch
-from opframe.handlers.progress import Annotations, digest, now_utc
-from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
+from opframe.handlers.progress import HandlerRecord, digest, now_utc
+from opframe.handlers.retries import RetryPolicy
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
 from opframe.queue.metrics import NO_METRICS
 from opframe.queue.ratelimiting import RateLimitingQueue
 from opframe.queue.workqueue import ShutDown
-from opframe.runtime.execution.invoker import TITLES, Invoker
+from opframe.runtime.execution.filtering import FilterEvaluator
+from opframe.runtime.execution.invoker import Invoker
 from opframe.runtime.execution.kwargs import Api, KwargsBuilder, fresh_body
 from opframe.runtime.execution.loops import LoopPool
-from opframe.runtime.execution.parents import parent_coroutine
+from opframe.runtime.execution.parents import Records, parent_coroutine
+from opframe.runtime.execution.stopping import DaemonStoppingReason
 from opframe.runtime.reconcile import planner
-from opframe.runtime.reconcile.daemons import DaemonKeeper, DaemonStoppingReason
+from opframe.runtime.reconcile.daemons import DaemonKeeper
 from opframe.runtime.reconcile.indexes import OperatorIndexes
 from opframe.runtime.reconcile.notices import Notices
-from opframe.runtime.reconcile.planner import Outcome, Plan, Raised
-from opframe.runtime.reconcile.timers import TimerSchedule
+from opframe.runtime.reconcile.planner import Plan
+from opframe.runtime.reconcile.timers import Timers, TimerSchedule
 from opframe.runtime.reconcile.writer import ObjectWriter
 from opframe.runtime.telemetry.events import EventRecorder
 from opframe.runtime.telemetry.logs import object_logger
 from opframe.runtime.telemetry.metrics import OperatorMetrics
+from opframe.runtime.telemetry.reporter import TITLES, Reporter
 
 logger = logging.getLogger("opframe.controller")
 
@@ -83,8 +90,7 @@ class RuntimeContext:
     """What every controller of one operator shares."""
 
     client: KubeClient
-    annotations: Annotations
-    finalizer: Finalizer
+    bookkeeping: Bookkeeping
     memo: Memo
     loops: LoopPool
     events: EventRecorder
@@ -95,6 +101,8 @@ class RuntimeContext:
     success_events: bool = False  # post a Normal Event per handler success (settings.success_events)
     default_backoff: float | None = None  # fixed retry delay without backoff= (settings.default_backoff)
     lifecycle: Callable[..., Sequence[Any]] | None = None  # which due handlers run per reconcile (None: all)
+    #: The jitter of retries' default backoff (one generator per operator; seeded in tests).
+    rng: random.Random = dataclasses.field(default_factory=random.Random)
 
 
 @dataclasses.dataclass
@@ -128,14 +136,20 @@ class Controller:
         self._include = tuple(sorted({h.field for h in handlers if h.kind in CHANGE_KINDS
                                       and h.field and h.field[0] == "status"}))
         self.notices = Notices(keep_events=any(h.kind is Kind.EVENT for h in handlers))
-        self.writer = ObjectWriter(context.client, resource, context.finalizer)
-        self.timers = TimerSchedule([h for h in handlers if h.kind is Kind.TIMER])
+        self.writer = ObjectWriter(context.client, resource, context.bookkeeping)
         self.daemons = DaemonKeeper(context.loops, apply=self._write_daemon_patch,
                                     default_backoff=context.default_backoff, on_exit=self.queue.add)
         self.kwargs = KwargsBuilder(resource, context.api, context.memo, context.indexes.kwargs)
-        self.invoker = Invoker(resource, handlers, kwargs=self.kwargs, loops=context.loops, events=context.events,
-                               metrics=context.metrics, timers=self.timers, daemons=self.daemons,
-                               success_events=context.success_events, default_backoff=context.default_backoff)
+        self.filters = FilterEvaluator(self.kwargs, context.loops)
+        self.reporter = Reporter(self.name, context.events, context.success_events)
+        self.invoker = Invoker(self.name, handlers, kwargs=self.kwargs, filters=self.filters, loops=context.loops,
+                               reporter=self.reporter, metrics=context.metrics)
+        self.timers = Timers(TimerSchedule([h for h in handlers if h.kind is Kind.TIMER]), invoker=self.invoker,
+                             kwargs=self.kwargs, reporter=self.reporter, default_backoff=context.default_backoff,
+                             rng=context.rng)
+        #: The handlers the planner decides about (their filters are evaluated per reconcile).
+        self.planned = [h for h in handlers if h.kind in CHANGE_KINDS or h.kind in (Kind.TIMER, Kind.DAEMON)]
+        self.daemon_handlers = [h for h in handlers if h.kind is Kind.DAEMON]
         self._lock = threading.Lock()
         self._seen: set[str] = set()
         self._resumes: stdqueue.SimpleQueue[tuple[_Reconcile, concurrent.futures.Future[Any]] | None] = (
@@ -203,7 +217,7 @@ class Controller:
     def stop(self, timeout: float) -> bool:
         """Stop taking keys; let running reconciles (and daemons) finish within ``timeout``. True if they did."""
         deadline = time.monotonic() + timeout
-        self.invoker.stop_timers(DaemonStoppingReason.OPERATOR_EXITING)
+        self.timers.stop(DaemonStoppingReason.OPERATOR_EXITING)
         drained = self.queue.shut_down_with_drain(timeout)
         daemons_ended = self.daemons.stop_all(max(0.0, deadline - time.monotonic()))
         for _ in self._threads:
@@ -263,17 +277,20 @@ class Controller:
             first_sight = key not in self._seen
             self._seen.add(key)
         body = fresh_body(raw)
-        cause = detect(body, annotations=self.context.annotations, finalizer=self.context.finalizer,
-                       first_sight=first_sight, include=self._include)
-        matching = self.invoker.matching(key, body, raw, cause)
+        cause = detect(body, bookkeeping=self.context.bookkeeping, first_sight=first_sight, include=self._include)
+        matching = self.filters.matching(self.planned, key, body, raw, cause)
         being_deleted = bool((body.get("metadata") or {}).get("deletionTimestamp"))
         if being_deleted:
             self.daemons.stop_for_deletion(key)  # their end has the key reconciled again (on_exit)
-        plan = planner.plan(body, handlers=self.invoker.planned, matching=matching,
-                            annotations=self.context.annotations, finalizer=self.context.finalizer,
-                            first_sight=first_sight, now=now_utc(), include=self._include,
-                            lifecycle=self.context.lifecycle, cause=cause,
-                            daemons_running=being_deleted and self.daemons.holding(key))
+        plan = planner.plan(body, handlers=self.planned, matching=matching, bookkeeping=self.context.bookkeeping,
+                            first_sight=first_sight, now=now_utc(), include=self._include, cause=cause,
+                            daemons_running=being_deleted and self.daemons.holding(key),
+                            old_new=self.filters.old_new(self.planned, key, raw, cause))
+        lifecycle = self.context.lifecycle
+        if lifecycle is not None and plan.steps:  # user code: which due handlers run now (kopf's lifecycles)
+            records = _records(plan)
+            plan = planner.narrow(plan, [h.id for h in lifecycle(
+                [s.handler for s in plan.steps], state={s.handler.id: records(s.handler.id) for s in plan.steps})])
         if plan.steps:
             object_logger(key).debug("%s is in progress: %r", TITLES.get(plan.cause.reason, "Handling"), body)
         reconcile = _Reconcile(key, raw, body, plan, matching, {})
@@ -292,11 +309,11 @@ class Controller:
             assert progress is not None  # a plan with steps has progress
             if step.handler.is_async:
                 reconcile.submitted = time.monotonic()
-                future = self.context.loops.submit(parent_coroutine(step.handler, kwargs, progress.record, now_utc()),
+                future = self.context.loops.submit(parent_coroutine(step.handler, kwargs, _records(plan), now_utc()),
                                                    name=f"{step.handler.id} {reconcile.key}")
                 future.add_done_callback(lambda done: self._resumes.put((reconcile, done)))
                 return True
-            reconcile.outcomes[step.handler.id] = self.invoker.invoke_change(step.handler, kwargs, progress.record)
+            reconcile.outcomes[step.handler.id] = self.invoker.invoke_change(step.handler, kwargs, _records(plan))
         self._end(reconcile)
         return False
 
@@ -313,18 +330,21 @@ class Controller:
     def _end(self, reconcile: _Reconcile) -> None:
         key, plan, matching = reconcile.key, reconcile.plan, reconcile.matching
         body = reconcile.body
-        decision = planner.conclude(plan, reconcile.outcomes, body=body, annotations=self.context.annotations,
-                                    finalizer=self.context.finalizer, now=now_utc(),
-                                    default_backoff=self.context.default_backoff)
-        self.invoker.report(key, body, plan, decision)
+        backoffs = {handler.id: RetryPolicy.of(handler, self.context.default_backoff).backoff_delay(
+            failures, self.context.rng) for handler, failures in planner.failed_attempts(plan, reconcile.outcomes)}
+        decision = planner.conclude(plan, reconcile.outcomes, body=body, bookkeeping=self.context.bookkeeping,
+                                    now=now_utc(), backoffs=backoffs)
+        self.reporter.cause(key, body, plan.cause.reason, {s.handler.id: s.handler.kind.value for s in plan.steps},
+                            decision.failures, decision.succeeded, decision.finished)
         come_back = decision.come_back
         if plan.daemons_running:
             object_logger(key).info("waiting for the daemons of a deleted object to exit before releasing it")
         if not plan.being_deleted:
             try:  # user code (initial_delay= callables, daemon starts) must not cost the handlers' write
-                come_back = planner.earliest(come_back, self.invoker.run_timers(
+                come_back = planner.earliest(come_back, self.timers.run(
                     key, reconcile.raw, decision.patch, digest(plan.cause.essence), matching))
-                self.invoker.keep_daemons(key, reconcile.raw, matching)
+                self.daemons.keep(key, self.daemon_handlers, matching, lambda: fresh_body(reconcile.raw),
+                                  lambda h, live: self.kwargs.build(h, live.state, key, reason="daemon"))
             except Exception:
                 object_logger(key).exception("timers or daemons could not be scheduled")
         try:
@@ -354,7 +374,7 @@ class Controller:
     def _handle_gone(self, key: str, last_body: dict[str, Any] | None) -> None:
         if last_body is None:
             return
-        if has_finalizer(last_body, self.context.finalizer):
+        if self.context.bookkeeping.holds_finalizer(last_body):
             self._release(key)
             return
         if (last_body.get("metadata") or {}).get("deletionTimestamp"):
@@ -363,7 +383,7 @@ class Controller:
             return
         raw = orjson.dumps(last_body)
         for handler in self.handlers:
-            if handler.kind is Kind.DELETE and handler.optional and self.invoker.passes(handler, key, last_body, raw):
+            if handler.kind is Kind.DELETE and handler.optional and self.filters.passes(handler, key, last_body, raw):
                 kwargs = self.kwargs.build(handler, fresh_body(raw), key, reason=Reason.DELETE.value, patch=Patch())
                 outcome = self.invoker.invoke(handler, kwargs)
                 if isinstance(outcome, Raised):
@@ -376,10 +396,10 @@ class Controller:
         fresh = self.writer.read(key)
         if fresh is None:
             return
-        matching = self.invoker.matching(key, fresh, orjson.dumps(fresh))
-        if any(h.requires_finalizer and h.id in matching for h in self.invoker.planned):
+        matching = self.filters.matching(self.planned, key, fresh, orjson.dumps(fresh))
+        if any(h.requires_finalizer and h.id in matching for h in self.planned):
             return  # it matches again: it is (or will be) back in the cache and handled there
-        patch = planner.release(fresh, self.context.finalizer)
+        patch = planner.release(fresh, self.context.bookkeeping)
         if patch is None:
             return
         try:
@@ -407,7 +427,7 @@ class Controller:
         with self._lock:
             self._seen.discard(key)
         self.writer.forget(key)
-        self.timers.forget(key)
+        self.timers.schedule.forget(key)
         self.daemons.forget(key)
         self.kwargs.forget(key)
         self.queue.forget(key)
@@ -416,5 +436,11 @@ class Controller:
         """How many keys hold per-key state anywhere (for tests: nothing outlives its key)."""
         with self._lock:
             seen = len(self._seen)
-        return (seen + len(self.notices) + self.writer.tracked() + self.timers.tracked() + self.daemons.tracked()
-                + self.kwargs.tracked())
+        return (seen + len(self.notices) + self.writer.tracked() + self.timers.schedule.tracked()
+                + self.daemons.tracked() + self.kwargs.tracked())
+
+
+def _records(plan: Plan) -> Records:
+    """The plan's progress records by handler id, read without adding any (a fresh one if none)."""
+    handlers = plan.progress.handlers if plan.progress is not None else {}
+    return lambda handler_id: handlers.get(handler_id) or HandlerRecord()

@@ -35,89 +35,26 @@ import asyncio
 import concurrent.futures
 import contextlib
 import datetime
-import enum
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from opframe.handlers import retries
 from opframe.handlers.bodies import LiveBody
+from opframe.handlers.handler import Handler
 from opframe.handlers.owners import current_owner
 from opframe.handlers.patches import Patch
 from opframe.handlers.progress import now_utc
-from opframe.handlers.registry import Handler
 from opframe.runtime.execution.calls import accepted_kwargs
+from opframe.runtime.execution.kwargs import attempt_kwargs
 from opframe.runtime.execution.loops import LoopPool
+from opframe.runtime.execution.stopping import AsyncDaemonStopped, DaemonStopped, DaemonStoppingReason
+from opframe.runtime.reconcile.planner import daemon_changes
 from opframe.runtime.telemetry.logs import object_logger
 
 logger = logging.getLogger("opframe.daemons")
-
-
-class DaemonStoppingReason(enum.Flag):
-    """Why a daemon (or timer) was asked to stop (kopf's); several can combine."""
-
-    DONE = enum.auto()
-    FILTERS_MISMATCH = enum.auto()
-    RESOURCE_DELETED = enum.auto()
-    OPERATOR_PAUSING = enum.auto()
-    OPERATOR_EXITING = enum.auto()
-    DAEMON_SIGNALLED = enum.auto()
-    DAEMON_CANCELLED = enum.auto()
-    DAEMON_ABANDONED = enum.auto()
-
-
-class DaemonStopped:
-    """The ``stopped`` flag of a sync daemon: true once asked to stop; ``reason`` says why."""
-
-    def __init__(self) -> None:
-        self.reason: DaemonStoppingReason | None = None
-        self._event = threading.Event()
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
-        self._lock = threading.Lock()
-
-    def __bool__(self) -> bool:
-        return self._event.is_set()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def set(self, reason: DaemonStoppingReason = DaemonStoppingReason.DAEMON_SIGNALLED) -> None:
-        with self._lock:
-            self.reason = reason if self.reason is None else self.reason | reason
-            self._event.set()
-            waiters = list(self._waiters)
-        for loop, event in waiters:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(event.set)
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self._event.wait(timeout)
-
-    async def wait_async(self, timeout: float | None = None) -> bool:
-        """Wait on the running event loop (no thread is borrowed)."""
-        event = asyncio.Event()
-        entry = (asyncio.get_running_loop(), event)
-        with self._lock:
-            if self._event.is_set():
-                return True
-            self._waiters.append(entry)
-        try:
-            await asyncio.wait_for(event.wait(), timeout)
-        except TimeoutError:
-            pass
-        finally:
-            with self._lock:
-                self._waiters.remove(entry)
-        return self._event.is_set()
-
-
-class AsyncDaemonStopped(DaemonStopped):
-    """The ``stopped`` flag of an async daemon: ``await stopped.wait(seconds)``, as kopf documents."""
-
-    async def wait(self, timeout: float | None = None) -> bool:  # type: ignore[override]
-        return await self.wait_async(timeout)
 
 
 class _Running:
@@ -274,8 +211,7 @@ class DaemonKeeper:
     def _attempt_kwargs(self, entry: _Running, kwargs: dict[str, Any], retry: int,
                         started: datetime.datetime) -> tuple[dict[str, Any], Patch]:
         patch = Patch()
-        attempt = {**kwargs, "stopped": entry.stopped, "patch": patch, "retry": retry, "started": started,
-                   "runtime": now_utc() - started}
+        attempt = {**kwargs, "stopped": entry.stopped, "patch": patch, **attempt_kwargs(retry, started)}
         return accepted_kwargs(entry.handler, attempt), patch
 
     def _after(self, key: str, entry: _Running, patch: Patch, result: Any, error: BaseException | None,
@@ -291,9 +227,8 @@ class DaemonKeeper:
                 log.warning("daemon %s: its patch could not be written: %s", handler.id, exc)
         if error is None:
             return None
-        verdict = retries.decide(error, retries_so_far=retry, started=first, now=time.monotonic(),
-                                 max_retries=handler.retries, timeout=handler.timeout, backoff=handler.backoff,
-                                 errors=handler.errors, default_backoff=self._default_backoff)
+        verdict = retries.RetryPolicy.of(handler, self._default_backoff).decide(
+            error, failures=retry, started=first, now=time.monotonic())
         if verdict.ignored:
             return None
         if not verdict.retry:
@@ -383,6 +318,21 @@ class DaemonKeeper:
             self._on_exit(entry.key)
 
     # -- stopping -----------------------------------------------------------------------------
+
+    def keep(self, key: str, daemons: Sequence[Handler], matching: Collection[str],
+             fresh: Callable[[], dict[str, Any]], build: Callable[[Handler, LiveBody], dict[str, Any]]) -> None:
+        """Start the ``daemons`` that match and are not running (nor still stopping), stop those that
+        stopped matching (planner.daemon_changes); running ones see the object's new state in their
+        live body, as in kopf. ``build`` makes a starting daemon's kwargs from its live body."""
+        if not daemons:
+            return
+        self.refresh(key, fresh)
+        start, stop = daemon_changes(daemons, matching, running=[h.id for h in daemons if self.running(key, h.id)])
+        for handler in start:
+            body = self.live_body(key, fresh)
+            self.start(key, handler, {**build(handler, body), **body.sections()})
+        for handler_id in stop:
+            self.stop(key, handler_id)
 
     def stop(self, key: str, handler_id: str) -> None:
         """The object stopped matching the daemon's filters: stop it (it may start again once ended)."""

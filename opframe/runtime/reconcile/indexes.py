@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from opframe.handlers.registry import Handler
+from opframe.handlers.handler import Handler
 from opframe.kube.resources import Resource
 from opframe.runtime.execution.calls import call
 from opframe.runtime.execution.kwargs import fresh_body

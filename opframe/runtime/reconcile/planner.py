@@ -28,19 +28,21 @@ Invariants:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from opframe.handlers import diffs, filters, retries
-from opframe.handlers.causes import Cause, Finalizer, Reason, detect, finalizer_names, has_finalizer
+from opframe.handlers.bookkeeping import Bookkeeping
+from opframe.handlers.causes import Cause, Reason, detect
+from opframe.handlers.handler import CHANGE_KINDS, Handler, Kind
+from opframe.handlers.outcomes import Failure, Outcome, Pending, Raised, Succeeded, WithChildren
 from opframe.handlers.patches import Patch
-from opframe.handlers.progress import Annotations, HandlerRecord, HandlerState, Progress, digest
-from opframe.handlers.registry import CHANGE_KINDS, Handler, Kind
-from opframe.kopf import storage as kopf_storage
+from opframe.handlers.progress import HandlerRecord, HandlerState, Progress, digest
 
 #: Which handler kinds each reason runs (field handlers run for creation and updates).
 KINDS_BY_REASON: Mapping[Reason, tuple[Kind, ...]] = {
@@ -80,44 +82,6 @@ class Plan:
     daemons_running: bool = False
 
 
-@dataclasses.dataclass(frozen=True)
-class Succeeded:
-    result: Any = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Raised:
-    error: BaseException
-
-
-@dataclasses.dataclass(frozen=True)
-class WithChildren:
-    """A parent handler's call that declared sub-handlers: its own result or error, every
-    sub-handler it declared (full ids), and the outcomes of those that ran now."""
-
-    result: Any
-    error: BaseException | None
-    declared: tuple[Handler, ...]
-    ran: tuple[tuple[str, Succeeded | Raised], ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class Pending:
-    """A parent whose sub-handlers are not all finished: it comes back after ``delay`` seconds."""
-
-    delay: float
-
-
-Outcome = Succeeded | Raised | WithChildren
-
-
-@dataclasses.dataclass(frozen=True)
-class Failure:
-    handler_id: str
-    reason: str
-    retry_in: float | None  # None: failed for good
-
-
 @dataclasses.dataclass
 class Decision:
     patch: Patch
@@ -134,47 +98,48 @@ def matching_change_handlers(handlers: Sequence[Handler]) -> list[Handler]:
 
 
 def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Collection[str],
-         annotations: Annotations, finalizer: Finalizer, first_sight: bool, now: datetime.datetime,
-         include: tuple[tuple[str, ...], ...] = (), lifecycle: Callable[..., Sequence[Any]] | None = None,
-         cause: Cause | None = None, daemons_running: bool = False) -> Plan:
-    """What to do for ``body`` now. ``matching``: ids of the handlers whose filters match it;
-    ``lifecycle`` (handlers/lifecycles.py) picks which due handlers run now (None: all);
-    ``daemons_running``: a deleted object's daemons have not ended yet."""
+         bookkeeping: Bookkeeping, first_sight: bool, now: datetime.datetime,
+         include: tuple[tuple[str, ...], ...] = (), cause: Cause | None = None, daemons_running: bool = False,
+         old_new: Collection[str] = frozenset()) -> Plan:
+    """What to do for ``body`` now: every due handler of its cause as a step (a lifecycle narrows
+    them: ``narrow``). ``matching``: ids of the handlers whose filters match it; ``old_new``: ids
+    of the update handlers whose callable ``old=``/``new=`` filters passed; ``daemons_running``:
+    a deleted object's daemons have not ended yet."""
     metadata = body.get("metadata") or {}
     being_deleted = bool(metadata.get("deletionTimestamp"))
-    has_marker = annotations.marker in (metadata.get("annotations") or {})
+    has_marker = bookkeeping.marker in (metadata.get("annotations") or {})
     if cause is None:
-        cause = detect(body, annotations=annotations, finalizer=finalizer, first_sight=first_sight, include=include)
+        cause = detect(body, bookkeeping=bookkeeping, first_sight=first_sight, include=include)
     patch = Patch()
     wants_finalizer = any(h.requires_finalizer and h.id in matching for h in handlers)
-    holds_finalizer = has_finalizer(body, finalizer)
+    holds_finalizer = bookkeeping.holds_finalizer(body)
     if not being_deleted and wants_finalizer and not holds_finalizer:
-        _set_finalizers(patch, body, [*metadata.get("finalizers", []), finalizer_names(finalizer)[0]])
+        _set_finalizers(patch, body, [*metadata.get("finalizers", []), bookkeeping.finalizer])
     elif not being_deleted and not wants_finalizer and holds_finalizer:
-        _remove_finalizer(patch, body, finalizer)
+        _remove_finalizer(patch, body, bookkeeping)
 
     change_handlers = matching_change_handlers(handlers)
     empty = Plan(cause, [], [], None, patch, None, being_deleted, has_marker, daemons_running)
     if cause.reason in (Reason.NOOP, Reason.FREE) or (not change_handlers and cause.reason is not Reason.DELETE):
         return empty
-    chosen = _select(cause, change_handlers, matching, first_sight)
+    chosen = _select(cause, change_handlers, matching, first_sight, old_new)
     if not chosen:
         if cause.reason is Reason.DELETE and not daemons_running:
-            _remove_finalizer(patch, body, finalizer)
+            _remove_finalizer(patch, body, bookkeeping)
         elif cause.reason in (Reason.CREATE, Reason.UPDATE):
-            _set_diff_base(patch, cause, annotations, has_marker)
+            _set_diff_base(patch, cause, bookkeeping, has_marker)
         return empty
-    progress = cause.progress
+    progress = copy.deepcopy(cause.progress)
     if progress is None or progress.cause != cause.reason.value or progress.digest != digest(cause.essence):
         progress = Progress(cause=cause.reason.value, digest=digest(cause.essence))
-        if cause.progress is None and annotations.kopf_prefix is not None:
-            # A cause a kopf operator started: its handlers' records carry over (handlers/kopf_storage.py).
-            progress.handlers.update(kopf_storage.adopted_records(
-                body, [h.id for h, _ in chosen], cause.reason.value, annotations.kopf_prefix))
+        if cause.progress is None:
+            # A cause another operator started (kopf's, with adopt_kopf): its records carry over.
+            progress.handlers.update(bookkeeping.adopted_records(body, [h.id for h, _ in chosen],
+                                                                 cause.reason.value))
     steps: list[Step] = []
     come_back: float | None = None
     for handler, handler_diff in chosen:
-        record = progress.record(handler.id)
+        record = progress.handlers.get(handler.id) or HandlerRecord()
         if record.finished:
             continue
         if not record.due(now):
@@ -186,28 +151,58 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
             old = diffs.resolve_path(old, handler.field) if old is not None else None
             new = diffs.resolve_path(new, handler.field) if new is not None else None
         steps.append(Step(handler, handler_diff, old, new, record.retries, record.started or now))
-    if lifecycle is not None and steps:
-        now_ids = [h.id for h in lifecycle([s.handler for s in steps],
-                                           state={s.handler.id: progress.record(s.handler.id) for s in steps})]
-        if len(now_ids) < len(steps):
-            come_back = earliest(come_back, 0.0)  # the others run in the next reconcile, at once
-        steps = sorted((s for s in steps if s.handler.id in now_ids), key=lambda s: now_ids.index(s.handler.id))
     return Plan(cause, steps, [h.id for h, _ in chosen], progress, patch, come_back, being_deleted, has_marker,
                 daemons_running)
 
 
-def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str, Any], annotations: Annotations,
-             finalizer: Finalizer, now: datetime.datetime, default_backoff: float | None = None) -> Decision:
-    """The write and the next visit, given what each planned step did (steps without an outcome did not run)."""
-    patch = plan_.patch
+def narrow(plan_: Plan, run_now: Sequence[str]) -> Plan:
+    """The plan with only the steps a lifecycle chose (``run_now``: their ids, in the order to run
+    them); if it left some out, the plan comes back at once for them (kopf's lifecycles)."""
+    if not plan_.steps:
+        return plan_
+    order = {handler_id: index for index, handler_id in enumerate(run_now)}
+    steps = sorted((s for s in plan_.steps if s.handler.id in order), key=lambda s: order[s.handler.id])
+    come_back = earliest(plan_.come_back, 0.0) if len(steps) < len(plan_.steps) else plan_.come_back
+    return dataclasses.replace(plan_, steps=steps, come_back=come_back)
+
+
+def failed_attempts(plan_: Plan, outcomes: Mapping[str, Outcome]) -> list[tuple[Handler, int]]:
+    """The handlers (and sub-handlers) that raised in these outcomes, each with its count of failed
+    attempts including this one: what the caller computes ``backoffs`` for (``conclude``)."""
     progress = plan_.progress
+    if progress is None:
+        return []
+    failed: list[tuple[Handler, int]] = []
+    for step in plan_.steps:
+        given = outcomes.get(step.handler.id)
+        if isinstance(given, Raised) or (isinstance(given, WithChildren) and given.error is not None):
+            failed.append((step.handler, _retries(progress, step.handler.id) + 1))
+        if isinstance(given, WithChildren):
+            ran = dict(given.ran)
+            failed.extend((child, _retries(progress, child.id) + 1) for child in given.declared
+                          if isinstance(ran.get(child.id), Raised))
+    return failed
+
+
+def _retries(progress: Progress, handler_id: str) -> int:
+    record = progress.handlers.get(handler_id)
+    return record.retries if record is not None else 0
+
+
+def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str, Any], bookkeeping: Bookkeeping,
+             now: datetime.datetime, backoffs: Mapping[str, float] | None = None) -> Decision:
+    """The write and the next visit, given what each planned step did (steps without an outcome did
+    not run). ``backoffs``: the delay each failed handler's backoff policy gives (by id; see
+    ``failed_attempts``). Neither the plan nor the outcomes are changed."""
+    patch = _copied(plan_.patch)
+    progress = copy.deepcopy(plan_.progress)
     failures: list[Failure] = []
     succeeded: list[str] = []
     come_back = plan_.come_back
     retrying = False
     if progress is None:
         return Decision(patch, come_back, False, failures, succeeded)
-    tally = _Tally(failures, succeeded, now, default_backoff)
+    tally = _Tally(failures, succeeded, now, dict(backoffs or {}))
     for step in plan_.steps:
         given = outcomes.get(step.handler.id)
         if given is None:
@@ -228,20 +223,24 @@ def conclude(plan_: Plan, outcomes: Mapping[str, Outcome], *, body: Mapping[str,
     cause = plan_.cause
     finished = all(progress.record(handler_id).finished for handler_id in plan_.selected)
     if finished and cause.reason is Reason.DELETE and plan_.daemons_running:
-        _set_progress(patch, progress, annotations, plan_.has_marker)  # kept until the daemons ended
+        _set_progress(patch, progress, bookkeeping, plan_.has_marker)  # kept until the daemons ended
     elif finished:
         if cause.reason is Reason.DELETE:
-            _remove_finalizer(patch, body, finalizer)
+            _remove_finalizer(patch, body, bookkeeping)
         else:
-            _set_diff_base(patch, cause, annotations, plan_.has_marker)
-        if annotations.progress in ((body.get("metadata") or {}).get("annotations") or {}):
-            patch.metadata.annotations[annotations.progress] = None
-        if annotations.kopf_prefix is not None:
-            for key in kopf_storage.keys_to_clear(body, annotations.kopf_prefix):
-                patch.metadata.annotations[key] = None
+            _set_diff_base(patch, cause, bookkeeping, plan_.has_marker)
+        if bookkeeping.progress in ((body.get("metadata") or {}).get("annotations") or {}):
+            patch.metadata.annotations[bookkeeping.progress] = None
+        for key in bookkeeping.foreign_keys(body):
+            patch.metadata.annotations[key] = None
     else:
-        _set_progress(patch, progress, annotations, plan_.has_marker)
+        _set_progress(patch, progress, bookkeeping, plan_.has_marker)
     return Decision(patch, come_back, retrying, failures, succeeded, finished)
+
+
+def _copied(patch: Patch) -> Patch:
+    """A patch of its own: the same changes and fns, no section shared with ``patch``."""
+    return Patch(copy.deepcopy(dict(patch)), fns=patch.fns)
 
 
 @dataclasses.dataclass
@@ -251,7 +250,8 @@ class _Tally:
     failures: list[Failure]
     succeeded: list[str]
     now: datetime.datetime
-    default_backoff: float | None
+    #: handler id -> the delay its backoff policy gave for this failure (computed by the caller).
+    backoffs: dict[str, float]
 
     def record(self, handler: Handler, record: HandlerRecord, outcome: Succeeded | Raised,
                patch: Patch) -> float | None:
@@ -266,9 +266,9 @@ class _Tally:
             return None
         record.retries += 1
         assert record.started is not None
-        verdict = retries.decide(outcome.error, retries_so_far=record.retries, started=record.started.timestamp(),
-                                 now=self.now.timestamp(), max_retries=handler.retries, timeout=handler.timeout,
-                                 backoff=handler.backoff, errors=handler.errors, default_backoff=self.default_backoff)
+        verdict = retries.decide(outcome.error, policy=retries.RetryPolicy.of(handler), failures=record.retries,
+                                 started=record.started.timestamp(), now=self.now.timestamp(),
+                                 backoff_delay=self.backoffs.get(handler.id, 0.0))
         record.message = verdict.reason
         if verdict.ignored:
             record.state = HandlerState.SUCCEEDED
@@ -310,21 +310,30 @@ def _children(outcome: WithChildren, progress: Progress, tally: _Tally, now: dat
     return Pending(min(due))
 
 
-def release(body: Mapping[str, Any], finalizer: Finalizer) -> Patch | None:
+def release(body: Mapping[str, Any], bookkeeping: Bookkeeping) -> Patch | None:
     """The write for an object that left the operator's watch but still exists.
 
     It matches no handler any more (the API server's label selector says so), so no
     handler needs our finalizer on it: remove it, or it could never be deleted.
     """
-    if not has_finalizer(body, finalizer):
+    if not bookkeeping.holds_finalizer(body):
         return None
     patch = Patch()
-    _remove_finalizer(patch, body, finalizer)
+    _remove_finalizer(patch, body, bookkeeping)
     return patch
 
 
+def daemon_changes(daemons: Sequence[Handler], matching: Collection[str],
+                   running: Collection[str]) -> tuple[list[Handler], list[str]]:
+    """Which daemons of an object to start (they match and none runs, nor is still stopping, under
+    their id) and which to stop (they no longer match)."""
+    start = [h for h in daemons if h.id in matching and h.id not in running]
+    stop = [h.id for h in daemons if h.id not in matching]
+    return start, stop
+
+
 def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str],
-            first_sight: bool = False) -> list[tuple[Handler, diffs.Diff]]:
+            first_sight: bool = False, old_new: Collection[str] = frozenset()) -> list[tuple[Handler, diffs.Diff]]:
     """The handlers this cause runs, with the diff each sees (reduced for field handlers).
 
     kopf's rules: resume handlers join the first update (and, with ``deleted=True``, the first
@@ -353,28 +362,39 @@ def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str]
                 if old is filters.MISSING and new is filters.MISSING:
                     continue
             elif not filters.has_callbacks(handler.value) and not (
-                    filters.match_value(old, handler.value) or filters.match_value(new, handler.value)):
-                continue
+                    filters.match_value(old, handler.value, _no_callbacks)
+                    or filters.match_value(new, handler.value, _no_callbacks)):
+                continue  # a callable value= was called with the object by the caller (``matching``)
             if handler.kind is Kind.FIELD and not handler_diff:
                 continue
-            if cause.reason is Reason.UPDATE and not (filters.match_value(old, handler.old)
-                                                      and filters.match_value(new, handler.new)):
+            if cause.reason is Reason.UPDATE and not _old_new_pass(handler, old, new, old_new):
                 continue
         chosen.append((handler, handler_diff))
     return chosen
 
 
-def _set_diff_base(patch: Patch, cause: Cause, annotations: Annotations, has_marker: bool) -> None:
-    patch.metadata.annotations[annotations.last_handled] = orjson.dumps(
+def _old_new_pass(handler: Handler, old: Any, new: Any, old_new: Collection[str]) -> bool:
+    """kopf's ``old=``/``new=`` filters of an update: callables were decided by the caller."""
+    if filters.has_callbacks(handler.old, handler.new):
+        return handler.id in old_new
+    return filters.match_value(old, handler.old, _no_callbacks) and filters.match_value(new, handler.new, _no_callbacks)
+
+
+def _no_callbacks(fn: Any, value: Any) -> Any:
+    raise AssertionError("the planner calls no user code: callable filters are decided by its caller")
+
+
+def _set_diff_base(patch: Patch, cause: Cause, bookkeeping: Bookkeeping, has_marker: bool) -> None:
+    patch.metadata.annotations[bookkeeping.last_handled] = orjson.dumps(
         cause.essence, option=orjson.OPT_SORT_KEYS).decode()
     if not has_marker:
-        patch.metadata.annotations[annotations.marker] = "yes"
+        patch.metadata.annotations[bookkeeping.marker] = "yes"
 
 
-def _set_progress(patch: Patch, progress: Progress, annotations: Annotations, has_marker: bool) -> None:
-    patch.metadata.annotations[annotations.progress] = progress.to_annotation()
+def _set_progress(patch: Patch, progress: Progress, bookkeeping: Bookkeeping, has_marker: bool) -> None:
+    patch.metadata.annotations[bookkeeping.progress] = progress.to_annotation()
     if not has_marker:
-        patch.metadata.annotations[annotations.marker] = "yes"
+        patch.metadata.annotations[bookkeeping.marker] = "yes"
 
 
 def _set_finalizers(patch: Patch, body: Mapping[str, Any], finalizers: list[str]) -> None:
@@ -383,9 +403,9 @@ def _set_finalizers(patch: Patch, body: Mapping[str, Any], finalizers: list[str]
     patch.metadata["resourceVersion"] = (body.get("metadata") or {})["resourceVersion"]
 
 
-def _remove_finalizer(patch: Patch, body: Mapping[str, Any], finalizer: Finalizer) -> None:
+def _remove_finalizer(patch: Patch, body: Mapping[str, Any], bookkeeping: Bookkeeping) -> None:
     finalizers = (body.get("metadata") or {}).get("finalizers") or []
-    names = finalizer_names(finalizer)
+    names = bookkeeping.finalizers
     if any(name in finalizers for name in names):
         _set_finalizers(patch, body, [f for f in finalizers if f not in names])
 
@@ -396,27 +416,3 @@ def earliest(a: float | None, b: float | None) -> float | None:
     if b is None:
         return a
     return min(a, b)
-
-
-def matches(handler: Handler, body: Mapping[str, Any]) -> bool | None:
-    """Whether ``body`` passes the handler's data filters (labels, annotations, field value).
-
-    None when user code must decide — a ``when=`` callback, or a callable label, annotation
-    or value filter — which the caller runs (on a worker, with its own copy of the body).
-    """
-    if filters.has_callbacks(handler.labels or {}, handler.annotations or {}, handler.value):
-        return None
-    metadata = body.get("metadata") or {}
-    if not filters.match_meta(metadata.get("labels"), handler.labels):
-        return False
-    if not filters.match_meta(metadata.get("annotations"), handler.annotations):
-        return False
-    if handler.field and handler.kind not in CHANGE_KINDS:
-        # Spawning, watching and indexing handlers look at the object as it is (kopf's rule);
-        # change handlers at the old and the new state, in _select().
-        value = filters.field_value(body, handler.field)
-        if handler.value is filters.UNSET and value is filters.MISSING:
-            return False
-        if not filters.match_value(value, handler.value):
-            return False
-    return None if handler.when is not None else True

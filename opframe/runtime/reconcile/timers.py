@@ -1,4 +1,4 @@
-"""TimerSchedule: when each timer of each object is due, and when the object last changed.
+"""Timers: when each timer of each object is due (TimerSchedule), and running the due ones (Timers).
 
 Timers are not threads: a due timer runs on the worker that reconciles its object, and
 the reconcile asks the work queue to come back at the next due time.
@@ -22,11 +22,21 @@ from __future__ import annotations
 
 import datetime
 import math
+import random
 import threading
+import time
 from collections.abc import Callable, Collection, Sequence
 
-from opframe.handlers.registry import Handler
+from opframe.handlers.handler import Handler
+from opframe.handlers.outcomes import Raised
+from opframe.handlers.patches import Patch
+from opframe.handlers.progress import now_utc
+from opframe.handlers.retries import RetryPolicy
+from opframe.runtime.execution.invoker import Invoker
+from opframe.runtime.execution.kwargs import KwargsBuilder, fresh_body
+from opframe.runtime.execution.stopping import AsyncTimerStopped, DaemonStoppingReason, TimerStopped
 from opframe.runtime.reconcile.planner import earliest
+from opframe.runtime.telemetry.reporter import Reporter
 
 #: A timer without an interval runs once a minute (kopf's default has none; a minute
 #: keeps a forgotten ``interval=`` from becoming a tight loop).
@@ -135,3 +145,60 @@ class TimerSchedule:
         """How many keys hold state here (for tests of the no-leak invariant)."""
         with self._lock:
             return len(self._due.keys() | self._changed.keys())
+
+
+class Timers:
+    """Runs one kind's due timers on the worker that reconciles their object.
+
+    Each run gets its own copy of the object, ``stopped`` (set when the operator stops: a sync
+    timer waits on it with ``stopped.wait(s)``, an async one with ``await stopped.wait(s)``),
+    and kopf's ``retry``/``started``/``runtime`` of its attempt; a failed run is retried as
+    handlers are (the one retry decision, handlers/retries.py), then due at its interval again.
+    """
+
+    def __init__(self, schedule: TimerSchedule, *, invoker: Invoker, kwargs: KwargsBuilder, reporter: Reporter,
+                 default_backoff: float | None, rng: random.Random | None = None) -> None:
+        self.schedule = schedule
+        self.invoker = invoker
+        self.kwargs = kwargs
+        self.reporter = reporter
+        self.default_backoff = default_backoff
+        self.rng = rng
+        self.stopped = TimerStopped()
+        self.stopped_async = AsyncTimerStopped()
+
+    def run(self, key: str, raw: bytes, patch: Patch, essence_digest: str, matching: frozenset[str]) -> float | None:
+        """Run the timers due for ``key`` (their results into ``patch``); seconds until the next is due."""
+        if not self.schedule:
+            return None
+        due, come_back = self.schedule.due(
+            key, essence_digest=essence_digest, matching=matching, now=time.monotonic(),
+            delay_of=lambda h: h.delay(self.kwargs.build(h, fresh_body(raw), key, reason="timer")))
+        for handler in due:
+            body = fresh_body(raw)
+            failures, started, first = self.schedule.attempt(key, handler, now_utc(), time.monotonic())
+            kwargs = self.kwargs.build(handler, body, key, reason="timer", patch=patch, retry=failures,
+                                       started=started)
+            kwargs["stopped"] = self.stopped_async if handler.is_async else self.stopped
+            outcome = self.invoker.invoke(handler, kwargs)
+            if isinstance(outcome, Raised):
+                verdict = RetryPolicy.of(handler, self.default_backoff).decide(
+                    outcome.error, failures=failures + 1, started=first, now=time.monotonic(), rng=self.rng)
+                self.reporter.timer(key, body, handler.id, outcome.error, reason=verdict.reason,
+                                    retry_in=verdict.delay if verdict.retry else None, ignored=verdict.ignored)
+                if verdict.retry:
+                    come_back = earliest(come_back, self.schedule.retry(
+                        key, handler, (failures, started, first), verdict.delay, time.monotonic()))
+                    continue
+            else:
+                self.reporter.timer(key, body, handler.id, None)
+                if outcome.result is not None:
+                    patch.status[handler.id] = outcome.result
+            self.schedule.settled(key, handler)
+            come_back = earliest(come_back, self.schedule.ran(key, handler, time.monotonic()))
+        return come_back
+
+    def stop(self, reason: DaemonStoppingReason) -> None:
+        """Set the timers' ``stopped`` flags (both kinds): a timer waiting on one returns now."""
+        self.stopped.set(reason)
+        self.stopped_async.set(reason)

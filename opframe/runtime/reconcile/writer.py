@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from opframe.cache.store import split_key
-from opframe.handlers.causes import Finalizer, finalizer_names
+from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.patches import Patch
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
@@ -44,10 +44,10 @@ CONFLICT_ATTEMPTS = 3
 
 
 class ObjectWriter:
-    def __init__(self, client: KubeClient, resource: Resource, finalizer: Finalizer) -> None:
+    def __init__(self, client: KubeClient, resource: Resource, bookkeeping: Bookkeeping) -> None:
         self.client = client
         self.resource = resource
-        self.finalizer = finalizer
+        self.bookkeeping = bookkeeping
         self.patches = 0
         self._lock = threading.Lock()
         self._expected: dict[str, tuple[str, float]] = {}
@@ -142,7 +142,7 @@ class ObjectWriter:
     def _rebase(self, metadata: dict[str, Any], fresh: Mapping[str, Any]) -> None:
         """Re-apply this patch's finalizer change (ours kept or released) to the ``fresh`` metadata's
         list, guarded by its resourceVersion: other controllers' finalizers are never lost."""
-        names = finalizer_names(self.finalizer)
+        names = self.bookkeeping.finalizers
         keep = names[0] in metadata["finalizers"]
         others = [f for f in fresh.get("finalizers") or [] if f not in names]
         metadata["finalizers"] = [*others, names[0]] if keep else others

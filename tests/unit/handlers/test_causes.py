@@ -7,12 +7,14 @@ from typing import Any
 import orjson
 import pytest
 
-from opframe.handlers.causes import Reason, detect, has_finalizer
+from opframe.handlers.bookkeeping import Bookkeeping
+from opframe.handlers.causes import Reason, detect
 from opframe.handlers.diffs import DiffItem, essence
-from opframe.handlers.progress import Annotations, HandlerRecord, HandlerState, Progress, digest
+from opframe.handlers.progress import HandlerRecord, HandlerState, Progress, digest
 
-ANNOTATIONS = Annotations()
+ANNOTATIONS = Bookkeeping()
 FINALIZER = "opframe.dev/finalizer"
+BOOKKEEPING = Bookkeeping(finalizer=FINALIZER)
 
 
 def obj(spec: dict[str, Any] | None = None, *, diff_base: dict[str, Any] | None = None,
@@ -41,7 +43,7 @@ def pending(cause: str, spec: dict[str, Any], *, finished: bool = False) -> Prog
 
 
 def run(body: dict[str, Any], *, first_sight: bool = False):  # type: ignore[no-untyped-def]
-    return detect(body, annotations=ANNOTATIONS, finalizer=FINALIZER, first_sight=first_sight)
+    return detect(body, bookkeeping=BOOKKEEPING, first_sight=first_sight)
 
 
 # -- 1. deletion ---------------------------------------------------------------------------------
@@ -106,17 +108,17 @@ def test_cause_in_progress_for_another_state_without_diff_base_is_create() -> No
 
 def test_finished_progress_does_not_continue() -> None:
     body = obj({"a": 1}, diff_base=essence_of({"a": 1}), progress=pending("update", {"a": 1}, finished=True))
-    assert run(body).reason is Reason.NONE
+    assert run(body).reason is Reason.NOOP
 
 
 def test_progress_without_handlers_does_not_continue() -> None:
     progress = Progress(cause="update", digest=digest(essence_of({"a": 1})))
-    assert run(obj({"a": 1}, diff_base=essence_of({"a": 1}), progress=progress)).reason is Reason.NONE
+    assert run(obj({"a": 1}, diff_base=essence_of({"a": 1}), progress=progress)).reason is Reason.NOOP
 
 
 def test_delete_progress_of_a_live_object_does_not_continue() -> None:
     body = obj({"a": 1}, diff_base=essence_of({"a": 1}), progress=pending("delete", {"a": 1}))
-    assert run(body).reason is Reason.NONE
+    assert run(body).reason is Reason.NOOP
 
 
 def test_progress_with_an_unknown_cause_falls_through() -> None:
@@ -177,13 +179,13 @@ def test_unchanged_on_first_sight_is_resume() -> None:
 
 
 def test_unchanged_after_first_sight_is_none() -> None:
-    assert run(obj({"a": 1}, diff_base=essence_of({"a": 1}))).reason is Reason.NONE
+    assert run(obj({"a": 1}, diff_base=essence_of({"a": 1}))).reason is Reason.NOOP
 
 
 def test_status_and_own_annotations_are_not_changes() -> None:
     body = obj({"a": 1}, diff_base=essence_of({"a": 1}), raw_annotations={"opframe.dev/other": "x"})
     body["status"] = {"ready": True}
-    assert run(body).reason is Reason.NONE
+    assert run(body).reason is Reason.NOOP
 
 
 def test_cause_carries_the_body_and_essence() -> None:
@@ -204,4 +206,4 @@ def test_cause_carries_the_body_and_essence() -> None:
     ({}, False),
 ], ids=["ours", "foreign", "null", "missing", "no-metadata"])
 def test_has_finalizer(body: dict[str, Any], expected: bool) -> None:
-    assert has_finalizer(body, FINALIZER) is expected
+    assert Bookkeeping(finalizer=FINALIZER).holds_finalizer(body) is expected

@@ -9,7 +9,8 @@ import pytest
 
 from opframe import on
 from opframe.handlers.filters import ABSENT, PRESENT, UNSET
-from opframe.handlers.registry import DuplicateHandlerError, Kind, Registry
+from opframe.handlers.handler import Kind
+from opframe.handlers.registry import DuplicateHandlerError, Registry
 
 RESOURCE = "websites.example.com"
 

@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
+from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.memos import Memo
 from opframe.handlers.patches import Patch
-from opframe.handlers.registry import Handler, Kind
 from opframe.runtime.execution.calls import call
 from opframe.runtime.reconcile.planner import earliest as _earliest
 from opframe.runtime.reconcile.writer import newer as _newer

@@ -8,7 +8,8 @@ from typing import Any
 import orjson
 import pytest
 
-from opframe.handlers.progress import Annotations, HandlerRecord, HandlerState, Progress, digest
+from opframe.handlers.bookkeeping import Bookkeeping
+from opframe.handlers.progress import HandlerRecord, HandlerState, Progress, digest
 
 T0 = datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)
 LATER = T0 + datetime.timedelta(seconds=30)
@@ -18,13 +19,13 @@ LATER = T0 + datetime.timedelta(seconds=30)
 
 
 def test_default_annotation_keys() -> None:
-    annotations = Annotations()
+    annotations = Bookkeeping()
     assert (annotations.last_handled, annotations.progress, annotations.own_prefix) == (
         "opframe.dev/last-handled-configuration", "opframe.dev/progress", "opframe.dev/")
 
 
 def test_annotation_keys_follow_the_prefix() -> None:
-    annotations = Annotations("ops.example.com")
+    annotations = Bookkeeping("ops.example.com")
     assert (annotations.last_handled, annotations.progress, annotations.own_prefix) == (
         "ops.example.com/last-handled-configuration", "ops.example.com/progress", "ops.example.com/")
 
@@ -44,14 +45,14 @@ def test_progress_round_trips_through_its_annotation() -> None:
 
 def test_progress_is_read_back_from_the_object() -> None:
     progress = Progress(cause="create", digest="d1", handlers={"h": HandlerRecord(retries=1, started=T0)})
-    body = {"metadata": {"annotations": {Annotations().progress: progress.to_annotation()}}}
-    assert Annotations().read_progress(body) == progress
+    body = {"metadata": {"annotations": {Bookkeeping().progress: progress.to_annotation()}}}
+    assert Bookkeeping().read_progress(body) == progress
 
 
 def test_diff_base_is_read_back_from_the_object() -> None:
     base = {"spec": {"a": 1}, "metadata": {"labels": {"x": "y"}}}
-    body = {"metadata": {"annotations": {Annotations().last_handled: orjson.dumps(base).decode()}}}
-    assert Annotations().read_diff_base(body) == base
+    body = {"metadata": {"annotations": {Bookkeeping().last_handled: orjson.dumps(base).decode()}}}
+    assert Bookkeeping().read_diff_base(body) == base
 
 
 def test_annotation_is_deterministic_json_with_sorted_handlers() -> None:
@@ -147,15 +148,15 @@ def test_record_with_a_timestamp_without_timezone_can_be_asked_whether_due() -> 
 
 @pytest.mark.parametrize("text", [None, "", "{bad", "[1, 2]", "3"], ids=["none", "empty", "not-json", "list", "int"])
 def test_malformed_diff_base_is_none(text: str | None) -> None:
-    annotations = {} if text is None else {Annotations().last_handled: text}
-    assert Annotations().read_diff_base({"metadata": {"annotations": annotations}}) is None
+    annotations = {} if text is None else {Bookkeeping().last_handled: text}
+    assert Bookkeeping().read_diff_base({"metadata": {"annotations": annotations}}) is None
 
 
 @pytest.mark.parametrize("body", [{}, {"metadata": None}, {"metadata": {"annotations": None}}],
                          ids=["no-metadata", "null-metadata", "null-annotations"])
 def test_objects_without_annotations_have_no_progress_or_diff_base(body: dict[str, Any]) -> None:
-    assert Annotations().read_progress(body) is None
-    assert Annotations().read_diff_base(body) is None
+    assert Bookkeeping().read_progress(body) is None
+    assert Bookkeeping().read_diff_base(body) is None
 
 
 # -- digest --------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from opframe.handlers.filters import PRESENT
-from opframe.handlers.registry import CHANGE_KINDS, DuplicateHandlerError, Handler, Kind, Registry, handler_id, make
+from opframe.handlers.handler import CHANGE_KINDS, Handler, Kind, handler_id
+from opframe.handlers.registry import DuplicateHandlerError, Registry, make
 
 RESOURCE = ("websites.example.com",)
 

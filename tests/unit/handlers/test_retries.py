@@ -15,6 +15,8 @@ from opframe.handlers.retries import (
     DEFAULT_TEMPORARY_DELAY,
     ErrorsMode,
     PermanentError,
+    RetryDecision,
+    RetryPolicy,
     TemporaryError,
     backoff_delay,
     decide,
@@ -23,8 +25,18 @@ from opframe.handlers.retries import (
 
 def run(error: BaseException, *, retries_so_far: int = 1, started: float = 1000.0, now: float = 1000.0,
         max_retries: int | None = None, timeout: float | None = None, backoff: Any = 5.0):  # type: ignore[no-untyped-def]
-    return decide(error, retries_so_far=retries_so_far, started=started, now=now, max_retries=max_retries,
-                  timeout=timeout, backoff=backoff)
+    return decided(error, retries_so_far=retries_so_far, started=started, now=now, max_retries=max_retries,
+                   timeout=timeout, backoff=backoff)
+
+
+def decided(error: BaseException, *, retries_so_far: int, started: float, now: float, max_retries: int | None,
+            timeout: float | None, backoff: Any, errors: ErrorsMode | None = None,
+            default_backoff: float | None = None) -> RetryDecision:
+    """The decision for a handler with these options, its backoff computed as the runtime computes it."""
+    policy = RetryPolicy(max_retries=max_retries, timeout=timeout, backoff=backoff, errors=errors,
+                         default_backoff=default_backoff)
+    return decide(error, policy=policy, failures=retries_so_far, started=started, now=now,
+                  backoff_delay=policy.backoff_delay(retries_so_far))
 
 
 # -- PermanentError ------------------------------------------------------------------------------
@@ -108,7 +120,7 @@ def test_gives_up_when_the_next_attempt_would_come_after_the_timeout() -> None:
     (ErrorsMode.TEMPORARY, True, False), (ErrorsMode.PERMANENT, False, False), (ErrorsMode.IGNORED, False, True),
     (None, True, False)], ids=["temporary", "permanent", "ignored", "default"])
 def test_errors_mode_decides_for_arbitrary_exceptions(mode: ErrorsMode | None, retry: bool, ignored: bool) -> None:
-    decision = decide(RuntimeError("x"), retries_so_far=1, started=0.0, now=1.0, max_retries=None, timeout=None,
+    decision = decided(RuntimeError("x"), retries_so_far=1, started=0.0, now=1.0, max_retries=None, timeout=None,
                       backoff=1.0, errors=mode)
     assert (decision.retry, decision.ignored) == (retry, ignored)
 
@@ -117,12 +129,12 @@ def test_errors_mode_decides_for_arbitrary_exceptions(mode: ErrorsMode | None, r
 def test_errors_mode_does_not_change_temporary_or_permanent_errors(mode: ErrorsMode) -> None:
     kwargs: dict[str, Any] = dict(retries_so_far=1, started=0.0, now=1.0, max_retries=None, timeout=None,
                                   backoff=None, errors=mode)
-    assert decide(TemporaryError("t", delay=3), **kwargs).delay == 3
-    assert not decide(PermanentError("p"), **kwargs).ignored
+    assert decided(TemporaryError("t", delay=3), **kwargs).delay == 3
+    assert not decided(PermanentError("p"), **kwargs).ignored
 
 
 def test_default_backoff_is_the_fixed_delay_without_backoff() -> None:
-    decision = decide(RuntimeError("x"), retries_so_far=5, started=0.0, now=1.0, max_retries=None, timeout=None,
+    decision = decided(RuntimeError("x"), retries_so_far=5, started=0.0, now=1.0, max_retries=None, timeout=None,
                       backoff=None, default_backoff=7.0)
     assert decision.delay == 7.0
 

@@ -28,19 +28,21 @@ import pytest
 
 from opframe import on
 from opframe.handlers.bodies import Body
+from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.causes import Reason, detect
 from opframe.handlers.diffs import DiffItem
+from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.memos import Memo
 from opframe.handlers.patches import Patch
-from opframe.handlers.progress import Annotations
-from opframe.handlers.registry import Handler, Kind, Registry
+from opframe.handlers.registry import Registry
 from opframe.kube.resources import Resource
 from opframe.runtime.execution.kwargs import KwargsBuilder, fresh_body, serialised
 from opframe.runtime.reconcile.planner import plan
 
-ANNOTATIONS = Annotations()
+ANNOTATIONS = Bookkeeping()
 LAST_SEEN = ANNOTATIONS.last_handled
 FINALIZER = "fin"
+BOOKKEEPING = Bookkeeping(finalizer=FINALIZER)
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
 
 SPEC_DATA = {"spec": {"field": "value"}}
@@ -97,7 +99,7 @@ def make_body(*metadata_parts: dict[str, Any], content: dict[str, Any] | None = 
 
 
 def reason_of(body: dict[str, Any], *, first_sight: bool = False) -> Reason:
-    return detect(body, annotations=ANNOTATIONS, finalizer=FINALIZER, first_sight=first_sight).reason
+    return detect(body, bookkeeping=BOOKKEEPING, first_sight=first_sight).reason
 
 
 # -- detection (kopf: test_detection.py) -----------------------------------------------------------------
@@ -116,8 +118,8 @@ def test_deletion_without_our_finalizer_runs_no_handler(finalizers: dict[str, An
         on.delete("kopfexamples", optional=optional, registry=registry)(fn)
     on.resume("kopfexamples", deleted=True, registry=registry)(_resumed)
     handlers = registry.handlers()
-    the_plan = plan(body, handlers=handlers, matching={h.id for h in handlers}, annotations=ANNOTATIONS,
-                    finalizer=FINALIZER, first_sight=first_sight, now=NOW)
+    the_plan = plan(body, handlers=handlers, matching={h.id for h in handlers}, bookkeeping=BOOKKEEPING,
+                    first_sight=first_sight, now=NOW)
     assert reason_of(body, first_sight=first_sight) is Reason.FREE
     assert the_plan.selected == [] and the_plan.steps == []
     assert dict(the_plan.patch) == {}
@@ -171,7 +173,7 @@ def test_an_unchanged_object_on_first_sight_is_resume(finalizers: dict[str, Any]
 def test_a_changed_object_is_update(finalizers: dict[str, Any], deletion_ts: dict[str, Any],
                                     annotations: dict[str, Any], first_sight: bool) -> None:
     body = make_body(finalizers, deletion_ts, annotations, content=SPEC_DATA)
-    cause = detect(body, annotations=ANNOTATIONS, finalizer=FINALIZER, first_sight=first_sight)
+    cause = detect(body, bookkeeping=BOOKKEEPING, first_sight=first_sight)
     assert cause.reason is Reason.UPDATE
     assert cause.old == ALT_DATA
     assert cause.new == SPEC_DATA
@@ -186,7 +188,7 @@ def test_a_changed_object_is_update(finalizers: dict[str, Any], deletion_ts: dic
 def test_the_cause_carries_the_object(finalizers: dict[str, Any], deletion_ts: dict[str, Any],
                                       annotations: dict[str, Any]) -> None:
     body = make_body(finalizers, deletion_ts, annotations, content=SPEC_DATA)
-    cause = detect(body, annotations=ANNOTATIONS, finalizer=FINALIZER, first_sight=False)
+    cause = detect(body, bookkeeping=BOOKKEEPING, first_sight=False)
     assert cause.body is body
     assert cause.new == SPEC_DATA  # the essence: our diff-base annotation is not part of it
 
@@ -225,8 +227,8 @@ def test_an_optional_delete_handler_runs_only_while_the_finalizer_is_held(finali
     registry = Registry()
     on.delete("kopfexamples", optional=True, registry=registry)(_optional)
     handlers = registry.handlers()
-    the_plan = plan(body, handlers=handlers, matching={h.id for h in handlers}, annotations=ANNOTATIONS,
-                    finalizer=FINALIZER, first_sight=False, now=NOW)
+    the_plan = plan(body, handlers=handlers, matching={h.id for h in handlers}, bookkeeping=BOOKKEEPING,
+                    first_sight=False, now=NOW)
     assert the_plan.selected == expected
     assert [step.handler.fn for step in the_plan.steps] == ([_optional] if expected else [])
 

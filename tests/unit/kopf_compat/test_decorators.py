@@ -30,15 +30,8 @@ import opframe
 from opframe import on
 from opframe.handlers import subhandlers
 from opframe.handlers.filters import UNSET
-from opframe.handlers.registry import (
-    Handler,
-    Kind,
-    Registry,
-    callable_id,
-    get_default_registry,
-    handler_id,
-    set_default_registry,
-)
+from opframe.handlers.handler import Handler, Kind, callable_id, handler_id
+from opframe.handlers.registry import Registry, get_default_registry, set_default_registry
 from opframe.handlers.retries import ErrorsMode
 
 RESOURCE = ("kopf.dev", "v1", "kopfexamples")

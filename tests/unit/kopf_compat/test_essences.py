@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.diffs import essence
-from opframe.handlers.progress import Annotations
 
-PREFIXES = [Annotations().own_prefix, "kopf.zalando.org/"]
+PREFIXES = [Bookkeeping().own_prefix, "kopf.zalando.org/"]
 SYSTEM_FIELDS = ["uid", "name", "namespace", "selfLink", "generation", "finalizers", "resourceVersion",
                  "creationTimestamp", "deletionTimestamp", "any-unexpected-field"]
 KUBECTL = "kubectl.kubernetes.io/last-applied-configuration"

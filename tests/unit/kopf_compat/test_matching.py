@@ -6,8 +6,8 @@ Mirrors kopf 1.45.2's ``tests/registries/test_matching_for_changing.py``,
 ``tests/test_filtering_helpers.py`` (rewritten, not copied).
 
 kopf asks its registries for the handlers of a hand-made cause. opframe has no such
-registry: a handler's filters are evaluated by ``Invoker.passes()`` (the data filters in
-``planner.matches()``, user code in ``Invoker.when()``), and ``planner.plan()`` selects
+registry: a handler's filters are evaluated by ``FilterEvaluator.passes()`` (the data filters in
+``filtering.static_verdict()``, callbacks with the handler's kwargs), and ``planner.plan()`` selects
 the change handlers for the cause it detects from the object. So every case here is a
 real object, as the API server would send it: its reason comes from its persisted
 diff-base (none: creation; another one: an update; ``deletionTimestamp`` with our
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 from unittest.mock import Mock
 
 import orjson
@@ -34,22 +34,23 @@ import pytest
 
 import opframe
 from opframe import on
+from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.causes import detect
 from opframe.handlers.diffs import essence
 from opframe.handlers.filters import ABSENT, PRESENT, all_, any_, none_, not_
+from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.memos import Memo
-from opframe.handlers.progress import Annotations
-from opframe.handlers.registry import Handler, Registry
+from opframe.handlers.registry import Registry, make
 from opframe.kube.resources import Resource
-from opframe.runtime.execution.invoker import Invoker
+from opframe.runtime.execution.filtering import FilterEvaluator
 from opframe.runtime.execution.kwargs import KwargsBuilder, serialised
 from opframe.runtime.reconcile.planner import plan
-from opframe.runtime.reconcile.timers import TimerSchedule
 
 NAMES = ("kopf.dev", "v1", "kopfexamples")
 RESOURCE = Resource("kopf.dev", "v1", "kopfexamples", "KopfExample")
-ANNOTATIONS = Annotations()
+ANNOTATIONS = Bookkeeping()
 FINALIZER = "opframe.dev/finalizer"
+BOOKKEEPING = Bookkeeping(finalizer=FINALIZER)
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
 KEY = "ns/name1"
 
@@ -80,16 +81,14 @@ def timer(*names: str, **options: Any) -> Callable[[Any], Any]:
     return on.timer(*names, interval=1, **options)
 
 
-def invoker(handlers: list[Handler]) -> Invoker:
-    """An Invoker for what filtering uses of it (its kwargs builder); nothing runs in the background."""
-    return Invoker(RESOURCE, handlers, kwargs=KwargsBuilder(RESOURCE, None, Memo(), dict),
-                   loops=cast(Any, None), events=cast(Any, None), metrics=None, timers=TimerSchedule([]),
-                   daemons=cast(Any, None), success_events=False)
+def evaluator() -> FilterEvaluator:
+    """The runtime's filter evaluator (its kwargs builder; no loop pool: the filters here are sync)."""
+    return FilterEvaluator(KwargsBuilder(RESOURCE, None, Memo(), dict), None)
 
 
 def passes(handler: Handler, body: dict[str, Any]) -> bool:
     """Whether the object passes all of the handler's filters, as the runtime decides it."""
-    return invoker([handler]).passes(handler, KEY, body, serialised(body))
+    return evaluator().passes(handler, KEY, body, serialised(body))
 
 
 def obj(fields: dict[str, Any] | None = None, *, handled: dict[str, Any] | None = None, deleting: bool = False,
@@ -132,15 +131,17 @@ def state(reason: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[s
 
 def selected(handlers: list[Handler], body: dict[str, Any], *, first_sight: bool = False) -> list[str]:
     """Ids of the change handlers opframe selects for the object's cause, in their order."""
-    found = invoker(handlers).matching(KEY, body, serialised(body))
-    return plan(body, handlers=handlers, matching=found, annotations=ANNOTATIONS, finalizer=FINALIZER,
-                first_sight=first_sight, now=NOW).selected
+    cause = detect(body, bookkeeping=BOOKKEEPING, first_sight=first_sight)
+    raw = serialised(body)
+    found = evaluator().matching(handlers, KEY, body, raw, cause)
+    return plan(body, handlers=handlers, matching=found, bookkeeping=BOOKKEEPING, first_sight=first_sight, now=NOW,
+                cause=cause, old_new=evaluator().old_new(handlers, KEY, raw, cause)).selected
 
 
 def selected_for(reason: str, handler: Handler, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     body, first_sight = state(reason, old, new)
     # The premise: opframe detects the intended cause for this object.
-    assert detect(body, annotations=ANNOTATIONS, finalizer=FINALIZER, first_sight=first_sight).reason == reason
+    assert detect(body, bookkeeping=BOOKKEEPING, first_sight=first_sight).reason == reason
     return selected([handler], body, first_sight=first_sight)
 
 
@@ -621,9 +622,9 @@ FINALIZER_BODY = obj({"spec": {}}, labels={"key": "value"}, annotations={"key": 
 
 def adds_finalizer(handlers: list[Handler]) -> bool:
     """Whether opframe puts its finalizer on the (new, live) object before any handler runs."""
-    found = invoker(handlers).matching(KEY, FINALIZER_BODY, serialised(FINALIZER_BODY))
-    the_plan = plan(FINALIZER_BODY, handlers=handlers, matching=found, annotations=ANNOTATIONS,
-                    finalizer=FINALIZER, first_sight=False, now=NOW)
+    found = evaluator().matching(handlers, KEY, FINALIZER_BODY, serialised(FINALIZER_BODY))
+    the_plan = plan(FINALIZER_BODY, handlers=handlers, matching=found, bookkeeping=BOOKKEEPING,
+                    first_sight=False, now=NOW)
     return FINALIZER in (the_plan.patch.get("metadata") or {}).get("finalizers", [])
 
 
@@ -730,3 +731,24 @@ def test_combinators_as_filters_of_a_handler() -> None:
     assert passes(declare(on.event, labels={"known": all_([is_known, _always])}, when=any_([_never, in_ns])), body)
     assert not passes(declare(on.event, labels={"known": not_(is_known)}), body)
     assert not passes(declare(on.event, when=none_([in_ns])), body)
+
+
+def test_callable_old_and_new_filters_get_the_handlers_kwargs_as_in_kopf() -> None:
+    seen: list[tuple[str, Any, dict[str, Any]]] = []
+
+    def old_is_one(value: Any, **kwargs: Any) -> bool:
+        seen.append(("old", value, kwargs))
+        return bool(value == 1)
+
+    def new_is_two(value: Any, *, body: Any, diff: Any, reason: Any, **_: Any) -> bool:
+        seen.append(("new", value, {"body": body, "diff": diff, "reason": reason}))
+        return bool(value == 2)
+
+    watched = make(Kind.UPDATE, lambda **_: None, ("kopfexamples",), id="w", field="spec.a", old=old_is_one,
+                   new=new_is_two)
+    assert selected([watched], obj({"spec": {"a": 2}}, handled={"spec": {"a": 1}})) == ["w/spec.a"]
+    assert [(which, value) for which, value, _ in seen] == [("old", 1), ("new", 2)]
+    old_kwargs, new_kwargs = seen[0][2], seen[1][2]
+    assert {"body", "spec", "old", "new", "diff", "reason", "logger", "patch"} <= set(old_kwargs)
+    assert new_kwargs["reason"] == "update" and new_kwargs["body"]["spec"] == {"a": 2}
+    assert selected([watched], obj({"spec": {"a": 3}}, handled={"spec": {"a": 1}})) == []

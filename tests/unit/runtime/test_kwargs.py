@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.memos import Memo
 from opframe.handlers.progress import now_utc
-from opframe.handlers.registry import Handler, Kind
 from opframe.kube.resources import Resource
 from opframe.runtime.execution.kwargs import KwargsBuilder, fresh_body, serialised
 

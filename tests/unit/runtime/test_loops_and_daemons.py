@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers.registry import Handler, Kind
+from opframe.handlers.handler import Handler, Kind
 from opframe.runtime.execution.loops import BLOCKED_AFTER, LoopPool
 from opframe.runtime.reconcile.daemons import AsyncDaemonStopped, DaemonKeeper, DaemonStopped
 

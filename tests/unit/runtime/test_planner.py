@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime
+import pathlib
 from typing import Any
 
 import orjson
 import pytest
 
+from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.diffs import essence
-from opframe.handlers.progress import Annotations, HandlerRecord, HandlerState, Progress, digest
-from opframe.handlers.registry import Handler, Kind
+from opframe.handlers.handler import Handler, Kind
+from opframe.handlers.outcomes import Raised, Succeeded
+from opframe.handlers.progress import HandlerRecord, HandlerState, Progress, digest
 from opframe.handlers.retries import PermanentError, TemporaryError
-from opframe.runtime.reconcile.planner import Raised, Succeeded, conclude, matches, plan, release
+from opframe.runtime.execution.filtering import static_verdict as matches
+from opframe.runtime.reconcile.planner import conclude, plan, release
 
-ANNOTATIONS = Annotations()
+ANNOTATIONS = Bookkeeping()
 FINALIZER = "opframe.dev/finalizer"
+BOOKKEEPING = Bookkeeping(finalizer=FINALIZER)
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
 
 
@@ -63,12 +69,12 @@ def essence_of(spec: dict[str, Any]) -> dict[str, Any]:
 def planned(body: dict[str, Any], handlers: list[Handler] = ALL, *, matching: set[str] | None = None,
             first_sight: bool = False) -> Any:
     ids = {h.id for h in handlers} if matching is None else matching
-    return plan(body, handlers=handlers, matching=ids, annotations=ANNOTATIONS, finalizer=FINALIZER,
+    return plan(body, handlers=handlers, matching=ids, bookkeeping=BOOKKEEPING,
                 first_sight=first_sight, now=NOW)
 
 
 def concluded(body: dict[str, Any], the_plan: Any, outcomes: dict[str, Any]) -> Any:
-    return conclude(the_plan, outcomes, body=body, annotations=ANNOTATIONS, finalizer=FINALIZER, now=NOW)
+    return conclude(the_plan, outcomes, body=body, bookkeeping=BOOKKEEPING, now=NOW)
 
 
 @dataclasses.dataclass
@@ -208,7 +214,7 @@ def test_a_deleted_objects_running_daemons_keep_the_finalizer_and_the_delete_rec
     """kopf's rule: the finalizer stays while the daemons run; the delete handler's record stays with
     it, so the visit after the daemons' end releases the finalizer without running it again."""
     body = obj({"replicas": 1}, handled={"replicas": 1}, finalizers=[FINALIZER], deleting=True)
-    holding = plan(body, handlers=ALL, matching={h.id for h in ALL}, annotations=ANNOTATIONS, finalizer=FINALIZER,
+    holding = plan(body, handlers=ALL, matching={h.id for h in ALL}, bookkeeping=BOOKKEEPING,
                    first_sight=False, now=NOW, daemons_running=True)
     done = concluded(body, holding, {"on_delete": Succeeded()})
     assert "finalizers" not in done.patch["metadata"]
@@ -218,8 +224,8 @@ def test_a_deleted_objects_running_daemons_keep_the_finalizer_and_the_delete_rec
     released = planned(later)
     assert released.steps == []
     assert concluded(later, released, {}).patch["metadata"]["finalizers"] == []
-    no_delete_handlers = plan(body, handlers=[CREATE], matching={CREATE.id}, annotations=ANNOTATIONS,
-                              finalizer=FINALIZER, first_sight=False, now=NOW, daemons_running=True)
+    no_delete_handlers = plan(body, handlers=[CREATE], matching={CREATE.id}, bookkeeping=BOOKKEEPING,
+                              first_sight=False, now=NOW, daemons_running=True)
     assert "finalizers" not in (no_delete_handlers.patch.get("metadata") or {})
 
 
@@ -230,9 +236,9 @@ def test_filtered_out_create_records_the_diff_base_without_running_anything() ->
 
 
 def test_release_removes_only_our_finalizer() -> None:
-    patch = release(obj({}, finalizers=["a/b", FINALIZER]), FINALIZER)
+    patch = release(obj({}, finalizers=["a/b", FINALIZER]), BOOKKEEPING)
     assert patch is not None and patch["metadata"]["finalizers"] == ["a/b"]
-    assert release(obj({}, finalizers=["a/b"]), FINALIZER) is None
+    assert release(obj({}, finalizers=["a/b"]), BOOKKEEPING) is None
 
 
 def test_matches_defers_to_when_only_after_the_data_filters_pass() -> None:
@@ -247,3 +253,51 @@ def test_plan_does_not_touch_its_input() -> None:
     before = orjson.dumps(body)
     concluded(body, planned(body), {"on_update": Succeeded({"x": 1})})
     assert orjson.dumps(body) == before
+
+
+# -- purity: same inputs, same outputs; inputs never changed; user code never called --------------------
+
+
+def _raise_if_called(*_: Any, **__: Any) -> Any:
+    raise AssertionError("the planner called user code")
+
+
+def test_conclude_twice_on_one_plan_counts_a_failure_once_and_decides_the_same() -> None:
+    body = obj({"a": 1})
+    the_plan = planned(body, [CREATE, FIELD])
+    before = (copy.deepcopy(dict(the_plan.patch)), copy.deepcopy(the_plan.progress), list(the_plan.steps))
+    outcomes = {CREATE.id: Raised(RuntimeError("boom")), FIELD.id: Succeeded("ok")}
+    first = conclude(the_plan, outcomes, body=body, bookkeeping=BOOKKEEPING, now=NOW, backoffs={CREATE.id: 3.0})
+    second = conclude(the_plan, outcomes, body=body, bookkeeping=BOOKKEEPING, now=NOW, backoffs={CREATE.id: 3.0})
+    assert first == second
+    assert (dict(the_plan.patch), the_plan.progress, the_plan.steps) == before  # nothing written into it
+    record = Progress.from_annotation(first.patch["metadata"]["annotations"][ANNOTATIONS.progress])
+    assert record is not None and record.handlers[CREATE.id].retries == 1
+    assert first.come_back == 3.0  # the backoff the caller computed, not one drawn here
+
+
+def test_plan_leaves_its_inputs_as_they_were() -> None:
+    progress = Progress(cause="update", digest=digest(essence_of({"a": 2})))
+    progress.record(UPDATE.id).retries = 2
+    body = obj({"a": 2}, handled={"a": 1}, progress=progress)
+    frozen = copy.deepcopy(body)
+    first = planned(body)
+    assert planned(body) == first
+    assert body == frozen
+
+
+def test_callable_old_and_new_filters_are_the_callers_verdicts() -> None:
+    watched = handler("watched", Kind.UPDATE, field=("spec", "a"), old=_raise_if_called, new=_raise_if_called)
+    body = obj({"a": 2}, handled={"a": 1})
+    kwargs: dict[str, Any] = dict(handlers=[watched], matching={watched.id}, bookkeeping=BOOKKEEPING,
+                                  first_sight=False, now=NOW)
+    assert [s.handler.id for s in plan(body, **kwargs, old_new={watched.id}).steps] == [watched.id]
+    assert plan(body, **kwargs, old_new=set()).steps == []
+
+
+def test_the_planner_module_imports_nothing_that_runs_threads_loops_or_sockets() -> None:
+    import opframe.runtime.reconcile.planner as module
+
+    source = pathlib.Path(module.__file__).read_text()
+    for forbidden in ("threading", "asyncio", "concurrent", "socket", "urllib3", "random"):
+        assert f"import {forbidden}" not in source

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from opframe import on
-from opframe.handlers.progress import Annotations
+from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.registry import Registry
 from opframe.runtime.reconcile.planner import plan
 
@@ -20,12 +20,12 @@ def test_update_and_resume_of_one_function_run_it_once_on_the_first_update_after
     registry = Registry()
     for decorator in (on.create, on.update, on.resume):
         decorator("configmaps", registry=registry)(reconcile)
-    annotations = Annotations("opframe.dev")
+    annotations = Bookkeeping("opframe.dev")
     body = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "2"},
             "metadata": {"name": "c", "namespace": "n", "resourceVersion": "1",
                          "annotations": {annotations.last_handled: json.dumps({"data": {"a": "1"}})}}}
     handlers = registry.handlers()
-    the_plan = plan(body, handlers=handlers, matching={h.id for h in handlers}, annotations=annotations,
-                    finalizer="opframe.dev/finalizer", first_sight=True,
+    the_plan = plan(body, handlers=handlers, matching={h.id for h in handlers}, bookkeeping=annotations,
+                    first_sight=True,
                     now=datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC))
     assert [(s.handler.kind.value, s.handler.id) for s in the_plan.steps] == [("update", "reconcile")]

@@ -1,16 +1,17 @@
-"""kopf's posting helpers route Events to the running operator's recorder (runtime/posting.py)."""
+"""kopf's posting helpers route Events to the running operator's recorder (opframe/kopf/posting.py)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 import opframe
-from opframe.kopf import posting
 from opframe.kopf.settings import OperatorSettings
+from opframe.runtime.operator.operator import announce, withdraw
 
 
 class Recorder:
@@ -26,9 +27,10 @@ class Recorder:
 @pytest.fixture
 def recorder() -> Iterator[tuple[Recorder, OperatorSettings]]:
     recorder, settings = Recorder(), OperatorSettings()
-    posting.activate(recorder, settings)  # type: ignore[arg-type]
+    operator = SimpleNamespace(events=recorder, settings_view=settings)
+    announce(operator)  # type: ignore[arg-type]
     yield recorder, settings
-    posting.deactivate(recorder)  # type: ignore[arg-type]
+    withdraw(operator)  # type: ignore[arg-type]
 
 
 def body(name: str) -> dict[str, Any]:
@@ -75,10 +77,10 @@ def test_outside_a_running_operator_it_says_so() -> None:
 
 
 def test_something_not_a_body_is_named() -> None:
-    recorder = Recorder()
-    posting.activate(recorder, OperatorSettings())  # type: ignore[arg-type]
+    operator = SimpleNamespace(events=Recorder(), settings_view=OperatorSettings())
+    announce(operator)  # type: ignore[arg-type]
     try:
         with pytest.raises(TypeError, match="cannot post an Event about int"):
             opframe.info(3, reason="R")
     finally:
-        posting.deactivate(recorder)  # type: ignore[arg-type]
+        withdraw(operator)  # type: ignore[arg-type]

@@ -7,10 +7,10 @@ from typing import Any
 
 import opframe
 from opframe import on
+from opframe.handlers.outcomes import Succeeded, WithChildren
 from opframe.handlers.progress import HandlerState, Progress
 from opframe.handlers.registry import Registry
 from opframe.runtime.execution.parents import run_parent
-from opframe.runtime.reconcile.planner import Succeeded, WithChildren
 
 NOW = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
 
@@ -70,7 +70,7 @@ def test_a_finished_sub_handler_is_not_called_again() -> None:
 
 def test_sub_handlers_results_go_to_status_under_parent_slash_id() -> None:
     """kopf stores a sub-handler's result as it stores a handler's: status["<parent>/<sub>"]."""
-    from opframe.handlers.progress import Annotations
+    from opframe.handlers.bookkeeping import Bookkeeping
     from opframe.runtime.reconcile.planner import conclude, plan
 
     def parent(**_: Any) -> str:
@@ -83,14 +83,14 @@ def test_sub_handlers_results_go_to_status_under_parent_slash_id() -> None:
     handler = registry.handlers()[0]
     body = {"metadata": {"name": "n", "namespace": "ns", "resourceVersion": "1", "annotations": {}},
             "data": {"x": "1"}}
-    annotations = Annotations()
-    the_plan = plan(body, handlers=[handler], matching={handler.id}, annotations=annotations,
-                    finalizer="opframe.dev/finalizer", first_sight=False, now=NOW)
+    annotations = Bookkeeping()
+    the_plan = plan(body, handlers=[handler], matching={handler.id}, bookkeeping=annotations,
+                    first_sight=False, now=NOW)
     assert [step.handler.id for step in the_plan.steps] == ["parent"]
     assert the_plan.progress is not None
     outcome = run_parent(handler, kwargs((), {"data": {}}, {"data": {"x": "1"}}), None, the_plan.progress.record,
                          NOW)
-    decision = conclude(the_plan, {"parent": outcome}, body=body, annotations=annotations,
-                        finalizer="opframe.dev/finalizer", now=NOW)
+    decision = conclude(the_plan, {"parent": outcome}, body=body, bookkeeping=annotations,
+                        now=NOW)
     assert decision.finished
     assert decision.patch["status"] == {"parent/one": {"n": 1}, "parent": "parent-result"}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from opframe import on
-from opframe.handlers.registry import Kind, Registry
+from opframe.handlers.handler import Kind
+from opframe.handlers.registry import Registry
 from opframe.runtime.reconcile.timers import TimerSchedule
 
 

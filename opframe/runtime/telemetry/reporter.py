@@ -1,0 +1,78 @@
+"""Reporter: what users see of handler outcomes — the journal, the log lines, the Events.
+
+One place says how an outcome is reported, for change handlers, sub-handlers, on.event
+handlers and timers alike. The log lines keep kopf's wording (its users' tests look for
+them: "Handler 'x' succeeded.", "Handler 'x' failed temporarily: ..."), with the delay added.
+Invariant: a failure is journalled, logged and (as a Warning Event) posted exactly once per
+attempt; a success posts a Normal Event only with ``success_events``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opframe.handlers.causes import Reason
+from opframe.handlers.outcomes import Failure
+from opframe.runtime.telemetry import journal
+from opframe.runtime.telemetry.events import EventRecorder
+from opframe.runtime.telemetry.logs import object_logger
+
+#: kopf's names of causes in its log lines ("Creation is in progress: ...").
+TITLES = {Reason.CREATE: "Creation", Reason.UPDATE: "Updating", Reason.DELETE: "Deletion",
+          Reason.RESUME: "Resuming"}
+
+
+@dataclasses.dataclass
+class Reporter:
+    """Reports one kind's handler outcomes (``name``: the kind's qualified name, as journalled)."""
+
+    name: str
+    events: EventRecorder
+    success_events: bool = False
+
+    def cause(self, key: str, body: Mapping[str, Any], reason: Reason, kinds: Mapping[str, str],
+              failures: Sequence[Failure], succeeded: Sequence[str], finished: bool) -> None:
+        """The outcomes of one reconcile's change handlers (``kinds``: handler id -> its kind)."""
+        log = object_logger(key)
+        for failure in failures:
+            journal.record(key, self.name, failure.handler_id, kinds.get(failure.handler_id, ""),
+                           "retrying" if failure.retry_in is not None else "failed", failure.reason)
+            if failure.retry_in is not None:
+                log.error("Handler '%s' failed temporarily: %s; retrying in %.1f s", failure.handler_id,
+                          failure.reason, failure.retry_in)
+            else:
+                log.error("Handler '%s' failed permanently: %s", failure.handler_id, failure.reason)
+            self.events.post(body, type_="Warning", reason="HandlerFailed",
+                             message=f"{failure.handler_id}: {failure.reason}")
+        if finished and kinds:
+            log.info("%s is processed: %d succeeded; %d failed.", TITLES.get(reason, "Handling"),
+                     len(succeeded), len([f for f in failures if f.retry_in is None]))
+        for handler_id in succeeded:
+            journal.record(key, self.name, handler_id, kinds.get(handler_id, ""), "succeeded")
+            log.info("Handler '%s' succeeded.", handler_id)
+            if self.success_events:
+                self.events.post(body, type_="Normal", reason="HandlerSucceeded",
+                                 message=f"{handler_id} succeeded for {reason.value}")
+
+    def event_handler(self, key: str, handler_id: str, error: BaseException | None) -> None:
+        """An on.event handler's call (never retried: kopf's rule)."""
+        if error is not None:
+            object_logger(key).error("event handler %s failed: %r", handler_id, error)
+        journal.record(key, self.name, handler_id, "event", "failed" if error is not None else "succeeded",
+                       repr(error) if error is not None else "")
+
+    def timer(self, key: str, body: Mapping[str, Any], handler_id: str, error: BaseException | None, *,
+              reason: str = "", retry_in: float | None = None, ignored: bool = False) -> None:
+        """A timer's run: succeeded, failed and retried after ``retry_in``, or failed for good."""
+        journal.record(key, self.name, handler_id, "timer", "failed" if error is not None else "succeeded",
+                       str(error) if error is not None else "")
+        if error is None or ignored:
+            return
+        log = object_logger(key)
+        if retry_in is not None:
+            log.error("Timer '%s' failed temporarily: %s; retrying in %.1f s", handler_id, reason, retry_in)
+            return
+        log.error("Timer '%s' failed permanently: %s", handler_id, reason)
+        self.events.post(body, type_="Warning", reason="TimerFailed", message=f"{handler_id}: {error}")
