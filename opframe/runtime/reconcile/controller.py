@@ -8,10 +8,12 @@ never runs on a notification thread. A worker takes a key and reconciles it:
 2. refresh the key's entries in the operator's indexes; run ``on.event`` handlers for
    the recorded events, in order;
 3. skip the rest while the cache is older than our own last write (writer.py);
-4. decide which handlers match (``when=`` callbacks run here, each on its own copy of
-   the object), ``plan()`` (planner.py, pure), run the planned handlers, ``conclude()``;
+4. decide which handlers match (filtering.py: callbacks run here, each on its own copy of
+   the object), ``plan()`` (planner.py, pure), the lifecycle's choice (``narrow()``), run the
+   planned handlers, compute failed handlers' backoffs, ``conclude()`` (pure);
 5. run due timers (timers.py), start or stop daemons (daemons.py);
-6. write the outcome in one merged PATCH (writer.py) and tell the queue when to come back.
+6. write the outcome (writer.py: the /status PATCH with the handlers' results, then the
+   object's merge PATCH, then a JSON patch for ``patch.fns``) and tell the queue when to come back.
 
 An async handler does not hold its worker: the worker submits it to the LoopPool and
 takes the next key; when it completes, a finisher thread continues the reconcile from

@@ -1,7 +1,8 @@
 """ObjectWriter: writes a reconcile's outcome to one kind's objects, and remembers its own writes.
 
 The status subresource's PATCH first (when handlers returned results and the kind has
-one), then one merged PATCH of the object. The order is the reader's: the object's
+one), then one merged PATCH of the object, then (when handlers set ``patch.fns``) a JSON patch of
+what those functions change. The order is the reader's: the object's
 PATCH carries the bookkeeping that says a cause is handled (the diff-base, the progress
 record removed, the finalizer released), so whoever sees it also sees the results, and
 a released finalizer never leaves a result unwritten on a deleted object. When the
