@@ -44,14 +44,15 @@ def _format(moment: datetime.datetime | None) -> str | None:
     return moment.isoformat(timespec="microseconds") if moment is not None else None
 
 
-def _parse(text: Any) -> datetime.datetime | None:
+def parse_time(text: Any) -> datetime.datetime | None:
     if not isinstance(text, str):
         return None
     try:
         moment = datetime.datetime.fromisoformat(text)
     except ValueError:
         return None
-    # A hand-written timestamp without an offset is UTC; a naive one would not compare with now_utc().
+    # A timestamp without an offset (hand-written, or older kopf's) is UTC; a naive one would not compare with
+    # now_utc().
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)
 
 
@@ -87,9 +88,9 @@ class HandlerRecord:
         except ValueError:
             state = HandlerState.PENDING
         retries = data.get("retries", 0)
-        return cls(state=state, started=_parse(data.get("started")),
+        return cls(state=state, started=parse_time(data.get("started")),
                    retries=retries if isinstance(retries, int) else 0,
-                   delayed_until=_parse(data.get("delayed")), message=str(data.get("message", "")))
+                   delayed_until=parse_time(data.get("delayed")), message=str(data.get("message", "")))
 
 
 @dataclasses.dataclass

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import datetime
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opframe.handlers.bookkeeping import LAST_HANDLED
 from opframe.handlers.diffs import KOPF_PREFIX
-from opframe.handlers.progress import HandlerRecord, HandlerState, json_object
+from opframe.handlers.progress import HandlerRecord, HandlerState, json_object, parse_time
 from opframe.settings import Settings
 
 KOPF_FINALIZER = f"{KOPF_PREFIX}/KopfFinalizerMarker"
@@ -82,16 +81,6 @@ def read_record(body: Mapping[str, Any], handler_id: str, prefix: str = KOPF_PRE
     return None
 
 
-def _time(value: Any) -> datetime.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=datetime.UTC)  # older kopf: naive UTC
-
-
 def to_record(data: Mapping[str, Any]) -> HandlerRecord:
     """opframe's record of a handler from kopf's: its state, first start, attempts and delay."""
     retries = data.get("retries") or 0
@@ -103,9 +92,9 @@ def to_record(data: Mapping[str, Any]) -> HandlerRecord:
         state = HandlerState.DELAYED
     else:
         state = HandlerState.PENDING
-    return HandlerRecord(state=state, started=_time(data.get("started")),
+    return HandlerRecord(state=state, started=parse_time(data.get("started")),
                          retries=retries if isinstance(retries, int) else 0,
-                         delayed_until=_time(data.get("delayed")) if state is HandlerState.DELAYED else None,
+                         delayed_until=parse_time(data.get("delayed")) if state is HandlerState.DELAYED else None,
                          message=str(data.get("message") or ""))
 
 
