@@ -51,7 +51,7 @@ from opframe.runtime.execution.calls import accepted_kwargs
 from opframe.runtime.execution.kwargs import attempt_kwargs
 from opframe.runtime.execution.loops import LoopPool
 from opframe.runtime.execution.stopping import AsyncDaemonStopped, DaemonStopped, DaemonStoppingReason
-from opframe.runtime.reconcile.planner import daemon_changes
+from opframe.runtime.reconcile.scheduling import daemon_changes
 from opframe.runtime.telemetry.logs import object_logger
 
 logger = logging.getLogger("opframe.daemons")
@@ -322,7 +322,7 @@ class DaemonKeeper:
     def keep(self, key: str, daemons: Sequence[Handler], matching: Collection[str],
              fresh: Callable[[], dict[str, Any]], build: Callable[[Handler, LiveBody], dict[str, Any]]) -> None:
         """Start the ``daemons`` that match and are not running (nor still stopping), stop those that
-        stopped matching (planner.daemon_changes); running ones see the object's new state in their
+        stopped matching (scheduling.daemon_changes); running ones see the object's new state in their
         live body, as in kopf. ``build`` makes a starting daemon's kwargs from its live body."""
         if not daemons:
             return

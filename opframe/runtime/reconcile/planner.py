@@ -323,15 +323,6 @@ def release(body: Mapping[str, Any], bookkeeping: Bookkeeping) -> Patch | None:
     return patch
 
 
-def daemon_changes(daemons: Sequence[Handler], matching: Collection[str],
-                   running: Collection[str]) -> tuple[list[Handler], list[str]]:
-    """Which daemons of an object to start (they match and none runs, nor is still stopping, under
-    their id) and which to stop (they no longer match)."""
-    start = [h for h in daemons if h.id in matching and h.id not in running]
-    stop = [h.id for h in daemons if h.id not in matching]
-    return start, stop
-
-
 def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str],
             first_sight: bool = False, old_new: Collection[str] = frozenset()) -> list[tuple[Handler, diffs.Diff]]:
     """The handlers this cause runs, with the diff each sees (reduced for field handlers).

@@ -21,7 +21,6 @@ Invariants:
 from __future__ import annotations
 
 import datetime
-import math
 import random
 import threading
 import time
@@ -36,13 +35,8 @@ from opframe.runtime.execution.invoker import Invoker
 from opframe.runtime.execution.kwargs import KwargsBuilder, fresh_body
 from opframe.runtime.execution.stopping import AsyncTimerStopped, DaemonStoppingReason, TimerStopped
 from opframe.runtime.reconcile.planner import earliest
+from opframe.runtime.reconcile.scheduling import QUIET, idle_gate, next_run
 from opframe.runtime.telemetry.reporter import Reporter
-
-#: A timer without an interval runs once a minute (kopf's default has none; a minute
-#: keeps a forgotten ``interval=`` from becoming a tight loop).
-DEFAULT_INTERVAL = 60.0
-#: The due time of an idle-only timer that ran in the current quiet period: never, until a change.
-QUIET = math.inf
 
 
 class TimerSchedule:
@@ -82,13 +76,11 @@ class TimerSchedule:
                     due[handler.id] = now  # a new quiet period begins (gated by idle below)
                 if handler.id not in due:
                     due[handler.id] = now + (delay_of(handler) if delay_of is not None else handler.delay({}))
-                next_run = due[handler.id]
-                if next_run <= now and handler.idle is not None and now - quiet_since < handler.idle:
-                    next_run = due[handler.id] = quiet_since + handler.idle
-                if next_run <= now:
+                due_at = due[handler.id] = idle_gate(handler, due[handler.id], quiet_since, now)
+                if due_at <= now:
                     runnable.append(handler)
-                elif next_run != QUIET:
-                    come_back = earliest(come_back, next_run - now)
+                elif due_at != QUIET:
+                    come_back = earliest(come_back, due_at - now)
         return runnable, come_back
 
     def ran(self, key: str, handler: Handler, now: float) -> float | None:
@@ -96,19 +88,10 @@ class TimerSchedule:
         ``interval`` after it ended, or with ``sharp`` the next point on the grid of its due times
         (kopf's: a run that takes long does not shift the grid); None for an idle-only timer, due
         again only after the object's next change."""
-        interval = float(handler.interval or DEFAULT_INTERVAL)
         with self._lock:
             due = self._due.setdefault(key, {})
-            if handler.interval is None and handler.idle is not None:
-                due[handler.id] = QUIET
-                return None
-            scheduled = due.get(handler.id, now)
-            if handler.sharp and scheduled <= now:
-                next_run = scheduled + (math.floor((now - scheduled) / interval) + 1) * interval
-            else:
-                next_run = now + interval
-            due[handler.id] = next_run
-        return next_run - now
+            due[handler.id] = next_due = next_run(handler, due.get(handler.id, now), now)
+        return None if next_due == QUIET else next_due - now
 
     def attempt(self, key: str, handler: Handler, started: datetime.datetime,
                 now: float) -> tuple[int, datetime.datetime, float]:
