@@ -1,6 +1,7 @@
 """Reading kopf's bookkeeping (handlers/kopf_storage.py): keys, records, what to clear.
 
-Key examples were computed with kopf 1.45.2's own algorithm (the issue-12 research notes, docs/kopf-parity-plan.md in git history before issue 16).
+Key examples were computed with kopf 1.45.2's own algorithm (the issue-12 research notes,
+docs/kopf-parity-plan.md in git history before issue 16).
 """
 
 from __future__ import annotations
