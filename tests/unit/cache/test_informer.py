@@ -23,7 +23,7 @@ from opframe.kube.client import WatchEvent
 from opframe.kube.clock import REAL_CLOCK, Clock, FakeClock
 
 if TYPE_CHECKING:
-    from conftest import ScriptedListerWatcher
+    from .conftest import ScriptedListerWatcher
 
 #: Upper bound for anything that should happen at once; only a failing test waits this long.
 WAIT_SECONDS = 2.0

@@ -1,14 +1,16 @@
-"""Bodies with kopf's names and attribute access (kopf's _cogs/structs/bodies.py, rewritten as dicts)."""
+"""Bodies with kopf's names and attribute access (opframe.handlers.bodies; kopf's _cogs/structs/bodies.py,
+rewritten as dicts), and LiveBody: a daemon's body (kopf's live body) and the sections it holds show the
+object's latest state; the state is swapped whole, so one read never mixes two states.
+"""
 
 from __future__ import annotations
 
 import json
+import threading
 
 import orjson
 
-import opframe
-from opframe.handlers.bodies import Body, Meta, Spec, Status
-from opframe.runtime.execution.kwargs import fresh_body
+from opframe.handlers.bodies import Body, LiveBody, Meta, Spec, Status
 
 RAW = {"apiVersion": "v1", "kind": "ConfigMap",
        "metadata": {"name": "a", "namespace": "ns", "uid": "u-1", "labels": {"x": "1"},
@@ -42,32 +44,49 @@ def test_absent_sections_read_as_empty() -> None:
     assert body.spec == {} and body.status == {} and body.meta.labels == {} and "spec" not in body
 
 
-def test_handlers_get_bodies_and_the_source_is_untouched() -> None:
-    body = fresh_body(orjson.dumps(RAW))
-    assert isinstance(body, opframe.Body) and body.meta.name == "a"
-    body.meta["name"] = "changed"
-    assert RAW["metadata"]["name"] == "a"
+# -- LiveBody --------------------------------------------------------------------------------------
 
 
-def test_kopfs_type_names_are_exported() -> None:
-    for name in ("Body", "Meta", "Spec", "Status", "Labels", "Annotations", "RawBody", "RawEvent", "RawEventType",
-                 "BodyEssence", "ObjectReference", "OwnerReference", "FieldPath", "FieldSpec", "HandlerId", "Logger",
-                 "PatchFn", "Patch", "Memo", "Resource", "PermanentError", "TemporaryError", "DaemonStopped"):
-        assert hasattr(opframe, name), name
+def test_sections_held_by_a_daemon_follow_the_object() -> None:
+    body = LiveBody(Body({"metadata": {"name": "a", "labels": {"l": "1"}}, "spec": {"v": 1, "gone": True}}))
+    spec, labels, meta, status = body.spec, body.meta.labels, body.meta, body.status
+    assert status == {} and len(status) == 0
+    body.replace(Body({"metadata": {"name": "a", "labels": {"l": "2"}}, "spec": {"v": 2}, "status": {"s": 1}}))
+    assert spec == {"v": 2} and dict(spec) == {"v": 2} and "gone" not in spec
+    assert labels == {"l": "2"} and meta.labels["l"] == "2" and meta.name == "a"
+    assert status == {"s": 1} and body["status"] == {"s": 1}
+    assert dict(body) == {"metadata": {"name": "a", "labels": {"l": "2"}}, "spec": {"v": 2}, "status": {"s": 1}}
 
 
-def test_index_and_store_are_generic_as_in_kopf() -> None:
-    from opframe.runtime.reconcile.indexes import Index, Store
-
-    index: Index[str, int] = Index()
-    index._set("ns/a", {"x": 1})
-    index._set("ns/b", {"x": 2})
-    assert isinstance(index["x"], Store) and sorted(index["x"]) == [1, 2] and 2 in index["x"]
-    assert opframe.Index[str, bool] is not None  # kopf's examples subscript it in evaluated annotations
+def test_the_daemon_kwargs_are_the_live_sections() -> None:
+    body = LiveBody({"metadata": {"name": "a", "annotations": {"x": "1"}}})
+    kwargs = body.sections()
+    body.replace({"metadata": {"name": "a", "annotations": {"x": "2"}}, "spec": {"v": 3}})
+    assert kwargs["body"] is body
+    assert kwargs["annotations"]["x"] == "2" and kwargs["spec"]["v"] == 3 and kwargs["meta"] == kwargs["metadata"]
 
 
-def test_memo_attributes_can_be_deleted() -> None:
-    memo = opframe.Memo()
-    memo.cache = 1
-    del memo.cache
-    assert "cache" not in memo
+def test_a_reader_never_sees_a_mix_of_two_states() -> None:
+    """Each state is consistent (all values equal); replacing it while a reader copies the spec never
+    shows a half-updated spec (refreshing in place did: a key deleted before its sibling was updated)."""
+    states = [{"spec": {"a": i, "b": i, **{f"k{j}": i for j in range(50)}}} for i in range(2)]
+    body = LiveBody(states[0])
+    spec = body.spec
+    stop = threading.Event()
+    mixed: list[dict[str, int]] = []
+
+    def read() -> None:
+        reads = 0
+        while not stop.is_set():
+            reads += 1
+            seen = dict(spec.items()) if reads % 2 else spec.copy()
+            if len(set(seen.values())) != 1:
+                mixed.append(seen)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    for i in range(20000):
+        body.replace(states[i % 2])
+    stop.set()
+    reader.join()
+    assert mixed == []

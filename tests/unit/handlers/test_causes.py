@@ -13,7 +13,11 @@ from opframe.handlers.diffs import DiffItem, essence
 from opframe.handlers.progress import HandlerRecord, HandlerState, Progress, digest
 
 ANNOTATIONS = Bookkeeping()
+
+
 FINALIZER = "opframe.dev/finalizer"
+
+
 BOOKKEEPING = Bookkeeping(finalizer=FINALIZER)
 
 
@@ -193,17 +197,3 @@ def test_cause_carries_the_body_and_essence() -> None:
     cause = run(body)
     assert cause.body is body
     assert cause.essence == essence_of({"a": 1})
-
-
-# -- has_finalizer -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("body", "expected"), [
-    ({"metadata": {"finalizers": [FINALIZER]}}, True),
-    ({"metadata": {"finalizers": ["other"]}}, False),
-    ({"metadata": {"finalizers": None}}, False),
-    ({"metadata": {}}, False),
-    ({}, False),
-], ids=["ours", "foreign", "null", "missing", "no-metadata"])
-def test_has_finalizer(body: dict[str, Any], expected: bool) -> None:
-    assert Bookkeeping(finalizer=FINALIZER).holds_finalizer(body) is expected

@@ -1,4 +1,6 @@
-"""Progress persisted in annotations: round trips, the handler record's states, malformed input."""
+"""Progress persisted in annotations (opframe.handlers.progress): round trips, the handler record's states,
+malformed input.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +10,12 @@ from typing import Any
 import orjson
 import pytest
 
-from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.progress import HandlerRecord, HandlerState, Progress, digest
 
 T0 = datetime.datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=datetime.UTC)
+
+
 LATER = T0 + datetime.timedelta(seconds=30)
-
-
-# -- annotation keys -----------------------------------------------------------------------------
-
-
-def test_default_annotation_keys() -> None:
-    annotations = Bookkeeping()
-    assert (annotations.last_handled, annotations.progress, annotations.own_prefix) == (
-        "opframe.dev/last-handled-configuration", "opframe.dev/progress", "opframe.dev/")
-
-
-def test_annotation_keys_follow_the_prefix() -> None:
-    annotations = Bookkeeping("ops.example.com")
-    assert (annotations.last_handled, annotations.progress, annotations.own_prefix) == (
-        "ops.example.com/last-handled-configuration", "ops.example.com/progress", "ops.example.com/")
 
 
 # -- round trips ---------------------------------------------------------------------------------
@@ -41,18 +29,6 @@ def test_progress_round_trips_through_its_annotation() -> None:
         "d": HandlerRecord(),
     })
     assert Progress.from_annotation(progress.to_annotation()) == progress
-
-
-def test_progress_is_read_back_from_the_object() -> None:
-    progress = Progress(cause="create", digest="d1", handlers={"h": HandlerRecord(retries=1, started=T0)})
-    body = {"metadata": {"annotations": {Bookkeeping().progress: progress.to_annotation()}}}
-    assert Bookkeeping().read_progress(body) == progress
-
-
-def test_diff_base_is_read_back_from_the_object() -> None:
-    base = {"spec": {"a": 1}, "metadata": {"labels": {"x": "y"}}}
-    body = {"metadata": {"annotations": {Bookkeeping().last_handled: orjson.dumps(base).decode()}}}
-    assert Bookkeeping().read_diff_base(body) == base
 
 
 def test_annotation_is_deterministic_json_with_sorted_handlers() -> None:
@@ -144,19 +120,6 @@ def test_timestamp_without_timezone_is_read_as_utc() -> None:
 def test_record_with_a_timestamp_without_timezone_can_be_asked_whether_due() -> None:
     record = HandlerRecord.from_json({"state": "delayed", "delayed": "2024-05-01T12:00:30"})
     assert not record.due(T0)
-
-
-@pytest.mark.parametrize("text", [None, "", "{bad", "[1, 2]", "3"], ids=["none", "empty", "not-json", "list", "int"])
-def test_malformed_diff_base_is_none(text: str | None) -> None:
-    annotations = {} if text is None else {Bookkeeping().last_handled: text}
-    assert Bookkeeping().read_diff_base({"metadata": {"annotations": annotations}}) is None
-
-
-@pytest.mark.parametrize("body", [{}, {"metadata": None}, {"metadata": {"annotations": None}}],
-                         ids=["no-metadata", "null-metadata", "null-annotations"])
-def test_objects_without_annotations_have_no_progress_or_diff_base(body: dict[str, Any]) -> None:
-    assert Bookkeeping().read_progress(body) is None
-    assert Bookkeeping().read_diff_base(body) is None
 
 
 # -- digest --------------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ import threading
 import time
 
 import pytest
-from queue_helpers import WaitCountingClock, queued, started
 
 from opframe.queue.workqueue import ShutDown, WorkQueue
+
+from ..helpers import WaitCountingClock, queued, started
 
 # 5.1 Add
 

@@ -1,0 +1,44 @@
+"""eventually() (opframe.testing.eventually). No sockets."""
+
+from __future__ import annotations
+
+import pytest
+
+from opframe.kube import errors
+from opframe.testing import eventually
+
+# -- eventually ------------------------------------------------------------------------------------
+
+
+def test_eventually_returns_the_first_truthy_result_and_treats_not_found_as_not_yet() -> None:
+    answers = iter([errors.NotFound(404, "not yet"), None, 0, {"ready": True}])
+
+    def check() -> object:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert eventually(check, what="readiness", interval=0) == {"ready": True}
+
+
+def test_eventually_times_out_naming_what_it_waited_for_at_the_time_of_failure() -> None:
+    calls: list[int] = []
+    with pytest.raises(AssertionError) as failure:
+        eventually(lambda: calls.append(1), what=lambda: f"the copy (seen {len(calls)} times)",
+                   timeout=0.02, interval=0.005)
+    assert str(failure.value) == f"timed out after 0 s waiting for the copy (seen {len(calls)} times)"
+    assert len(calls) >= 2
+
+
+def test_eventually_raises_the_given_error_type_and_lets_other_errors_through() -> None:
+    class StepFailed(AssertionError):
+        pass
+
+    with pytest.raises(StepFailed):
+        eventually(lambda: False, what="never", timeout=0, error=StepFailed)
+    def forbidden() -> bool:
+        raise errors.Forbidden(403, "no")
+
+    with pytest.raises(errors.Forbidden):
+        eventually(forbidden, what="anything", timeout=1)
