@@ -14,7 +14,6 @@ import pytest
 
 from opframe import on
 from opframe.handlers.bookkeeping import Bookkeeping
-from opframe.handlers.diffs import essence
 from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.outcomes import Raised, Succeeded
 from opframe.handlers.progress import HandlerRecord, HandlerState, Progress, digest
@@ -23,8 +22,7 @@ from opframe.handlers.retries import PermanentError, TemporaryError
 from opframe.runtime.reconcile.planner import conclude, plan, release
 from opframe.runtime.reconcile.planner import earliest as _earliest
 
-ANNOTATIONS = Bookkeeping()
-
+from ..objects import ANNOTATIONS, essence_of, handler, obj
 
 FINALIZER = "opframe.dev/finalizer"
 
@@ -33,14 +31,6 @@ BOOKKEEPING = Bookkeeping(finalizer=FINALIZER)
 
 
 NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.UTC)
-
-
-def _noop(**_: Any) -> None:
-    return None
-
-
-def handler(id: str, kind: Kind, **options: Any) -> Handler:
-    return Handler(id=id, fn=_noop, kind=kind, resource=("websites",), **options)
 
 
 CREATE = handler("on_create", Kind.CREATE)
@@ -62,29 +52,6 @@ TIMER = handler("tick", Kind.TIMER, interval=5.0)
 
 
 ALL = [CREATE, UPDATE, DELETE, RESUME, FIELD]
-
-
-def obj(spec: dict[str, Any], *, handled: dict[str, Any] | None = None, progress: Progress | None = None,
-        finalizers: list[str] | None = None, deleting: bool = False,
-        annotations: dict[str, str] | None = None, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    notes = dict(annotations or {})
-    if handled is not None:
-        notes[ANNOTATIONS.last_handled] = orjson.dumps(essence_of(handled)).decode()
-        notes[ANNOTATIONS.marker] = "yes"
-    if progress is not None:
-        notes[ANNOTATIONS.progress] = progress.to_annotation()
-    metadata: dict[str, Any] = {"name": "w", "namespace": "ns", "resourceVersion": "7", "annotations": notes}
-    if labels:
-        metadata["labels"] = labels
-    if finalizers is not None:
-        metadata["finalizers"] = finalizers
-    if deleting:
-        metadata["deletionTimestamp"] = "2026-12-01T11:59:00Z"
-    return {"apiVersion": "example.com/v1", "kind": "Website", "metadata": metadata, "spec": spec}
-
-
-def essence_of(spec: dict[str, Any]) -> dict[str, Any]:
-    return essence(obj(spec), own_prefix=ANNOTATIONS.own_prefix)
 
 
 def planned(body: dict[str, Any], handlers: list[Handler] = ALL, *, matching: set[str] | None = None,
