@@ -14,29 +14,9 @@ with ``import opframe as kopf``; opframe's own names (``Operator``, ``Settings``
 """
 
 from opframe import on
-from opframe.handlers.bodies import (
-    Annotations,
-    Body,
-    BodyEssence,
-    FieldPath,
-    FieldSpec,
-    HandlerId,
-    Labels,
-    Logger,
-    Meta,
-    ObjectReference,
-    OwnerReference,
-    RawBody,
-    RawEvent,
-    RawEventType,
-    Spec,
-    Status,
-)
 from opframe.handlers.causes import Reason
-from opframe.handlers.diffs import Diff, DiffItem, DiffOperation
 from opframe.handlers.filters import ABSENT, EVERYTHING, PRESENT, all_, any_, none_, not_
 from opframe.handlers.memos import Memo
-from opframe.handlers.patches import Patch, PatchFn
 from opframe.handlers.registry import OperatorRegistry, get_default_registry, set_default_registry
 from opframe.handlers.retries import (
     ErrorsMode,
@@ -109,6 +89,26 @@ from opframe.kube.errors import ApiError
 from opframe.kube.errors import Conflict as ApiConflict
 from opframe.kube.errors import NotFound as ApiNotFound
 from opframe.kube.resources import Resource
+from opframe.objects.bodies import (
+    Annotations,
+    Body,
+    BodyEssence,
+    FieldPath,
+    FieldSpec,
+    HandlerId,
+    Labels,
+    Logger,
+    Meta,
+    ObjectReference,
+    OwnerReference,
+    RawBody,
+    RawEvent,
+    RawEventType,
+    Spec,
+    Status,
+)
+from opframe.objects.diffs import Diff, DiffItem, DiffOperation
+from opframe.objects.patches import Patch, PatchFn
 from opframe.on import daemon, index, timer
 from opframe.runtime.execution.parents import execute
 from opframe.runtime.execution.stopping import DaemonStopped, DaemonStoppingReason

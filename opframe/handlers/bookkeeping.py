@@ -20,8 +20,8 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from opframe.handlers.diffs import MANAGED_MARKER
 from opframe.handlers.progress import HandlerRecord, Progress, json_object
+from opframe.objects.diffs import MANAGED_MARKER
 
 DEFAULT_PREFIX = "opframe.dev"
 #: The diff-base's annotation name (kopf's too, under its own prefix).

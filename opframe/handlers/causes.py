@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from opframe.handlers.bookkeeping import Bookkeeping
-from opframe.handlers.diffs import Diff, diff, essence, managed_prefixes, without_managed
 from opframe.handlers.progress import Progress, digest
+from opframe.objects.diffs import Diff, diff, essence, managed_prefixes, without_managed
 
 
 class Reason(enum.StrEnum):

@@ -16,9 +16,9 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opframe.handlers.diffs import parse_path
 from opframe.handlers.filters import UNSET
 from opframe.handlers.handler import Handler, Kind, handler_id
+from opframe.objects.diffs import parse_path
 
 
 class DuplicateHandlerError(ValueError):

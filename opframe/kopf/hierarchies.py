@@ -40,8 +40,8 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, Protocol, TypeAlias, cast
 
-from opframe.handlers.bodies import FieldPath, FieldSpec, ObjectReference, OwnerReference
 from opframe.handlers.owners import current_owner
+from opframe.objects.bodies import FieldPath, FieldSpec, ObjectReference, OwnerReference
 
 __all__ = [
     "K8sObject",

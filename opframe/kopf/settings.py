@@ -36,8 +36,8 @@ from typing import Any, TypedDict
 import pydantic
 
 from opframe.handlers.bookkeeping import LAST_HANDLED
-from opframe.handlers.diffs import KOPF_PREFIX
 from opframe.kopf.storage import KOPF_FINALIZER, TOUCH_KEY
+from opframe.objects.diffs import KOPF_PREFIX
 from opframe.settings import Settings
 
 # -- storages: where progress and the diff-base are kept (configuration carriers in opframe) -------

@@ -15,7 +15,7 @@ kopf 1.45 keeps (with its default prefix ``kopf.zalando.org``):
 Reading is all this module does, plus naming what to clear once opframe has finished a
 cause kopf started; ``KopfBookkeeping`` offers it to the core as its foreign bookkeeping
 (handlers/bookkeeping.py). Invariant: nothing here writes kopf's format. kopf's prefix,
-finalizer and key names are defined here (its prefix in handlers/diffs.py, whose essence
+finalizer and key names are defined here (its prefix in objects/diffs.py, whose essence
 ignores kopf's bookkeeping).
 """
 
@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opframe.handlers.bookkeeping import LAST_HANDLED
-from opframe.handlers.diffs import KOPF_PREFIX
 from opframe.handlers.progress import HandlerRecord, HandlerState, json_object, parse_time
+from opframe.objects.diffs import KOPF_PREFIX
 from opframe.settings import Settings
 
 KOPF_FINALIZER = f"{KOPF_PREFIX}/KopfFinalizerMarker"

@@ -9,7 +9,8 @@ The tree mirrors the source tree: the tests of ``opframe/<path>/<module>.py`` ar
 test package (see its ``__init__.py``).
 
 Every directory is a package, so modules of different directories may share a name.
-Fixtures shared by a directory's tests are in its ``conftest.py``; helpers shared by
-several directories in a ``helpers.py`` above them, imported relatively
-(``from ..helpers import JOIN_SECONDS``).
+Fixtures shared by a directory's tests are in its ``conftest.py``; code shared by several
+directories in a module above them named for what it holds (``harness.py``: clocks that
+report waiters, threads that keep results), imported relatively
+(``from ..harness import JOIN_SECONDS``).
 """

@@ -16,15 +16,15 @@ from typing import Any
 
 import orjson
 
-from opframe.handlers.bodies import Body
-from opframe.handlers.diffs import Diff
 from opframe.handlers.handler import Handler
 from opframe.handlers.memos import Memo
-from opframe.handlers.patches import Patch
 from opframe.handlers.progress import now_utc
 from opframe.kube.client import KubeClient
 from opframe.kube.discovery import Discovery
 from opframe.kube.resources import Resource
+from opframe.objects.bodies import Body
+from opframe.objects.diffs import Diff
+from opframe.objects.patches import Patch
 from opframe.runtime.telemetry.logs import object_logger
 from opframe.settings import Settings, SettingsView
 

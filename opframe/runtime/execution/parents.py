@@ -19,7 +19,7 @@ import datetime
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from opframe.handlers import diffs, filters
+from opframe.handlers import filters
 from opframe.handlers.filters import UNSET
 from opframe.handlers.handler import Handler
 from opframe.handlers.outcomes import Outcome, Raised, Succeeded, WithChildren
@@ -27,6 +27,7 @@ from opframe.handlers.progress import HandlerRecord
 from opframe.handlers.registry import Registry
 from opframe.handlers.retries import ChildrenPending
 from opframe.handlers.subhandlers import Declared, Subhandlers, current
+from opframe.objects import diffs
 from opframe.runtime.execution.calls import call, coroutine_of
 from opframe.runtime.execution.filtering import callback_caller
 from opframe.runtime.execution.kwargs import attempt_kwargs

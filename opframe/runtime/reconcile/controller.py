@@ -54,12 +54,12 @@ from opframe.handlers.causes import Reason, detect
 from opframe.handlers.handler import CHANGE_KINDS, Handler, Kind
 from opframe.handlers.memos import Memo
 from opframe.handlers.outcomes import Outcome, Raised
-from opframe.handlers.patches import Patch
 from opframe.handlers.progress import HandlerRecord, digest, now_utc
 from opframe.handlers.retries import RetryPolicy
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
+from opframe.objects.patches import Patch
 from opframe.queue.metrics import NO_METRICS
 from opframe.queue.ratelimiting import RateLimitingQueue
 from opframe.queue.workqueue import ShutDown

@@ -42,11 +42,11 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from opframe.handlers import retries
-from opframe.handlers.bodies import LiveBody
 from opframe.handlers.handler import Handler
 from opframe.handlers.owners import current_owner
-from opframe.handlers.patches import Patch
 from opframe.handlers.progress import now_utc
+from opframe.objects.bodies import LiveBody
+from opframe.objects.patches import Patch
 from opframe.runtime.execution.calls import accepted_kwargs
 from opframe.runtime.execution.kwargs import attempt_kwargs
 from opframe.runtime.execution.loops import LoopPool

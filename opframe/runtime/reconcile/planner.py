@@ -36,13 +36,14 @@ from typing import Any
 
 import orjson
 
-from opframe.handlers import diffs, filters, retries
+from opframe.handlers import filters, retries
 from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.causes import Cause, Reason, detect
 from opframe.handlers.handler import CHANGE_KINDS, Handler, Kind
 from opframe.handlers.outcomes import Failure, Outcome, Pending, Raised, Succeeded, WithChildren
-from opframe.handlers.patches import Patch
 from opframe.handlers.progress import HandlerRecord, HandlerState, Progress, digest
+from opframe.objects import diffs
+from opframe.objects.patches import Patch
 
 #: Which handler kinds each reason runs (field handlers run for creation and updates).
 KINDS_BY_REASON: Mapping[Reason, tuple[Kind, ...]] = {

@@ -28,9 +28,9 @@ from collections.abc import Callable, Collection, Sequence
 
 from opframe.handlers.handler import Handler
 from opframe.handlers.outcomes import Raised
-from opframe.handlers.patches import Patch
 from opframe.handlers.progress import now_utc
 from opframe.handlers.retries import RetryPolicy
+from opframe.objects.patches import Patch
 from opframe.runtime.execution.invoker import Invoker
 from opframe.runtime.execution.kwargs import KwargsBuilder, fresh_body
 from opframe.runtime.execution.stopping import AsyncTimerStopped, DaemonStoppingReason, TimerStopped

@@ -30,10 +30,10 @@ from typing import Any
 
 from opframe.cache.store import split_key
 from opframe.handlers.bookkeeping import Bookkeeping
-from opframe.handlers.patches import Patch
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
+from opframe.objects.patches import Patch
 
 logger = logging.getLogger("opframe.writer")
 

@@ -9,8 +9,8 @@ import pytest
 
 from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.causes import Reason, detect
-from opframe.handlers.diffs import DiffItem, essence
 from opframe.handlers.progress import HandlerRecord, HandlerState, Progress, digest
+from opframe.objects.diffs import DiffItem, essence
 
 ANNOTATIONS = Bookkeeping()
 

@@ -27,8 +27,8 @@ kopf's ``registries/test_matching_for_watching.py`` has no file of its own: its
 test_matching_for_spawning.py, each parametrized over the kinds of handlers.
 
 opframe's own tests of the same modules are elsewhere in tests/unit, at the path of the
-opframe module (e.g. ``handlers/test_diffs.py``). A check ported from kopf goes here, into
+opframe module (e.g. ``objects/test_diffs.py``). A check ported from kopf goes here, into
 the file of the kopf module it comes from (a new file at kopf's path if there is none).
-Helpers shared by a directory's modules are in its ``helpers.py``, fixtures in its
-``conftest.py``.
+Code shared by a directory's modules is in a module named for what it holds
+(``registries/declarations.py``, ``hierarchies/children.py``), fixtures in its ``conftest.py``.
 """

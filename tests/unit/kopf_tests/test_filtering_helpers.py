@@ -16,7 +16,7 @@ import opframe
 from opframe import on
 from opframe.handlers.filters import all_, any_, none_, not_
 
-from .registries.helpers import _always, _never, declare, obj, passes
+from .registries.declarations import _always, _never, declare, obj, passes
 
 # -- combinators of callbacks (kopf: tests/test_filtering_helpers.py) ---------------------------------
 

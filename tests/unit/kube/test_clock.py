@@ -6,7 +6,7 @@ import threading
 
 from opframe.kube.clock import REAL_CLOCK, FakeClock
 
-from ..helpers import JOIN_SECONDS, SleepWatchingClock
+from ..harness import JOIN_SECONDS, SleepWatchingClock
 
 
 def test_fake_clock_stands_still_until_step() -> None:

@@ -9,7 +9,7 @@ import pytest
 from opframe.kube.clock import FakeClock
 from opframe.kube.token_bucket import TokenBucket
 
-from ..helpers import JOIN_SECONDS, SleepWatchingClock
+from ..harness import JOIN_SECONDS, SleepWatchingClock
 
 
 def test_5_8_token_bucket_starts_full_with_burst_tokens() -> None:

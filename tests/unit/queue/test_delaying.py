@@ -12,8 +12,8 @@ from opframe.queue.delaying import DelayingQueue
 from opframe.queue.metrics import QueueMetricsRecorder
 from opframe.queue.workqueue import ShutDown
 
-from ..helpers import JOIN_SECONDS, WaitCountingClock, soon, started
-from ..helpers import queued as ready
+from ..harness import JOIN_SECONDS, WaitCountingClock, soon, started
+from ..harness import queued as ready
 
 
 @pytest.mark.parametrize("delay", [0, 0.0, -1.5], ids=["zero", "zero-float", "negative"])

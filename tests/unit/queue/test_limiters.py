@@ -16,7 +16,7 @@ from opframe.queue.limiters import (
     default_controller_rate_limiter,
 )
 
-from ..helpers import ScriptedLimiter
+from ..harness import ScriptedLimiter
 
 # 5.7 Per-item exponential limiter
 

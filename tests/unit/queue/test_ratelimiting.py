@@ -8,8 +8,8 @@ from opframe.kube.clock import FakeClock
 from opframe.queue.metrics import QueueMetricsRecorder
 from opframe.queue.ratelimiting import RateLimitingQueue
 
-from ..helpers import ScriptedLimiter
-from ..helpers import queued as ready
+from ..harness import ScriptedLimiter
+from ..harness import queued as ready
 
 # 5.6 RateLimitingQueue
 

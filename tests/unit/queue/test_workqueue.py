@@ -10,7 +10,7 @@ import pytest
 
 from opframe.queue.workqueue import ShutDown, WorkQueue
 
-from ..helpers import WaitCountingClock, queued, started
+from ..harness import WaitCountingClock, queued, started
 
 # 5.1 Add
 

@@ -7,9 +7,9 @@ from typing import Any
 import orjson
 
 from opframe.handlers.bookkeeping import Bookkeeping
-from opframe.handlers.diffs import essence
 from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.progress import Progress
+from opframe.objects.diffs import essence
 
 ANNOTATIONS = Bookkeeping()
 

@@ -1,7 +1,7 @@
 """kopf compatibility: the ``body`` a handler gets and its sections.
 
 Mirrors kopf 1.45.2's ``tests/basic-structs/test_body.py`` (rewritten), run against
-opframe's ``Body`` (``opframe.handlers.bodies``).
+opframe's ``Body`` (``opframe.objects.bodies``).
 
 Left out: kopf's "live views" (a Body and its sections reflecting later changes of the
 dict it was made from). opframe's Body is a dict of its own, a handler's private copy of
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers.bodies import Body, Meta, Spec, Status
+from opframe.objects.bodies import Body, Meta, Spec, Status
 
 # -- sections -------------------------------------------------------------------------------------
 

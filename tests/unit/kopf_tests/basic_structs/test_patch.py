@@ -1,7 +1,7 @@
 """kopf compatibility: ``Patch`` as kopf 1.45.2's ``kopf.Patch`` — constructor, truth, repr, fns, clear().
 
 Mirrors kopf 1.45.2's ``tests/basic-structs/test_patch.py`` (rewritten, not copied), run against
-opframe's ``Patch`` (``opframe.handlers.patches``), with opframe's own additions: the
+opframe's ``Patch`` (``opframe.objects.patches``), with opframe's own additions: the
 patch stays a plain serialisable dict of only what was written, copies.
 """
 
@@ -14,8 +14,8 @@ import orjson
 import pytest
 
 import opframe
-from opframe.handlers.bodies import Body, RawBody
-from opframe.handlers.patches import Patch
+from opframe.objects.bodies import Body, RawBody
+from opframe.objects.patches import Patch
 
 # -- construction and truth (kopf: test_patch.py) -------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 Mirrors kopf 1.45.2's ``tests/basic-structs/test_patch_fields.py`` (rewritten, not copied): the ``spec``,
 ``status``, ``metadata``/``meta``, ``labels`` and ``annotations`` views of opframe's
-``Patch`` (``opframe.handlers.patches``), with opframe's own additions: reading a view
+``Patch`` (``opframe.objects.patches``), with opframe's own additions: reading a view
 adds nothing to the patch, mapping methods on the views.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 import pytest
 
-from opframe.handlers.bodies import RawBody
-from opframe.handlers.patches import Patch
+from opframe.objects.bodies import RawBody
+from opframe.objects.patches import Patch
 
 # -- sections (kopf: test_patch_fields.py) --------------------------------------------------------
 

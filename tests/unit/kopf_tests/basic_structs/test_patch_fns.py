@@ -1,7 +1,7 @@
 """kopf compatibility: a ``Patch``'s fns, applied by ``as_json_patch()``.
 
 Mirrors kopf 1.45.2's ``tests/basic-structs/test_patch_fns.py`` (and the fns cases of
-``test_patch_json.py``) (rewritten, not copied), run against opframe's ``Patch`` (``opframe.handlers.patches``).
+``test_patch_json.py``) (rewritten, not copied), run against opframe's ``Patch`` (``opframe.objects.patches``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers.bodies import Body, RawBody
-from opframe.handlers.patches import Patch
+from opframe.objects.bodies import Body, RawBody
+from opframe.objects.patches import Patch
 
 
 def noop(body: RawBody) -> None:

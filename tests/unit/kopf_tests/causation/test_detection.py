@@ -26,8 +26,8 @@ import pytest
 from opframe import on
 from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.causes import Reason, detect
-from opframe.handlers.diffs import DiffItem
 from opframe.handlers.registry import Registry
+from opframe.objects.diffs import DiffItem
 from opframe.runtime.reconcile.planner import plan
 
 ANNOTATIONS = Bookkeeping()

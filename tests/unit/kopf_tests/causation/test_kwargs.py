@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers.bodies import Body
 from opframe.handlers.causes import Reason
-from opframe.handlers.diffs import DiffItem
 from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.memos import Memo
-from opframe.handlers.patches import Patch
 from opframe.kube.resources import Resource
+from opframe.objects.bodies import Body
+from opframe.objects.diffs import DiffItem
+from opframe.objects.patches import Patch
 from opframe.runtime.execution.kwargs import KwargsBuilder, fresh_body, serialised
 
 

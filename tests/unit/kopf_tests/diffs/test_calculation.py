@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers.diffs import Diff, DiffItem, DiffOperation, diff
+from opframe.objects.diffs import Diff, DiffItem, DiffOperation, diff
 
 # -- calculation (kopf: test_calculation.py) ------------------------------------------------------
 

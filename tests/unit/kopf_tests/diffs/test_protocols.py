@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import opframe
-from opframe.handlers.diffs import Diff, DiffItem, DiffOperation
+from opframe.objects.diffs import Diff, DiffItem, DiffOperation
 
 # -- protocols (kopf: test_protocols.py) ----------------------------------------------------------
 

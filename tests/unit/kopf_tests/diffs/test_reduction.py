@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers.diffs import Diff, DiffItem, DiffOperation, reduce
+from opframe.objects.diffs import Diff, DiffItem, DiffOperation, reduce
 
 # -- reduction (kopf: test_reduction.py) ----------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .helpers import CONTAINERS, FLAVOURS
+from .children import CONTAINERS, FLAVOURS
 
 
 @pytest.fixture(params=FLAVOURS)

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers.bodies import Body
 from opframe.handlers.owners import current_owner
 from opframe.kopf.hierarchies import (
     adjust_namespace,
@@ -24,8 +23,9 @@ from opframe.kopf.hierarchies import (
     owner_or_current,
     remove_owner_reference,
 )
+from opframe.objects.bodies import Body
 
-from .helpers import owner
+from .children import owner
 
 
 @pytest.fixture()

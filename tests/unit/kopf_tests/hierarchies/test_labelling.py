@@ -16,7 +16,7 @@ import pytest
 
 from opframe.kopf.hierarchies import label
 
-from .helpers import FakePykube, make, meta_of
+from .children import FakePykube, make, meta_of
 
 # -- label ---------------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import pytest
 
 from opframe.kopf.hierarchies import harmonize_naming
 
-from .helpers import ANY_FORCED, NOT_FORCED, make, meta_of
+from .children import ANY_FORCED, NOT_FORCED, make, meta_of
 
 # -- harmonize_naming ----------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import pytest
 
 from opframe.kopf.hierarchies import adjust_namespace
 
-from .helpers import ANY_FORCED, make, meta_of
+from .children import ANY_FORCED, make, meta_of
 
 # -- adjust_namespace ----------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from typing import Any
 import kubernetes.client as k8s
 import pytest
 
-from opframe.handlers.bodies import Body
 from opframe.kopf import hierarchies
 from opframe.kopf.hierarchies import (
     adopt,
@@ -22,8 +21,9 @@ from opframe.kopf.hierarchies import (
     build_owner_reference,
     remove_owner_reference,
 )
+from opframe.objects.bodies import Body
 
-from .helpers import FakePykube, make, meta_of, owner
+from .children import FakePykube, make, meta_of, owner
 
 # -- build_owner_reference / build_object_reference ----------------------------------------------
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers.bodies import Body
 from opframe.kopf.hierarchies import (
     adjust_namespace,
     adopt,
@@ -25,8 +24,9 @@ from opframe.kopf.hierarchies import (
     label,
     remove_owner_reference,
 )
+from opframe.objects.bodies import Body
 
-from .helpers import FakePykube, owner
+from .children import FakePykube, owner
 
 # -- type validation -----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from opframe.kopf.hierarchies import build_object_reference
 
-from ..hierarchies.helpers import owner
+from ..hierarchies.children import owner
 
 
 def test_object_reference_for_a_namespaced_object() -> None:

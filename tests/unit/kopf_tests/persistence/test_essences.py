@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from opframe.handlers.bookkeeping import Bookkeeping
-from opframe.handlers.diffs import essence
+from opframe.objects.diffs import essence
 
 PREFIXES = [Bookkeeping().own_prefix, "kopf.zalando.org/"]
 SYSTEM_FIELDS = ["uid", "name", "namespace", "selfLink", "generation", "finalizers", "resourceVersion",

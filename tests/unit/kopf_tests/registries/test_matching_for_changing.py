@@ -13,7 +13,7 @@ the change handlers for the cause it detects from the object. So every case here
 real object, as the API server would send it: its reason comes from its persisted
 diff-base (none: creation; another one: an update; ``deletionTimestamp`` with our
 finalizer: deletion; the same one on first sight: resuming), never from a forced field
-(the machinery is in helpers.py).
+(the machinery is in declarations.py).
 
 Left out, as opframe behaves differently (see the report of this port): ``field=``
 without ``value=`` requiring the field's presence (creation, deletion, resuming),
@@ -35,7 +35,7 @@ from opframe.handlers.filters import ABSENT, PRESENT
 from opframe.handlers.handler import Handler
 from opframe.handlers.registry import Registry
 
-from .helpers import (
+from .declarations import (
     BOOKKEEPING,
     FINALIZER,
     KNOWN,

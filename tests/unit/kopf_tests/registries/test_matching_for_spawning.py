@@ -12,7 +12,7 @@ the change handlers for the cause it detects from the object. So every case here
 real object, as the API server would send it: its reason comes from its persisted
 diff-base (none: creation; another one: an update; ``deletionTimestamp`` with our
 finalizer: deletion; the same one on first sight: resuming), never from a forced field
-(the machinery is in helpers.py).
+(the machinery is in declarations.py).
 
 Left out, as opframe behaves differently (see the report of this port): ``field=``
 without ``value=`` requiring the field's presence (events, timers, daemons).
@@ -28,7 +28,7 @@ import pytest
 from opframe import on
 from opframe.handlers.filters import ABSENT, PRESENT
 
-from .helpers import KNOWN, _always, _never, declare, obj, passes, timer
+from .declarations import KNOWN, _always, _never, declare, obj, passes, timer
 
 # -- fields of watching and spawning handlers (kopf: the decorator cases) ---------------------------------
 

@@ -9,7 +9,7 @@ the change handlers for the cause it detects from the object. So every case here
 real object, as the API server would send it: its reason comes from its persisted
 diff-base (none: creation; another one: an update; ``deletionTimestamp`` with our
 finalizer: deletion; the same one on first sight: resuming), never from a forced field
-(the machinery is in helpers.py).
+(the machinery is in declarations.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from opframe import on
 from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.registry import make
 
-from .helpers import declare, obj, passes, selected
+from .declarations import declare, obj, passes, selected
 
 # -- callbacks (kopf: test_matching_of_callbacks.py) ---------------------------------------------------
 

@@ -9,7 +9,7 @@ the change handlers for the cause it detects from the object. So every case here
 real object, as the API server would send it: its reason comes from its persisted
 diff-base (none: creation; another one: an update; ``deletionTimestamp`` with our
 finalizer: deletion; the same one on first sight: resuming), never from a forced field
-(the machinery is in helpers.py).
+(the machinery is in declarations.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from opframe.handlers.registry import Registry
 from opframe.runtime.execution.kwargs import serialised
 from opframe.runtime.reconcile.planner import plan
 
-from .helpers import BOOKKEEPING, FINALIZER, KEY, NOW, declare, evaluator, fn1, fn2, obj
+from .declarations import BOOKKEEPING, FINALIZER, KEY, NOW, declare, evaluator, fn1, fn2, obj
 
 # -- the finalizer (kopf: test_requires_finalizer.py) --------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -11,8 +11,10 @@ import opframe
 from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.memos import Memo
 from opframe.handlers.progress import now_utc
+from opframe.kopf.settings import OperatorSettings
 from opframe.kube.resources import Resource
-from opframe.runtime.execution.kwargs import KwargsBuilder, fresh_body, serialised
+from opframe.runtime.execution.kwargs import Api, KwargsBuilder, fresh_body, serialised
+from opframe.settings import Settings
 
 
 def _handler(**_: Any) -> None:
@@ -66,3 +68,16 @@ def test_handlers_get_bodies_and_the_source_is_untouched() -> None:
     assert isinstance(body, opframe.Body) and body.meta.name == "a"
     body.meta["name"] = "changed"
     assert RAW["metadata"]["name"] == "a"
+
+
+def test_settings_is_the_operators_view_when_it_has_one_else_its_own_settings() -> None:
+    """kopf's entry points give a view (kopf's OperatorSettings); an Operator built directly gets Settings."""
+    settings, view = Settings(workers=3), OperatorSettings()
+    view.bind(settings)
+    resource = Resource("", "v1", "configmaps", "ConfigMap")
+    for api_view, expected in ((view, view), (None, settings)):
+        api = Api(cast(Any, None), settings, Memo(), api_view)
+        kwargs = KwargsBuilder(resource, api, Memo(), dict).build(HANDLER, fresh_body(serialised(BODY)), "ns/a",
+                                                                  reason=None)
+        assert kwargs["settings"] is expected
+    assert kwargs["settings"].workers == 3 and view.workers == 3

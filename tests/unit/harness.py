@@ -1,4 +1,4 @@
-"""Helpers shared by the queue and kube tests: clocks that report waiters, threads that keep results, a drain,
+"""The harness shared by the queue and kube tests: clocks that report waiters, threads that keep results, a drain,
 a scripted rate limiter.
 """
 

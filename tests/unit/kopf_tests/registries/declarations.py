@@ -11,11 +11,11 @@ import orjson
 from opframe import on
 from opframe.handlers.bookkeeping import Bookkeeping
 from opframe.handlers.causes import detect
-from opframe.handlers.diffs import essence
 from opframe.handlers.handler import Handler
 from opframe.handlers.memos import Memo
 from opframe.handlers.registry import Registry
 from opframe.kube.resources import Resource
+from opframe.objects.diffs import essence
 from opframe.runtime.execution.filtering import FilterEvaluator
 from opframe.runtime.execution.kwargs import KwargsBuilder, serialised
 from opframe.runtime.reconcile.planner import plan

@@ -1,4 +1,4 @@
-"""Bodies with kopf's names and attribute access (opframe.handlers.bodies; kopf's _cogs/structs/bodies.py,
+"""Bodies with kopf's names and attribute access (opframe.objects.bodies; kopf's _cogs/structs/bodies.py,
 rewritten as dicts), and LiveBody: a daemon's body (kopf's live body) and the sections it holds show the
 object's latest state; the state is swapped whole, so one read never mixes two states.
 """
@@ -10,7 +10,7 @@ import threading
 
 import orjson
 
-from opframe.handlers.bodies import Body, LiveBody, Meta, Spec, Status
+from opframe.objects.bodies import Body, LiveBody, Meta, Spec, Status
 
 RAW = {"apiVersion": "v1", "kind": "ConfigMap",
        "metadata": {"name": "a", "namespace": "ns", "uid": "u-1", "labels": {"x": "1"},

@@ -11,7 +11,7 @@ from typing import Any
 import kubernetes.client as k8s
 import pytest
 
-from opframe.handlers.bodies import Body
+from opframe.objects.bodies import Body
 
 OWNER_RAW: dict[str, Any] = {
     "apiVersion": "example.com/v1",

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from opframe.handlers.diffs import (
+from opframe.objects.diffs import (
     KUBECTL_LAST_APPLIED,
     DiffItem,
     diff,

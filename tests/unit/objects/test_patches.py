@@ -1,11 +1,11 @@
-"""Patch (opframe.handlers.patches): the sections handlers write into, merged in one plain dict."""
+"""Patch (opframe.objects.patches): the sections handlers write into, merged in one plain dict."""
 
 from __future__ import annotations
 
 import orjson
 import pytest
 
-from opframe.handlers.patches import Patch
+from opframe.objects.patches import Patch
 
 # -- Patch -----------------------------------------------------------------------------------------
 
