@@ -330,8 +330,9 @@ def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str]
 
     kopf's rules: resume handlers join the first update (and, with ``deleted=True``, the first
     deletion) the operator sees of an object; a handler with ``field=`` needs the field in
-    the old or the new state, and its ``value=`` to match either; ``on.field`` needs the field
-    to have changed, ``on.update(field=)`` does not.
+    the old or the new state, and its ``value=`` to match either; ``on.field`` and
+    ``on.update(field=)`` need the field to have changed (kopf's ``field_needs_change``),
+    ``on.create``/``on.resume``/``on.delete`` with ``field=`` do not.
     """
     kinds = KINDS_BY_REASON[cause.reason]
     full = cause.diff if cause.reason is Reason.UPDATE else diffs.diff(cause.old, cause.new)
@@ -357,7 +358,7 @@ def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str]
                     filters.match_value(old, handler.value, _no_callbacks)
                     or filters.match_value(new, handler.value, _no_callbacks)):
                 continue  # a callable value= was called with the object by the caller (``matching``)
-            if handler.kind is Kind.FIELD and not handler_diff:
+            if handler.kind in (Kind.FIELD, Kind.UPDATE) and not handler_diff:
                 continue
             if cause.reason is Reason.UPDATE and not _old_new_pass(handler, old, new, old_new):
                 continue

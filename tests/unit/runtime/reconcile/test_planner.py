@@ -48,6 +48,9 @@ RESUME = handler("on_resume", Kind.RESUME)
 FIELD = handler("on_replicas", Kind.FIELD, field=("spec", "replicas"))
 
 
+UPDATE_FIELD = handler("on_update_replicas", Kind.UPDATE, field=("spec", "replicas"))
+
+
 TIMER = handler("tick", Kind.TIMER, interval=5.0)
 
 
@@ -118,6 +121,18 @@ TABLE = [
                                                                    finalizers=[FINALIZER, "other/f"]),
         [], "remove", matching=set()),
     Row("only a timer: finalizer for it, no diff-base", obj({"replicas": 1}), [], "add", handlers=[TIMER]),
+    # kopf's field_needs_change (kopf/on.py, checked against kopf 1.45.2 running): on.update and on.field
+    # with field= run only when the field changed; on.create/on.resume with field= only need it present.
+    Row("on.update(field=), another field changed: not run", obj({"replicas": 1, "x": 2},
+                                                                   handled={"replicas": 1, "x": 1}),
+        [], "keep", handlers=[UPDATE_FIELD]),
+    Row("on.update(field=), the field changed: run", obj({"replicas": 2}, handled={"replicas": 1}),
+        ["on_update_replicas"], "keep", handlers=[UPDATE_FIELD]),
+    Row("on.create(field=) with the field present: run", obj({"replicas": 1}), ["on_create_replicas"], "keep",
+        handlers=[handler("on_create_replicas", Kind.CREATE, field=("spec", "replicas"))]),
+    Row("on.resume(field=), unchanged, first sight: run", obj({"replicas": 1}, handled={"replicas": 1}),
+        ["on_resume_replicas"], "keep", first_sight=True,
+        handlers=[handler("on_resume_replicas", Kind.RESUME, field=("spec", "replicas"))]),
 ]
 
 
