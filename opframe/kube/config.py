@@ -10,10 +10,12 @@ failures as one clear ``ConfigurationError``.
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
 from opframe.kube.client import ClientSettings, KubeClient
+from opframe.kube.credentials import private_file
 from opframe.kube.errors import KubeError
 
 
@@ -59,3 +61,80 @@ def connect(kubeconfig: str | os.PathLike[str] | None = None, *, context: str | 
             settings: ClientSettings | None = None) -> KubeClient:
     """A KubeClient for the configured cluster (no request is made yet)."""
     return KubeClient(load_configuration(kubeconfig, context=context), settings)
+
+
+#: The ``kubernetes`` default configuration opframe last published (the object the package holds),
+#: so that a later publish replaces its own but never one a user's ``load_*()`` call set.
+_published: dict[str, Any] = {"kubernetes": None}
+_publish_lock = threading.Lock()
+
+#: What ``kubernetes.client.Configuration()`` points at before anyone configured it ("" in the
+#: ``kubernetes`` package since v35, so a client fails with "No host specified"; localhost before).
+_UNCONFIGURED_HOSTS = ("", "http://localhost")
+
+
+def publish_default(configuration: Any, *, kubeconfig: str | os.PathLike[str] | None = None,
+                    context: str | None = None) -> bool:
+    """Make the official clients that handlers build without set-up reach opframe's cluster, as kopf's
+    default login (``login_via_client``) does as a side effect.
+
+    * ``kubernetes``: ``configuration`` becomes its global default, so ``kubernetes.client.CoreV1Api()``
+      uses the same server, credentials and token-refresh hook (exec plugins, rotated service-account
+      tokens) as opframe. Not when a user's own ``kubernetes.config.load_*()`` (or ``set_default``) set
+      the default before: that call wins, as does one made later (in a startup handler, say).
+    * pykube-ng (and ``load_kube_config()`` with no argument): ``pykube.KubeConfig.from_env()`` reads
+      ``$KUBECONFIG``; with ``--kubeconfig`` it is exported, and with ``--context`` it names a private
+      copy whose current context is that one. In a pod, both read the service account as opframe does.
+
+    Returns whether the ``kubernetes`` default is now opframe's.
+    """
+    _export_kubeconfig(kubeconfig, context)
+    try:
+        from kubernetes.client import Configuration
+    except ImportError:  # pragma: no cover - kubernetes is a dependency of opframe
+        return False
+    with _publish_lock:
+        current = getattr(Configuration, "_default", None)
+        if current is not None and current is not _published["kubernetes"] and _configured(current):
+            return False
+        Configuration.set_default(configuration)
+        _published["kubernetes"] = Configuration._default
+        return True
+
+
+def _configured(configuration: Any) -> bool:
+    """Whether someone pointed this default anywhere (``get_default()`` creates an unconfigured one)."""
+    return bool(configuration.host not in _UNCONFIGURED_HOSTS or configuration.api_key or configuration.cert_file
+                or configuration.ssl_ca_cert)
+
+
+def _export_kubeconfig(kubeconfig: str | os.PathLike[str] | None, context: str | None) -> None:
+    if kubeconfig is None and context is None:
+        return
+    path = str(kubeconfig) if kubeconfig is not None else os.environ.get("KUBECONFIG") or str(
+        Path.home() / ".kube" / "config")
+    if context is not None and os.pathsep not in path and Path(path).is_file():
+        path = _with_current_context(Path(path), context)
+    os.environ["KUBECONFIG"] = path
+
+
+#: kubeconfig fields that hold file paths, relative to the kubeconfig's own directory.
+_PATH_FIELDS = ("certificate-authority", "client-certificate", "client-key", "tokenFile")
+
+
+def _with_current_context(path: Path, context: str) -> str:
+    """A private copy of the kubeconfig at ``path`` whose current context is ``context`` (paths made
+    absolute, since the copy lives elsewhere); removed when the process exits."""
+    import yaml
+
+    document = yaml.safe_load(path.read_text()) or {}
+    if document.get("current-context") == context:
+        return str(path)
+    document["current-context"] = context
+    for section, key in (("clusters", "cluster"), ("users", "user")):
+        for entry in document.get(section) or []:
+            fields = entry.get(key) or {}
+            for name in _PATH_FIELDS:
+                if isinstance(fields.get(name), str) and not os.path.isabs(fields[name]):
+                    fields[name] = str((path.parent / fields[name]).resolve())
+    return private_file(yaml.safe_dump(document), ".kubeconfig")

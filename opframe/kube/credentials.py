@@ -88,13 +88,19 @@ _DATA_FILES_LOCK = threading.Lock()
 
 
 def _data_file(data: str | bytes, suffix: str) -> str:
-    """A private temporary file holding the decoded ``data``, removed when the process exits."""
-    raw = base64.b64decode(data)
+    """A private temporary file holding the decoded base64 ``data``, removed when the process exits."""
+    return private_file(base64.b64decode(data), suffix)
+
+
+def private_file(content: str | bytes, suffix: str) -> str:
+    """A temporary file only this user can read, holding ``content`` (one per content and suffix),
+    removed when the process exits."""
+    raw = content.encode() if isinstance(content, str) else content
     with _DATA_FILES_LOCK:
         path = _DATA_FILES.get((raw, suffix))
         if path is not None and os.path.exists(path):
             return path
-        handle, path = tempfile.mkstemp(prefix="opframe-login-", suffix=suffix)
+        handle, path = tempfile.mkstemp(prefix="opframe-", suffix=suffix)
         with os.fdopen(handle, "wb") as file:
             file.write(raw)
         if not _DATA_FILES:

@@ -18,7 +18,7 @@ from opframe.handlers.handler import ADMISSION_KINDS, CHANGE_KINDS, Kind
 from opframe.handlers.registry import Registry
 from opframe.kube import errors
 from opframe.kube.client import ClientSettings, KubeClient
-from opframe.kube.config import ConfigurationError, load_configuration
+from opframe.kube.config import ConfigurationError, load_configuration, publish_default
 from opframe.kube.credentials import ConnectionInfo, client_configuration
 from opframe.kube.discovery import AmbiguousResourceError, Discovery, ResourceNotFoundError
 from opframe.kube.resources import Resource
@@ -102,6 +102,10 @@ def prepare(settings: Settings, registry: Registry, namespaces: NamespaceSelecto
                "namespaces, globs and exclusions are served through one cluster-wide watch)")
         raise StartupError(f"RBAC forbids the operator to {'; '.join(missing)}; grant these verbs to its account "
                            f"with {how}")
+    # kopf's default login configures the official clients as a side effect, and many handlers rely on
+    # it; done last, so that a failed start-up changes nothing in the process.
+    publish_default(configuration, kubeconfig=None if login is not None else settings.kubeconfig,
+                    context=None if login is not None else settings.context)
     return Prepared(client, resources)
 
 
