@@ -39,8 +39,12 @@ helm:
 # kopf 1.45.2 in a virtual environment of its own (never an opframe dependency): the migration
 # e2e test runs a real kopf operator before opframe takes its objects over.
 KOPF_VENV := $(or $(OPFRAME_CACHE_DIR),$(HOME)/.cache/opframe)/kopf-venv
+# The differential corpus (tests/differential) runs real kopf operators, which import the official
+# client and pykube-ng as their users install them beside kopf.
+KOPF_VENV_PACKAGES := 'kopf==1.45.2' 'kubernetes==37.0.2' 'pykube-ng==23.6.0' 'PyYAML>=6'
 kopf-venv:
-	@test -x $(KOPF_VENV)/bin/kopf || { $(PYTHON) -m venv $(KOPF_VENV) && $(KOPF_VENV)/bin/pip install --quiet 'kopf==1.45.2'; }
+	@test -f $(KOPF_VENV)/.corpus-1 || { { test -x $(KOPF_VENV)/bin/python || $(PYTHON) -m venv $(KOPF_VENV); } \
+	  && $(KOPF_VENV)/bin/pip install --quiet $(KOPF_VENV_PACKAGES) && touch $(KOPF_VENV)/.corpus-1; }
 
 lint: venv
 	$(BIN)/ruff check opframe tests examples bench

@@ -48,3 +48,5 @@ class Failure:
     handler_id: str
     reason: str
     retry_in: float | None  # None: failed for good
+    #: kopf's words for it, after "Handler 'x' " (RetryDecision.told).
+    told: str = ""

@@ -81,6 +81,9 @@ class RetryDecision:
     reason: str
     #: the error counts as a success with no result (ErrorsMode.IGNORED).
     ignored: bool = False
+    #: What happened, in kopf's words, after "Handler 'x' " in the log ("failed temporarily: ...",
+    #: "failed with an exception and will try again in 60 seconds: ..."), as kopf 1.45.2 logs it.
+    told: str = ""
 
 
 class _Attempt:
@@ -140,20 +143,33 @@ def decide(error: BaseException, *, policy: RetryPolicy, failures: int, started:
     on one clock (the first attempt's and this one's); ``backoff_delay`` is what
     ``policy.backoff_delay(failures)`` gave (used for errors other than Temporary/PermanentError).
     """
+    said = str(error) or repr(error)  # kopf's rendering of the error in its log lines
     if isinstance(error, PermanentError):
-        return RetryDecision(False, 0.0, f"permanent error: {error}")
-    if not isinstance(error, TemporaryError):
+        return RetryDecision(False, 0.0, f"permanent error: {error}", told=f"failed permanently: {said}")
+    temporary = isinstance(error, TemporaryError)
+    if not temporary:
         if policy.errors is ErrorsMode.IGNORED:
-            return RetryDecision(False, 0.0, f"ignored {type(error).__name__}: {error}", ignored=True)
+            return RetryDecision(False, 0.0, f"ignored {type(error).__name__}: {error}", ignored=True,
+                                 told=f"failed with an exception and will ignore it: {said}")
         if policy.errors is ErrorsMode.PERMANENT:
-            return RetryDecision(False, 0.0, f"permanent error (errors=PERMANENT): {type(error).__name__}: {error}")
+            return RetryDecision(False, 0.0, f"permanent error (errors=PERMANENT): {type(error).__name__}: {error}",
+                                 told=f"failed with an exception and will stop now: {said}")
     if policy.max_retries is not None and failures >= policy.max_retries:
-        return RetryDecision(False, 0.0, f"HandlerRetriesError: gave up after {failures} attempts: {error}")
+        told = (f"failed temporarily but will exceed {policy.max_retries} retries: {said}" if temporary else
+                f"failed with an exception and will stop now (it would exceed {policy.max_retries} retries on "
+                f"the next attempt): {said}")
+        return RetryDecision(False, 0.0, f"HandlerRetriesError: gave up after {failures} attempts: {error}",
+                             told=told)
     if isinstance(error, TemporaryError):
         delay, reason = max(0.0, error.delay or 0.0), f"temporary error: {error}"
     else:
         delay, reason = backoff_delay, f"{type(error).__name__}: {error}"
     if policy.timeout is not None and now - started + delay >= policy.timeout:
+        told = (f"failed temporarily but will time out after {policy.timeout} seconds: {said}" if temporary else
+                f"failed with an exception and will stop now (it would time out in {policy.timeout} seconds on "
+                f"the next attempt): {said}")
         return RetryDecision(False, 0.0, f"HandlerTimeoutError: gave up after {now - started:.0f} s "
-                                         f"(timeout {policy.timeout} s): {error}")
-    return RetryDecision(True, delay, reason)
+                                         f"(timeout {policy.timeout} s): {error}", told=told)
+    told = (f"failed temporarily: {said}" if temporary else
+            f"failed with an exception and will try again in {delay:.3g} seconds: {said}")
+    return RetryDecision(True, delay, reason, told=told)

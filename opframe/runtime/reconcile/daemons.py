@@ -226,16 +226,12 @@ class DaemonKeeper:
             except Exception as exc:
                 log.warning("daemon %s: its patch could not be written: %s", handler.id, exc)
         if error is None:
+            log.info("Daemon '%s' succeeded.", handler.id)  # kopf's words, when the daemon returns
             return None
         verdict = retries.RetryPolicy.of(handler, self._default_backoff).decide(
             error, failures=retry, started=first, now=time.monotonic())
-        if verdict.ignored:
-            return None
-        if not verdict.retry:
-            log.error("daemon %s failed for good: %s", handler.id, verdict.reason)
-            return None
-        log.warning("daemon %s failed (%s); retrying in %.1f s", handler.id, verdict.reason, verdict.delay)
-        return verdict.delay
+        log.error("Daemon '%s' %s", handler.id, verdict.told)
+        return verdict.delay if verdict.retry and not verdict.ignored else None
 
     def _run_sync(self, key: str, entry: _Running, kwargs: dict[str, Any]) -> None:
         current_owner.set(kwargs.get("body"))  # this thread's own context: kopf.adopt() without owner=

@@ -279,10 +279,10 @@ class _Tally:
         if verdict.retry:
             record.state = HandlerState.DELAYED
             record.delayed_until = self.now + datetime.timedelta(seconds=verdict.delay)
-            self.failures.append(Failure(handler.id, verdict.reason, verdict.delay))
+            self.failures.append(Failure(handler.id, verdict.reason, verdict.delay, verdict.told))
             return verdict.delay
         record.state = HandlerState.FAILED
-        self.failures.append(Failure(handler.id, verdict.reason, None))
+        self.failures.append(Failure(handler.id, verdict.reason, None, verdict.told))
         return None
 
 

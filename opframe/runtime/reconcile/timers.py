@@ -168,7 +168,8 @@ class Timers:
                 verdict = RetryPolicy.of(handler, self.default_backoff).decide(
                     outcome.error, failures=failures + 1, started=first, now=time.monotonic(), rng=self.rng)
                 self.reporter.timer(key, body, handler.id, outcome.error, reason=verdict.reason,
-                                    retry_in=verdict.delay if verdict.retry else None, ignored=verdict.ignored)
+                                    retry_in=verdict.delay if verdict.retry else None, ignored=verdict.ignored,
+                                    told=verdict.told)
                 if verdict.retry:
                     come_back = earliest(come_back, self.schedule.retry(
                         key, handler, (failures, started, first), verdict.delay, time.monotonic()))

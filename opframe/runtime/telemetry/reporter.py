@@ -2,7 +2,8 @@
 
 One place says how an outcome is reported, for change handlers, sub-handlers, on.event
 handlers and timers alike. The log lines keep kopf's wording (its users' tests look for
-them: "Handler 'x' succeeded.", "Handler 'x' failed temporarily: ..."), with the delay added.
+them: "Handler 'x' succeeded.", "Handler 'x' failed temporarily: ...", "Handler 'x' failed with an
+exception and will try again in 60 seconds: ...", "Timer 'x' succeeded.").
 Invariant: a failure is journalled, logged and (as a Warning Event) posted exactly once per
 attempt; a success posts a Normal Event only with ``success_events``.
 """
@@ -39,7 +40,9 @@ class Reporter:
         for failure in failures:
             journal.record(key, self.name, failure.handler_id, kinds.get(failure.handler_id, ""),
                            "retrying" if failure.retry_in is not None else "failed", failure.reason)
-            if failure.retry_in is not None:
+            if failure.told:
+                log.error("Handler '%s' %s", failure.handler_id, failure.told)
+            elif failure.retry_in is not None:
                 log.error("Handler '%s' failed temporarily: %s; retrying in %.1f s", failure.handler_id,
                           failure.reason, failure.retry_in)
             else:
@@ -58,19 +61,32 @@ class Reporter:
 
     def event_handler(self, key: str, handler_id: str, error: BaseException | None) -> None:
         """An on.event handler's call (never retried: kopf's rule)."""
-        if error is not None:
-            object_logger(key).error("event handler %s failed: %r", handler_id, error)
+        if error is not None:  # kopf's words: an on.event handler's errors are ignored
+            object_logger(key).error("Handler '%s' failed with an exception and will ignore it: %s", handler_id,
+                                     str(error) or repr(error))
+        else:
+            object_logger(key).info("Handler '%s' succeeded.", handler_id)
         journal.record(key, self.name, handler_id, "event", "failed" if error is not None else "succeeded",
                        repr(error) if error is not None else "")
 
     def timer(self, key: str, body: Mapping[str, Any], handler_id: str, error: BaseException | None, *,
-              reason: str = "", retry_in: float | None = None, ignored: bool = False) -> None:
-        """A timer's run: succeeded, failed and retried after ``retry_in``, or failed for good."""
+              reason: str = "", retry_in: float | None = None, ignored: bool = False, told: str = "") -> None:
+        """A timer's run: succeeded, failed and retried after ``retry_in``, or failed for good (logged in
+        kopf's words, ``told``: RetryDecision.told)."""
         journal.record(key, self.name, handler_id, "timer", "failed" if error is not None else "succeeded",
                        str(error) if error is not None else "")
-        if error is None or ignored:
-            return
         log = object_logger(key)
+        if error is None:
+            log.info("Timer '%s' succeeded.", handler_id)
+            return
+        if told:
+            log.error("Timer '%s' %s", handler_id, told)
+        if ignored:
+            return
+        if told:
+            if retry_in is None:
+                self.events.post(body, type_="Warning", reason="TimerFailed", message=f"{handler_id}: {error}")
+            return
         if retry_in is not None:
             log.error("Timer '%s' failed temporarily: %s; retrying in %.1f s", handler_id, reason, retry_in)
             return

@@ -232,3 +232,29 @@ def test_default_backoff_raises_no_deprecation_warning() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         backoff_delay(None, 1)
+
+
+# -- kopf's words for each decision (kopf/_core/actions/execution.py, 1.45.2) ----------------------
+
+TOLD = [
+    (PermanentError("bad"), {}, "failed permanently: bad"),
+    (TemporaryError("later", delay=3), {}, "failed temporarily: later"),
+    (RuntimeError("boom"), {}, "failed with an exception and will try again in 5 seconds: boom"),
+    (RuntimeError("boom"), {"errors": ErrorsMode.PERMANENT}, "failed with an exception and will stop now: boom"),
+    (RuntimeError("boom"), {"errors": ErrorsMode.IGNORED}, "failed with an exception and will ignore it: boom"),
+    (TemporaryError("later"), {"max_retries": 1}, "failed temporarily but will exceed 1 retries: later"),
+    (RuntimeError("boom"), {"max_retries": 1},
+     "failed with an exception and will stop now (it would exceed 1 retries on the next attempt): boom"),
+    (TemporaryError("later", delay=30), {"timeout": 10.0},
+     "failed temporarily but will time out after 10.0 seconds: later"),
+    (RuntimeError("boom"), {"timeout": 2.0},
+     "failed with an exception and will stop now (it would time out in 2.0 seconds on the next attempt): boom"),
+    (RuntimeError(), {}, "failed with an exception and will try again in 5 seconds: RuntimeError()"),
+]
+
+
+@pytest.mark.parametrize(("error", "options", "told"), TOLD, ids=[t for _, _, t in TOLD])
+def test_each_decision_is_told_in_kopfs_words(error: BaseException, options: dict[str, Any], told: str) -> None:
+    decision = decided(error, retries_so_far=1, started=1000.0, now=1000.0, backoff=5.0,
+                       **{"max_retries": None, "timeout": None, **options})
+    assert decision.told == told
