@@ -154,7 +154,7 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
     kopf's flags are accepted: --standalone, -P/--peering (a Lease election here),
     -p/--priority and --dev (warned about: no priorities), -L/--liveness, -d/--debug,
     --log-prefix, --log-refkey, --log-format plain|full|json, and KOPF_RUN_* variables.
-    Without -n or -A, opframe serves the kubeconfig's namespace (kopf: every namespace).
+    Without -n or -A, opframe serves every namespace with a warning, as kopf does.
     """
     import pydantic
 
@@ -195,6 +195,11 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
     if not files and not modules:
         _fail("no operator given; pass a file (opframe run my_operator.py) or a module (-m my_operator)")
     configure_logging(settings.log_level, settings.log_format)
+    if not settings.namespaces and not settings.all_namespaces:
+        logging.getLogger("opframe").warning(
+            "neither -n nor -A given: serving every namespace (cluster-wide), as kopf does; pass -n NAMESPACE "
+            "(or OPFRAME_NAMESPACES) to serve some, or -A to say you mean all")
+        settings = settings.model_copy(update={"all_namespaces": True})
     if priority or dev:
         logging.getLogger("opframe").warning(
             "--priority/--dev have no effect: opframe elects one leader through a Lease (no priorities); use "

@@ -23,7 +23,8 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Namespaces to serve, comma-separated in the environment; globs allowed ('team-*'), "
                     "'!' excludes ('!kube-*'). "
-                    "Empty with all_namespaces false means the kubeconfig's namespace, else 'default'. "
+                    "Empty with all_namespaces false: opframe run serves every namespace with a warning (kopf's "
+                    "default); an Operator built directly serves the kubeconfig's namespace, else 'default'. "
                     "Namespaces named explicitly get one watch each and need RBAC in just those namespaces "
                     "(a Role each); globs and exclusions open one cluster-wide watch filtered by the "
                     "operator, which needs a ClusterRole.")

@@ -284,3 +284,27 @@ def test_two_names_for_one_resource_share_an_informer_that_serves_both(
     journal.wait_count(1, handler="labelled", name="with-label")
     time.sleep(0.5)
     assert journal.entries(handler="labelled", name="without-label") == []
+
+
+def test_without_namespace_flags_every_namespace_is_served_with_a_warning_as_kopf_does(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    from operator_journal import NAMESPACES
+
+    other = f"{namespace[:50]}-other"
+    kube_client.create(NAMESPACES, {"metadata": {"name": other}})
+    try:
+        label = {"app": f"everywhere-{namespace[-8:]}"}
+        operator = operator_factory(f'''
+        @on.create("configmaps", labels={label!r})
+        def created(name, namespace, **_):
+            note(handler="created", name=name, namespace=namespace)
+        ''')  # neither -n nor -A
+        operator.start().wait_started()
+        kube_client.create(CONFIGMAPS, configmap(namespace, "here", labels=label))
+        kube_client.create(CONFIGMAPS, configmap(other, "there", labels=label))
+        seen = journal.wait_count(2, handler="created")
+        assert {(e["namespace"], e["name"]) for e in seen} == {(namespace, "here"), (other, "there")}
+        assert "neither -n nor -A given: serving every namespace (cluster-wide), as kopf does" in operator.output()
+    finally:
+        kube_client.delete(NAMESPACES, other)
