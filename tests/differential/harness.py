@@ -130,8 +130,9 @@ def prepare_files(case: Case, engine: str, workdir: Path) -> Path:
     operator = target / "operator.py"
     if "operator" in case.spec:  # vendored elsewhere in the tree (kopf's examples): copied beside the case
         shutil.copyfile(case.path / case.spec["operator"], operator)
-    if engine == "opframe":
-        operator.write_text(swapped(operator.read_text()))
+    if engine == "opframe":  # every module of the operator, as a user changes each import in their code
+        for module in target.rglob("*.py"):
+            module.write_text(swapped(module.read_text()))
     return operator
 
 
@@ -191,7 +192,7 @@ class EngineProcess:
 
 def normalised(obj: Mapping[str, Any], namespace: str) -> dict[str, Any]:
     """An object without what differs between any two runs or engines (see the module's docstring)."""
-    body = json.loads(json.dumps(obj).replace(namespace, NAMESPACE))
+    body = json.loads(_unnamed(json.dumps(obj), namespace))
     metadata = body.get("metadata") or {}
     for key in SERVER_METADATA:
         metadata.pop(key, None)
@@ -224,13 +225,27 @@ def handler_calls(log: str, namespace: str) -> dict[str, int]:
     """``"object/handler: outcome" -> count`` from the operator's log lines (both engines write kopf's)."""
     counts: Counter[str] = Counter()
     for match in HANDLER_LINE.finditer(log):
-        obj = match["object"].replace(namespace, NAMESPACE)
+        obj = _unnamed(match["object"], namespace)
         counts[f"{obj} {match['what']} {match['id']}: {match['outcome']}"] += 1
     # A timer's or daemon's number of runs depends on how long the step took, not on the engine.
     return {key: (min(count, 1) if " Handler " not in key else count) for key, count in counts.items()}
 
 
 EVENTS = Resource("", "v1", "events", "Event")
+
+
+def run_namespace(case: str, engine: str, suffix: str) -> str:
+    """The namespace of one engine's run; both engines' exist during both runs (created together)."""
+    return f"diff-{case[:40]}-{engine}-{suffix}".lower()
+
+
+def _unnamed(text: str, namespace: str) -> str:
+    """``text`` with the run's namespace, and the other engine's of the same case, as ``<namespace>``:
+    an operator that serves or lists every namespace sees both, under either engine."""
+    for engine in ENGINES:
+        other = re.sub(r"-(kopf|opframe)-([0-9a-f]{6})$", rf"-{engine}-\2", namespace)
+        text = text.replace(other, NAMESPACE)
+    return text
 
 
 def snapshot(client: KubeClient, case: Case, namespace: str, log: str) -> dict[str, Any]:
@@ -241,7 +256,7 @@ def snapshot(client: KubeClient, case: Case, namespace: str, log: str) -> dict[s
             objects[f"{resource.plural}/{item['metadata']['name']}"] = normalised(item, namespace)
     events = sorted({
         json.dumps([e.get("involvedObject", {}).get("kind"), e.get("involvedObject", {}).get("name"),
-                    e.get("type"), e.get("reason"), str(e.get("message", "")).replace(namespace, NAMESPACE)])
+                    e.get("type"), e.get("reason"), _unnamed(str(e.get("message", "")), namespace)])
         for e in client.list(EVENTS, namespace=namespace).items})
     return {"objects": objects, "events": [json.loads(e) for e in events], "calls": handler_calls(log, namespace)}
 
@@ -279,9 +294,9 @@ def take_step(client: KubeClient, step: Mapping[str, Any], namespace: str, case_
     """One step a user takes, its actions in order (the snapshot follows the last): ``create`` (an
     object, or ``{file: x.yaml}`` relative to the case), ``patch`` (a JSON merge patch), ``delete``,
     ``sleep`` (seconds) or ``wait_gone`` (an object, with ``timeout``: what a user waits for before
-    looking, e.g. ``{delete: ..., wait_gone: ...}``)."""
-    for action, spec in step.items():
-        _act(client, action, spec, namespace, case_path)
+    looking, e.g. ``{delete: ..., wait_gone: ...}``). ``<namespace>`` in a step is the run's namespace."""
+    for action, written in step.items():  # steps may name the run's namespace
+        _act(client, action, json.loads(json.dumps(written).replace(NAMESPACE, namespace)), namespace, case_path)
 
 
 def _act(client: KubeClient, action: str, spec: Any, namespace: str, case_path: Path) -> None:

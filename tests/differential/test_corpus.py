@@ -15,7 +15,7 @@ import yaml
 from opframe.kube import KubeClient, Resource, load_configuration
 from opframe.testing import ControlPlane, install_crd
 
-from .harness import ENGINES, KOPF_VENV, Case, cases, intended, run_case, unexplained
+from .harness import ENGINES, KOPF_VENV, Case, cases, intended, run_case, run_namespace, unexplained
 
 pytestmark = pytest.mark.e2e
 
@@ -41,10 +41,11 @@ def test_same_as_kopf(case: Case, request: pytest.FixtureRequest, tmp_path: Path
                 raise AssertionError(f"{case.name}: only CRDs are manifests; create other objects in steps")
         runs = {}
         suffix = uuid.uuid4().hex[:6]
-        for engine in ENGINES:
-            namespace = f"diff-{case.name[:40]}-{engine}-{suffix}".lower()
+        namespaces = {engine: run_namespace(case.name, engine, suffix) for engine in ENGINES}
+        for namespace in namespaces.values():  # both before either run: each run sees the same namespaces
             client.create(NAMESPACES, {"metadata": {"name": namespace}})
-            runs[engine] = run_case(client, case, engine, namespace=namespace, kubeconfig=plane.kubeconfig,
+        for engine in ENGINES:
+            runs[engine] = run_case(client, case, engine, namespace=namespaces[engine], kubeconfig=plane.kubeconfig,
                                     workdir=tmp_path)
         kopf, opframe = runs["kopf"], runs["opframe"]
         assert kopf.exit_code == 0 or case.spec.get("kopf_exit_code") == kopf.exit_code, kopf.log[-4000:]

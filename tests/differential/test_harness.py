@@ -83,3 +83,12 @@ def test_a_value_scoped_difference_never_excuses_a_presence() -> None:
     table = [Intended("retries", ("calls/*: failed",), ("*",), "why", scope="value")]
     assert unexplained("c", kopf, opframe, table) == [
         "after step 0: calls/a Handler g: failed: kopf 1 vs opframe '<absent>'"]
+
+
+def test_both_engines_namespaces_read_as_one_in_either_run() -> None:
+    """Both namespaces exist during both runs; an operator that lists namespaces sees both, under either."""
+    from .harness import _unnamed, run_namespace
+
+    kopf, opframe = run_namespace("c", "kopf", "abc123"), run_namespace("c", "opframe", "abc123")
+    text = f"synced: {kopf}, {opframe}"
+    assert _unnamed(text, kopf) == _unnamed(text, opframe) == f"synced: {NAMESPACE}, {NAMESPACE}"

@@ -31,11 +31,17 @@ def obj(namespace: str) -> dict[str, Any]:
 @pytest.fixture
 def example(control_plane: ControlPlane, namespace: str, tmp_path: Path,
             monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., KopfRunner]]:
-    """Start an example's operator in-process; every runner is stopped after the test."""
-    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))  # pykube in the examples reads it
-    runners: list[KopfRunner] = []
+    """Start an example's operator in-process; every runner is stopped after the test, and a runner
+    that exited on its own with an error fails the test (an operator that crashed is never missed).
 
-    def start(name: str = "", *args: str, source: str = "", **kwargs: Any) -> KopfRunner:
+    ``kubeconfig`` replaces the ``--kubeconfig`` given to the operator (the examples' own pykube calls
+    read ``$KUBECONFIG``, always the test cluster's); ``standalone=False`` leaves ``--standalone`` out.
+    """
+    monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))  # pykube in the examples reads it
+    runners: list[tuple[str, KopfRunner]] = []
+
+    def start(name: str = "", *args: str, source: str = "", kubeconfig: Path | None = None,
+              standalone: bool = True, **kwargs: Any) -> KopfRunner:
         """Run the upstream example ``name`` ported, or the operator ``source`` (kopf-style code)."""
         if source:
             path = tmp_path / "operator.py"
@@ -43,15 +49,18 @@ def example(control_plane: ControlPlane, namespace: str, tmp_path: Path,
             name = name or "operator"
         else:
             path = ported(name, tmp_path)
-        runner = KopfRunner(["run", "-n", namespace, "--standalone", "--verbose", "--kubeconfig",
-                             str(control_plane.kubeconfig), *args, str(path)], timeout=60, **kwargs)
+        flags = ["--standalone"] if standalone else []
+        runner = KopfRunner(["run", "-n", namespace, *flags, "--verbose", "--kubeconfig",
+                             str(kubeconfig or control_plane.kubeconfig), *args, str(path)], timeout=60, **kwargs)
         runner.__enter__()
-        runners.append(runner)
+        runners.append((name, runner))
         assert runner.wait_ready(60), f"{name} did not start:\n{output_of(runner)}"
         return runner
 
     yield start
-    for runner in runners:
-        if runner.future.done() and runner.exit_code != 0:
-            continue
-        runner.__exit__(None, None, None)
+    crashed = [(name, runner) for name, runner in runners if runner.future.done() and runner.exit_code != 0]
+    for name, runner in runners:
+        if (name, runner) not in crashed:
+            runner.__exit__(None, None, None)
+    assert not crashed, "; ".join(f"{name} exited with {runner.exit_code} before the test ended:\n"
+                                  f"{output_of(runner)[-3000:]}" for name, runner in crashed)

@@ -11,19 +11,24 @@ issue's; opframe refuses it at start-up with the reason (checked here).
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import itertools
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from kopf_ports import (
     DIFF_BASE,
     FINALIZER,
     NAME,
     PODS,
     PROGRESS,
+    UPSTREAM,
     annotations_of,
     events_of,
     get,
@@ -36,6 +41,8 @@ from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
 from opframe.testing import ControlPlane, KopfRunner, eventually
+
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 
 pytestmark = pytest.mark.e2e
 
@@ -213,9 +220,17 @@ def test_15_timers_tick_once_the_object_is_idle(example: Callable[..., KopfRunne
     key = f"{namespace}/{NAME}"
     created = time.time()
     kube_client.create(kex, obj, namespace=namespace)
-    eventually(lambda: runner.handlers(key).count("every_few_seconds_sync") >= 2, what="two sync ticks", timeout=30)
-    first = next(e.at for e in runner.journal.of(key) if e.handler == "every_few_seconds_sync")
-    assert first - created >= 4.5  # idle=5 before the first tick
+    eventually(lambda: runner.handlers(key).count("every_few_seconds_sync") >= 3
+               and runner.handlers(key).count("every_few_seconds_async") >= 2,
+               what="three sync ticks and two async ones", timeout=60)
+    sync = [e.at for e in runner.journal.of(key) if e.handler == "every_few_seconds_sync"]
+    async_ = [e.at for e in runner.journal.of(key) if e.handler == "every_few_seconds_async"]
+    assert sync[0] - created >= 4.5  # idle=5 before the first tick
+    assert async_[0] - created >= 9.5  # idle=10
+    # interval=2 and interval=4 between ticks (lower bounds only: CI's cores are shared and noisy)
+    assert all(later - earlier >= 1.8 for earlier, later in itertools.pairwise(sync)), sync
+    assert all(later - earlier >= 3.8 for earlier, later in itertools.pairwise(async_)), async_
+    assert f"Ping from an async timer: field={obj['spec']['field']!r}" in runner.log
     body = get(kube_client, kex, namespace)
     assert FINALIZER in body["metadata"]["finalizers"]  # timers hold the object
     kube_client.delete(kex, NAME, namespace=namespace)
@@ -234,7 +249,11 @@ def test_17_admission_is_refused_at_startup_with_the_reason(control_plane: Contr
 
 def test_99_all_at_once(example: Callable[..., KopfRunner], kube_client: KubeClient, kex: Resource, namespace: str,
                         obj: dict[str, Any]) -> None:
+    started = time.monotonic()
     runner = example("99-all-at-once")
+    # Both startup handlers ran before the operator was ready: one sleeps 1 s, one succeeds on its 4th try.
+    assert time.monotonic() - started >= 3.0
+    assert "Starting in 1s..." in runner.log and "Starting retried..." in runner.log
     key = f"{namespace}/{NAME}"
     uid = kube_client.create(kex, copy.deepcopy(obj), namespace=namespace)["metadata"]["uid"]
     body = eventually(lambda: handled(kube_client, kex, namespace), what="creation handled", timeout=30)
@@ -250,10 +269,13 @@ def test_99_all_at_once(example: Callable[..., KopfRunner], kube_client: KubeCli
     pod_key = f"{namespace}/{pod['metadata']['name']}"
     eventually(lambda: "example_pod_change" in runner.handlers(pod_key), what="the pod's event handler")
     kube_client.patch(kex, NAME, {"spec": {"lst": [1, 2]}}, namespace=namespace)
-    eventually(lambda: "update_lst/spec.lst" in runner.handlers(key), what="the field handler")
+    eventually(lambda: "update_lst/spec.lst" in runner.handlers(key) and "update" in runner.handlers(key),
+               what="the field handler and the update handler")
     kube_client.delete(kex, NAME, namespace=namespace)
     eventually(lambda: gone(kube_client, kex, namespace), what="deleted")
     assert "delete" in runner.handlers(key)
+    runner.__exit__(None, None, None)  # the cleanup handler runs at stop
+    assert "Cleaning up in 3s..." in runner.output
 
 
 def test_06_peering_runs_standalone(example: Callable[..., KopfRunner], kube_client: KubeClient, kex: Resource,
@@ -338,10 +360,19 @@ def _probes(port: int) -> dict[str, Any] | None:
 
 
 def test_13_hooks_login_startup_retries_probes_and_cleanup(example: Callable[..., KopfRunner],
-                                                          kube_client: KubeClient, namespace: str) -> None:
+                                                          kube_client: KubeClient, namespace: str,
+                                                          tmp_path: Path) -> None:
     port = _free_port()
+    # The operator's own --kubeconfig points nowhere: only the credentials login_fn returns (read by pykube
+    # from $KUBECONFIG, the test cluster) can reach the cluster, so the test fails if they were ignored.
+    nowhere = tmp_path / "nowhere.kubeconfig"
+    nowhere.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "nowhere",
+        "clusters": [{"name": "nowhere", "cluster": {"server": f"https://127.0.0.1:{_free_port()}"}}],
+        "users": [{"name": "nobody", "user": {"token": "not-a-token"}}],
+        "contexts": [{"name": "nowhere", "context": {"cluster": "nowhere", "user": "nobody"}}]}))
     started = time.monotonic()
-    runner = example("13-hooks", "-L", f"http://127.0.0.1:{port}/healthz")
+    runner = example("13-hooks", "-L", f"http://127.0.0.1:{port}/healthz", kubeconfig=nowhere)
     assert time.monotonic() - started >= 3.0  # startup_fn_retried: 3 failures, 1 s apart; login sleeps 2 s
     kube_client.create(PODS, _pod(namespace, "watched"), namespace=namespace)
     eventually(lambda: _probes(port) == {"tasks_count": 1, "monitored_objects": {namespace: ["watched"]}},
@@ -362,6 +393,53 @@ def test_16_indexing_feeds_probes_and_a_timer(example: Callable[..., KopfRunner]
     body = eventually(lambda: "running-pods" in (get(kube_client, kex, namespace).get("status") or {})
                       and get(kube_client, kex, namespace), what="the timer's status", timeout=20)
     assert body["status"]["running-pods"] == []  # no pod runs: no node in this control plane
+
+
+def test_16_indexing_reports_the_pods_that_really_run_on_a_node(node_cluster: ControlPlane, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The example's timer lists the pods of kube-system and default (its own filter), so it runs cluster-wide
+    on the node cluster, where a pod really runs. Its ``if is_running`` tests the index's list of booleans,
+    which is never empty, so under kopf too every indexed pod of those namespaces is listed, running or not;
+    a pod of another namespace is not."""
+    from opframe.kube import load_configuration
+    from opframe.testing import install_crd
+    from opframe.testing.node import PAUSE_IMAGE
+
+    client = KubeClient(load_configuration(node_cluster.kubeconfig))
+    suffix = uuid.uuid4().hex[:6]
+    namespace, running, stuck = f"indexing-{suffix}", f"runs-{suffix}", f"elsewhere-{suffix}"
+    try:
+        kex = install_crd(client, yaml.safe_load((UPSTREAM / "crd.yaml").read_text()))
+        client.create(NAMESPACES, {"metadata": {"name": namespace}})
+        for name, where in ((running, "default"), (stuck, namespace)):
+            client.create(PODS, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": where},
+                                 "spec": {"containers": [{"name": "main", "image": PAUSE_IMAGE,
+                                                          "imagePullPolicy": "Never"}]}}, namespace=where)
+        eventually(lambda: client.get(PODS, running, namespace="default")["status"].get("phase") == "Running",
+                   what="the pod running", timeout=90)
+        monkeypatch.setenv("KUBECONFIG", str(node_cluster.kubeconfig))
+        path = ported("16-indexing", tmp_path)
+        with KopfRunner(["run", "-A", "--standalone", "--kubeconfig", str(node_cluster.kubeconfig), str(path)],
+                        timeout=60) as runner:
+            assert runner.wait_ready(60), "16-indexing did not start"
+            obj = yaml.safe_load((UPSTREAM / "obj.yaml").read_text())
+            client.create(kex, obj, namespace=namespace)
+
+            def reported() -> list[str] | None:
+                status = client.get(kex, NAME, namespace=namespace).get("status") or {}
+                pods = status.get("running-pods")
+                return pods if pods and f"default::{running}" in pods else None
+
+            pods = eventually(reported, what="the timer's list with the running pod", timeout=30)
+            assert not any(stuck in pod for pod in pods), pods  # indexed, but outside the example's namespaces
+            client.delete(kex, NAME, namespace=namespace)
+            eventually(lambda: _missing(client, kex, NAME, namespace), what="the object gone")
+        assert runner.exit_code == 0
+    finally:
+        for name, where in ((running, "default"), (stuck, namespace)):
+            with contextlib.suppress(errors.NotFound):
+                client.delete(PODS, name, namespace=where)
+        client.close()
 
 
 def test_14_daemons_retry_write_their_patch_and_stop_on_deletion(example: Callable[..., KopfRunner],

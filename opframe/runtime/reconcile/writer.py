@@ -105,7 +105,12 @@ class ObjectWriter:
     def _apply_fns(self, name: str, namespace: str | None, fns: list[Any],
                    written: dict[str, Any] | None) -> dict[str, Any] | None:
         """kopf's ``patch.fns``: functions that change the object, sent as a JSON patch of what they
-        changed, guarded by the resourceVersion they saw (a conflict is retried on a fresh object)."""
+        changed, guarded by the resourceVersion they saw (a conflict is retried on a fresh object).
+
+        With a status subresource, the operations under ``/status`` go to it (the object's own
+        endpoint ignores them), after the rest, each guarded by the version the one before wrote
+        (kopf's split: both are computed from one body, so they never conflict with each other).
+        """
         body = written
         for attempt in range(CONFLICT_ATTEMPTS):
             if body is None:
@@ -113,17 +118,25 @@ class ObjectWriter:
             operations = Patch(fns=fns).as_json_patch(body)
             if not operations:
                 return written
-            guard = {"op": "test", "path": "/metadata/resourceVersion",
-                     "value": body["metadata"]["resourceVersion"]}
+            status_ops: list[Any] = []
+            if "status" in self.resource.subresources:
+                status_ops = [op for op in operations if op["path"] == "/status" or op["path"].startswith("/status/")]
+                operations = [op for op in operations if op not in status_ops]
+            result = body
             try:
-                result = self.client.patch(self.resource, name, [guard, *operations], namespace=namespace,
-                                           patch_type="json")
+                for ops, subresource in ((operations, None), (status_ops, "status")):
+                    if not ops:
+                        continue
+                    guard = {"op": "test", "path": "/metadata/resourceVersion",
+                             "value": result["metadata"]["resourceVersion"]}
+                    result = self.client.patch(self.resource, name, [guard, *ops], namespace=namespace,
+                                               patch_type="json", subresource=subresource)
+                    self.patches += 1
             except (errors.Conflict, errors.Invalid):
                 if attempt + 1 == CONFLICT_ATTEMPTS:
                     raise
                 body = None
                 continue
-            self.patches += 1
             return result
         return written
 
