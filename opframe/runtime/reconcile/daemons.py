@@ -56,6 +56,11 @@ from opframe.runtime.telemetry.logs import object_logger
 
 logger = logging.getLogger("opframe.daemons")
 
+#: How long daemons get at the operator's exit before they are left behind (async ones cancelled,
+#: sync threads abandoned to the process's end): kopf 1.45.2 waits 5 s for its hung tasks at exit
+#: (kopf/_core/reactor/running.py), then logs "Daemon 'x' did not exit in time. Leaving it orphaned."
+EXIT_GRACE_SECONDS = 5.0
+
 
 class _Running:
     """One daemon of one object: its flag, whether its function ended, and (async) its task.
@@ -97,6 +102,11 @@ class _Running:
         if self.handler.is_async:
             _later(backoff, self._cancel_if_running)
         _later(backoff + timeout, self._abandon_if_running)
+
+    def cancel(self) -> None:
+        """Cancel an async daemon now (a sync one cannot be: it is left to end with the process)."""
+        if self.handler.is_async:
+            self._cancel_if_running()
 
     def _cancel_if_running(self) -> None:
         """Cancel the coroutine's task on its loop (not the cross-thread future, which would count
@@ -356,7 +366,8 @@ class DaemonKeeper:
             entry.request_stop(DaemonStoppingReason.RESOURCE_DELETED)
 
     def stop_all(self, timeout: float | None) -> bool:
-        """Signal every daemon, then wait for all within one ``timeout``. True if all ended."""
+        """Signal every daemon, then wait for all within ``timeout`` but at most EXIT_GRACE_SECONDS; those
+        still running are left behind (kopf's rule at exit), so the operator always exits. True if all ended."""
         with self._lock:
             entries = [entry for per_key in self._running.values() for entry in per_key.values()]
             for entry in entries:
@@ -366,12 +377,17 @@ class DaemonKeeper:
             self._bodies.clear()
         for entry in entries:
             entry.request_stop(DaemonStoppingReason.OPERATOR_EXITING)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        grace = EXIT_GRACE_SECONDS if timeout is None else min(timeout, EXIT_GRACE_SECONDS)
+        deadline = time.monotonic() + grace
+        ended = True
         for entry in entries:
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not entry.done.wait(remaining):
-                return False
-        return True
+            if not entry.done.wait(max(0.0, deadline - time.monotonic())):
+                # kopf's words and rule: the operator exits; an async daemon is cancelled, a thread abandoned.
+                object_logger(entry.key).warning("Daemon '%s' did not exit in time. Leaving it orphaned.",
+                                                 entry.handler.id)
+                entry.cancel()
+                ended = False
+        return ended
 
     def count(self) -> int:
         with self._lock:

@@ -184,3 +184,18 @@ def test_a_forgotten_keys_daemons_report_nothing_when_they_end(pool: LoopPool) -
     assert ended.wait(5)
     time.sleep(0.2)  # its end is reported (or not) right after the function returns
     assert exits == [] and keeper.tracked() == 0
+
+
+def test_at_exit_daemons_get_kopfs_grace_then_are_left_behind(pool: LoopPool) -> None:
+    """kopf 1.45.2 waits 5 s for hung daemons at exit, then leaves them orphaned; so does opframe,
+    whatever the (longer) shutdown timeout."""
+    from opframe.runtime.reconcile.daemons import EXIT_GRACE_SECONDS
+
+    def deaf(**_: Any) -> None:
+        time.sleep(EXIT_GRACE_SECONDS + 3)  # ignores `stopped`, longer than the grace
+
+    keeper = DaemonKeeper(pool)
+    keeper.start("ns/o", Handler(id="deaf", fn=deaf, kind=Kind.DAEMON, resource=("x",)), {})
+    started = time.monotonic()
+    assert keeper.stop_all(None) is False  # no timeout: still bounded by the grace
+    assert EXIT_GRACE_SECONDS - 0.1 <= time.monotonic() - started < EXIT_GRACE_SECONDS * 3
