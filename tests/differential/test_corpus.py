@@ -48,7 +48,13 @@ def test_same_as_kopf(case: Case, request: pytest.FixtureRequest, tmp_path: Path
             runs[engine] = run_case(client, case, engine, namespace=namespaces[engine], kubeconfig=plane.kubeconfig,
                                     workdir=tmp_path)
         kopf, opframe = runs["kopf"], runs["opframe"]
+        assert kopf.started, f"kopf did not start:\n{kopf.log[-4000:]}"
         assert kopf.exit_code == 0 or case.spec.get("kopf_exit_code") == kopf.exit_code, kopf.log[-4000:]
+        if not opframe.started:
+            assert any(entry.excuses_refusal(case.name, opframe.log) for entry in intended()), (
+                f"{case.name}: opframe refused to start where kopf ran, and no intended difference says why:\n"
+                f"{opframe.log[-4000:]}")
+            return
         lines = unexplained(case.name, kopf, opframe, intended())
         assert not lines, (
             f"{case.name}: opframe differs from kopf 1.45.2 ({len(lines)} differences):\n" + "\n".join(lines[:60])

@@ -92,3 +92,11 @@ def test_both_engines_namespaces_read_as_one_in_either_run() -> None:
     kopf, opframe = run_namespace("c", "kopf", "abc123"), run_namespace("c", "opframe", "abc123")
     text = f"synced: {kopf}, {opframe}"
     assert _unnamed(text, kopf) == _unnamed(text, opframe) == f"synced: {NAMESPACE}, {NAMESPACE}"
+
+
+def test_a_refusal_is_excused_only_by_its_message_in_its_cases() -> None:
+    entry = Intended("unknown-resource", (), ("kopf-docs-*",), "why", refusal=r"unknown resource '[^']+'")
+    log = "error: unknown resource 'Child2'; is its CustomResourceDefinition installed?"
+    assert entry.excuses_refusal("kopf-docs-kwargs-param", log)
+    assert not entry.excuses_refusal("public-x", log)
+    assert not entry.excuses_refusal("kopf-docs-kwargs-param", "error: cannot reach the API server")
