@@ -92,6 +92,12 @@ class Case:
         return [resource_of(entry) for entry in self.spec.get("watch", [])]
 
     @property
+    def alone(self) -> bool:
+        """Run with no other case in flight: an operator that serves every namespace (or watches
+        Namespaces) would see other cases' namespaces and objects come and go."""
+        return bool(self.spec.get("alone", False))
+
+    @property
     def steps(self) -> list[Mapping[str, Any]]:
         return list(self.spec.get("steps", []))
 
@@ -213,6 +219,9 @@ def normalised(obj: Mapping[str, Any], namespace: str) -> dict[str, Any]:
     metadata.pop("deletionGracePeriodSeconds", None)
     for reference in metadata.get("ownerReferences") or []:
         reference.pop("uid", None)
+    if body.get("kind") == "Service":  # addresses the API server allocates
+        for key in ("clusterIP", "clusterIPs"):
+            (body.get("spec") or {}).pop(key, None)
     status = body.get("status")
     if isinstance(status, dict):
         status.pop("kopf", None)
@@ -287,7 +296,14 @@ def without_volatile(snap: dict[str, Any], case: Case) -> dict[str, Any]:
         return snap
     flat = flattened(snap)
     return {"flat": {path: value for path, value in flat.items()
-                     if not any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns)}}
+                     if not any(matches(path, pattern) for pattern in patterns)}}
+
+
+def matches(path: str, pattern: str) -> bool:
+    """``pattern`` (fnmatch) names ``path`` or a value that contains it (``.../conditions`` covers
+    ``.../conditions/0/reason``). A ``[`` in a pattern opens a character class (fnmatch's rule):
+    write ``?`` for the bracket of an event's path."""
+    return fnmatch.fnmatchcase(path, pattern) or fnmatch.fnmatchcase(path, pattern + "/*")
 
 
 def take_step(client: KubeClient, step: Mapping[str, Any], namespace: str, case_path: Path) -> None:
@@ -396,8 +412,7 @@ class Intended:
     def covers(self, case: str, path: str, under_kopf: Any = None, under_opframe: Any = None) -> bool:
         if self.scope == "value" and ABSENT in (under_kopf, under_opframe):
             return False
-        return any(fnmatch.fnmatchcase(case, c) for c in self.cases) and any(
-            fnmatch.fnmatchcase(path, p) for p in self.paths)
+        return any(fnmatch.fnmatchcase(case, c) for c in self.cases) and any(matches(path, p) for p in self.paths)
 
 
 def intended() -> list[Intended]:
@@ -407,7 +422,8 @@ def intended() -> list[Intended]:
 
 
 def flattened(value: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"objects/x/spec/size": "1G", ...}``: leaves by path; each event one leaf; an empty dict or
+    """``{"objects/x/spec/size": "1G", ...}``: leaves by path (a list of objects by index, other lists
+    whole); each event one leaf; an empty dict or
     list reads as absent (kopf and opframe differ in leaving ``status: {}`` behind, no user reads it)."""
     if isinstance(value, (Mapping, list)) and not value:
         return {}
@@ -418,6 +434,11 @@ def flattened(value: Any, prefix: str = "") -> dict[str, Any]:
         return out
     if isinstance(value, list) and prefix == "events":
         return {f"events/{json.dumps(e)}": True for e in value}
+    if isinstance(value, list) and any(isinstance(item, Mapping) for item in value):
+        out = {}
+        for index, item in enumerate(value):  # items by index, so a volatile path can name one field of each
+            out.update(flattened(item, f"{prefix}/{index}"))
+        return out
     return {prefix: value}
 
 

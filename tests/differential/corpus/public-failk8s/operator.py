@@ -1,0 +1,2 @@
+import secret_copier.handlers
+import secret_injector.handlers

@@ -1,0 +1,3 @@
+from . import namespace
+from . import secret
+from . import secret_copier_config

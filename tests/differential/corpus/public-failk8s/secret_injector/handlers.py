@@ -1,0 +1,2 @@
+from . import secret_injector_config
+from . import secret
