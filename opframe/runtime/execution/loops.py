@@ -41,6 +41,24 @@ COROUTINES_PER_LOOP = 100
 #: Loops are threads; past this many, coroutines share the least busy loop.
 MAX_LOOPS = 32
 MIN_LOOPS = 1
+#: At close, tasks left running get this long in all to end before they are cancelled: kopf 1.45.2
+#: waits 5 s for its hung tasks at exit (kopf/_core/reactor/running.py).
+TASKS_GRACE = 5.0
+#: After the cancellation, how long their ``finally`` blocks get to run.
+CANCELLED_GRACE = 1.0
+
+
+async def _end_tasks_and_stop(deadline: float) -> None:
+    """On a loop being closed: wait for its other tasks until ``deadline``, cancel the rest, stop it."""
+    loop = asyncio.get_running_loop()
+    others = {task for task in asyncio.all_tasks(loop) if task is not asyncio.current_task()}
+    if others:
+        _, pending = await asyncio.wait(others, timeout=max(0.0, deadline - time.monotonic()))
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=CANCELLED_GRACE)
+    loop.stop()
 
 
 class _Loop:
@@ -149,14 +167,17 @@ class LoopPool:
                         "run on other loops", what, now - loop.last_beat)
             time.sleep(BLOCKED_AFTER / 2)
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float = TASKS_GRACE) -> None:
+        """Stop every loop. Tasks still pending there (ones handlers started with
+        ``asyncio.create_task`` and left running) get ``timeout`` seconds in all to end, then are
+        cancelled and may run their ``except CancelledError``/``finally`` (kopf's rule at exit)."""
         with self._lock:
             self._closed = True
             loops = list(self._loops)
             self._lock.notify_all()
-        for loop in loops:
-            if loop.loop.is_running():
-                loop.loop.call_soon_threadsafe(loop.loop.stop)
         deadline = time.monotonic() + timeout
         for loop in loops:
-            loop.thread.join(max(0.0, deadline - time.monotonic()))
+            if loop.loop.is_running():
+                asyncio.run_coroutine_threadsafe(_end_tasks_and_stop(deadline), loop.loop)
+        for loop in loops:
+            loop.thread.join(max(0.0, deadline - time.monotonic()) + CANCELLED_GRACE + 1.0)

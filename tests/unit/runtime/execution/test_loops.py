@@ -56,3 +56,30 @@ def test_an_idle_pool_does_not_beat(pool: LoopPool) -> None:
     beat = loop.last_beat
     time.sleep(0.2)
     assert loop.last_beat == beat and not loop.beating
+
+
+def test_at_close_left_over_tasks_end_or_are_cancelled_as_kopf_does() -> None:
+    """A task a handler started and left running gets the grace to end, then is cancelled and runs its
+    ``finally`` (kopf 1.45.2 at exit); without this it was destroyed pending, its cleanup never run."""
+    seen: list[str] = []
+
+    async def quick() -> None:
+        await asyncio.sleep(0.2)
+        seen.append("quick ended")
+
+    async def endless() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            seen.append("endless cancelled")
+
+    async def handler() -> None:
+        asyncio.get_running_loop().create_task(quick())
+        asyncio.get_running_loop().create_task(endless())
+
+    pool = LoopPool()
+    pool.run(handler(), timeout=5)
+    started = time.monotonic()
+    pool.close(timeout=1.0)
+    assert sorted(seen) == ["endless cancelled", "quick ended"]
+    assert time.monotonic() - started < 5.0
