@@ -131,10 +131,9 @@ class KopfBookkeeping:
     finalizer: str = KOPF_FINALIZER
 
     @classmethod
-    def of(cls, settings: Settings) -> KopfBookkeeping | None:
-        """The bookkeeping ``settings`` ask to adopt (``adopt_kopf``, ``kopf_prefix``, ``kopf_finalizer``), or None."""
-        if not settings.adopt_kopf:
-            return None
+    def of(cls, settings: Settings) -> KopfBookkeeping:
+        """kopf's bookkeeping as ``settings`` name it (``kopf_prefix``, ``kopf_finalizer``; kopf's defaults):
+        the Operator continues it with ``adopt_kopf``, and otherwise warns about objects that carry it."""
         return cls(settings.kopf_prefix or KOPF_PREFIX, settings.kopf_finalizer or KOPF_FINALIZER)
 
     def diff_base(self, body: Mapping[str, Any]) -> dict[str, Any] | None:

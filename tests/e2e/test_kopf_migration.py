@@ -155,3 +155,37 @@ def test_a_kopf_operator_stopped_mid_retry_continues_under_opframe(
         eventually(lambda: gone("done") and gone("retrying"), what="both objects deleted", timeout=30)
         assert sorted(e["name"] for e in journal.entries(framework="opframe", handler="delete_fn")) == [
             "done", "retrying"]
+
+
+def test_without_adopt_kopf_opframe_warns_before_it_handles_kopfs_objects_again(
+        control_plane: ControlPlane, kube_client: KubeClient, kexes: Resource, namespace: str,
+        journal: Journal, tmp_path: Path) -> None:  # noqa: F811 - the fixture
+    """The migration the other way round: forgetting --adopt-kopf is never silent. An object kopf handled
+    (its diff-base on it, none of ours) is handled as new, and the operator's log says so with the fix;
+    an object kopf never saw is handled with no such warning."""
+    kopf = KOPF_VENV / "bin" / "kopf"
+    assert kopf.exists(), f"kopf 1.45.2 is not installed in {KOPF_VENV}; run 'make kopf-venv'"
+    source = textwrap.dedent(OPERATOR)
+    kopf_file, opframe_file = tmp_path / "kopf_operator.py", tmp_path / "opframe_operator.py"
+    kopf_file.write_text(source)
+    opframe_file.write_text(source.replace("import kopf\n", "import opframe as kopf\n"))
+    env = {**os.environ, "KUBECONFIG": str(control_plane.kubeconfig), "JOURNAL": str(journal.path)}
+    with (tmp_path / "kopf.log").open("wb") as log:
+        process = subprocess.Popen([str(kopf), "run", "--standalone", "-n", namespace, str(kopf_file)], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            kube_client.create(kexes, kex(namespace, "by-kopf"), namespace=namespace)
+            eventually(lambda: f"{KOPF}/last-handled-configuration" in annotations(
+                kube_client, kexes, namespace, "by-kopf"), what="kopf to finish handling 'by-kopf'", timeout=60)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+    kube_client.create(kexes, kex(namespace, "new"), namespace=namespace)
+    with OperatorProcess([opframe_file], kubeconfig=control_plane.kubeconfig,
+                         args=["-n", namespace], env={"JOURNAL": str(journal.path)}) as operator:
+        operator.wait_started()
+        journal.wait_count(2, timeout=40, framework="opframe", handler="create_done")
+        warning = "the object was handled by kopf (its bookkeeping is on it) but --adopt-kopf is not set"
+        lines = [line for line in operator.output().splitlines() if warning in line]
+        assert len(lines) == 1 and f"[{namespace}/by-kopf]" in lines[0], operator.output()[-3000:]
+        assert "run with --adopt-kopf (OPFRAME_ADOPT_KOPF=true)" in lines[0]

@@ -240,3 +240,26 @@ def test_a_failing_liveness_check_is_acted_on_by_the_kubelet(cluster: tuple[Cont
                  ["containerStatuses"][0].get("restartCount", 0) >= 1),
         what="the kubelet to restart the container after 3 failed liveness probes", timeout=90)
     assert restarted
+
+
+OFFICIAL_CLIENT_CODE = '''
+import kubernetes
+import opframe as kopf
+
+@kopf.on.create("configmaps", labels={"opframe.dev/example": "true"})
+def created(name, namespace, **_):
+    # As many kopf operators do: the official client with no set-up of its own (kopf's login sets it up).
+    kubernetes.client.CoreV1Api().patch_namespaced_config_map(name, namespace, {"data": {"client": "in-cluster"}})
+'''
+
+
+def test_the_official_client_works_in_handlers_in_the_pod_as_under_kopf(
+        cluster: tuple[ControlPlane, KubeClient], release: Callable[..., tuple[str, str]]) -> None:
+    """In-cluster (the image, the chart's ServiceAccount): kubernetes.client.CoreV1Api() in a handler reaches
+    the API server with the pod's credentials, with no load_incluster_config() of the operator's own."""
+    _, client = cluster
+    namespace, _ = release("replicas=1", code=OFFICIAL_CLIENT_CODE)
+    eventually(lambda: _ready_pods(client, namespace), what="the operator pod Ready", timeout=90)
+    client.create(CONFIGMAPS, _labelled(namespace, "via-client"))
+    eventually(lambda: (client.get(CONFIGMAPS, "via-client", namespace=namespace).get("data") or {}).get("client")
+               == "in-cluster", what="the handler's patch through the official client", timeout=60)

@@ -43,6 +43,7 @@ from opframe.kube.resources import Resource
 from opframe.testing import ControlPlane, KopfRunner, eventually
 
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 
 pytestmark = pytest.mark.e2e
 
@@ -192,7 +193,12 @@ def test_12_embedded_operator_in_a_thread(control_plane: ControlPlane, kube_clie
 
     monkeypatch.setenv("KUBECONFIG", str(control_plane.kubeconfig))
     path = ported("12-embedded", tmp_path)
-    source = path.read_text().replace("namespace='default'", f"namespace={namespace!r}")
+    # Its objects get names no other test uses: the embedded operator serves every namespace (kopf's
+    # default without namespaces), so another test's kopf-example-0 would print "Hello" here too.
+    prefix = f"embedded-{uuid.uuid4().hex[:6]}"
+    source = path.read_text().replace("namespace='default'", f"namespace={namespace!r}").replace(
+        "f'kopf-example-{step}'", f"f'{prefix}-{{step}}'")
+    assert source.count(prefix) == 2, "the example's object names moved: update this test"
     path.write_text(source)
     from opframe.handlers.registry import Registry, get_default_registry, set_default_registry
 
@@ -210,8 +216,8 @@ def test_12_embedded_operator_in_a_thread(control_plane: ControlPlane, kube_clie
         sys.modules.pop("kopf_example_12", None)
     printed = capsys.readouterr().out
     for step in range(3):  # the memo's templates, formatted with each object's kwargs
-        assert f"Hello, kopf-example-{step}!" in printed
-        assert f"Good bye, kopf-example-{step}!" in printed
+        assert f"Hello, {prefix}-{step}!" in printed
+        assert f"Good bye, {prefix}-{step}!" in printed
 
 
 def test_15_timers_tick_once_the_object_is_idle(example: Callable[..., KopfRunner], kube_client: KubeClient,
@@ -280,11 +286,20 @@ def test_99_all_at_once(example: Callable[..., KopfRunner], kube_client: KubeCli
 
 def test_06_peering_runs_standalone(example: Callable[..., KopfRunner], kube_client: KubeClient, kex: Resource,
                                     namespace: str, obj: dict[str, Any]) -> None:
-    """06 is about kopf's peering; opframe accepts its flags (peering is Lease election here)."""
-    runner = example("06-peering", "--dev")
+    """06 is about kopf's peering: two operators with one peering name must not both handle an object.
+    In opframe the peering name is a Lease: the first operator leads, the second stands by (no handler
+    runs twice), and --dev (kopf's priority) is accepted with a warning."""
+    first = example("06-peering", "-P", "example", "--lease-namespace", namespace, standalone=False)
+    lease = eventually(lambda: kube_client.get(LEASES, "example", namespace=namespace)["spec"].get("holderIdentity"),
+                       what="the peering name's Lease held")
+    second = example("06-peering", "-P", "example", "--lease-namespace", namespace, "--dev", standalone=False)
     kube_client.create(kex, obj, namespace=namespace)
     eventually(lambda: handled(kube_client, kex, namespace), what="kopf-example-1 handled")
-    assert runner.handlers(f"{namespace}/{NAME}") == ["create_fn"]
+    time.sleep(1)  # a second handling, if any, would have happened by now
+    # Each runner's journal records every operator of the process: one call in all, not one per operator.
+    assert first.handlers(f"{namespace}/{NAME}") == ["create_fn"]
+    assert kube_client.get(LEASES, "example", namespace=namespace)["spec"]["holderIdentity"] == lease
+    assert "--priority/--dev have no effect" in second.log
 
 
 def _pod(namespace: str, name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:

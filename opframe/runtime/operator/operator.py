@@ -104,7 +104,8 @@ class Operator:
     ``settings_view`` (another API's view of the settings, kopf's OperatorSettings: handlers get it
     as ``settings``, and what startup handlers change in it is applied after them),
     ``lifecycle`` (which due handlers run per reconcile: kopf's lifecycles; None: all of them),
-    ``foreign`` (another operator's bookkeeping this one continues: kopf's, with ``adopt_kopf``).
+    ``foreign`` (another operator's bookkeeping: kopf's; continued with ``adopt_kopf``, else only
+    noticed: an object that carries it and none of ours is handled as new, with a warning).
 
     opframe's entry points (``opframe run``, ``kopf.operator()``/``kopf.run()``) give kopf's:
     see opframe/kopf/.
@@ -184,7 +185,9 @@ class Operator:
         announce(self)
         context = RuntimeContext(
             client=self.client,
-            bookkeeping=Bookkeeping(self.settings.prefix, self.settings.finalizer_name, foreign=self.foreign),
+            bookkeeping=Bookkeeping(self.settings.prefix, self.settings.finalizer_name,
+                                    foreign=self.foreign if self.settings.adopt_kopf else None),
+            unadopted=None if self.settings.adopt_kopf else self.foreign,
             memo=self.memo, loops=self.loops,
             events=self.events, success_events=self.settings.success_events,
             default_backoff=self.settings.default_backoff,

@@ -49,7 +49,7 @@ import orjson
 from opframe.cache.fifo import DeletedFinalStateUnknown, DeltaObject
 from opframe.cache.informer import SharedIndexInformer
 from opframe.cache.store import object_key, split_key
-from opframe.handlers.bookkeeping import Bookkeeping
+from opframe.handlers.bookkeeping import Bookkeeping, ForeignBookkeeping
 from opframe.handlers.causes import Reason, detect
 from opframe.handlers.handler import CHANGE_KINDS, Handler, Kind
 from opframe.handlers.memos import Memo
@@ -105,6 +105,9 @@ class RuntimeContext:
     lifecycle: Callable[..., Sequence[Any]] | None = None  # which due handlers run per reconcile (None: all)
     #: The jitter of retries' default backoff (one generator per operator; seeded in tests).
     rng: random.Random = dataclasses.field(default_factory=random.Random)
+    #: Another operator's bookkeeping that is *not* continued (kopf's, without adopt_kopf): an object
+    #: carrying it and none of ours gets a warning, as its handlers run again as for a new object.
+    unadopted: ForeignBookkeeping | None = None
 
 
 @dataclasses.dataclass
@@ -262,6 +265,14 @@ class Controller:
 
     # -- reconcile ------------------------------------------------------------------------------
 
+    def _warn_unadopted(self, key: str, body: Mapping[str, Any]) -> None:
+        unadopted = self.context.unadopted
+        if unadopted is not None and unadopted.diff_base(body) is not None:
+            object_logger(key).warning(
+                "the object was handled by kopf (its bookkeeping is on it) but --adopt-kopf is not set: its "
+                "handlers run again as for a new object; stop and run with --adopt-kopf (OPFRAME_ADOPT_KOPF=true) "
+                "to continue where kopf left off")
+
     def _begin(self, key: str) -> bool:
         """Start reconciling ``key``. True if it now waits for an async handler."""
         notices = self.notices.take(key)
@@ -280,6 +291,8 @@ class Controller:
             self._seen.add(key)
         body = fresh_body(raw)
         cause = detect(body, bookkeeping=self.context.bookkeeping, first_sight=first_sight, include=self._include)
+        if first_sight and self.context.unadopted is not None and cause.reason is Reason.CREATE:
+            self._warn_unadopted(key, body)
         matching = self.filters.matching(self.planned, key, body, raw, cause)
         being_deleted = bool((body.get("metadata") or {}).get("deletionTimestamp"))
         if being_deleted:

@@ -20,7 +20,7 @@ def test_adopt_kopf_without_foreign_bookkeeping_stops_before_anything_starts() -
 
 
 def test_kopf_bookkeeping_is_built_from_the_settings_with_kopfs_defaults() -> None:
-    assert KopfBookkeeping.of(Settings()) is None
+    assert KopfBookkeeping.of(Settings()) == KopfBookkeeping(KOPF_PREFIX, KOPF_FINALIZER)  # noticed, not adopted
     assert KopfBookkeeping.of(Settings(adopt_kopf=True)) == KopfBookkeeping(KOPF_PREFIX, KOPF_FINALIZER)
     assert KopfBookkeeping.of(Settings(adopt_kopf=True, kopf_prefix="k.example.com", kopf_finalizer="k/f")) == (
         KopfBookkeeping("k.example.com", "k/f"))
