@@ -6,11 +6,13 @@ again, the retry in progress keeps its count, kopf's finalizer is honoured and r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,20 +87,31 @@ def kexes(kube_client: KubeClient) -> Resource:
     return install_crd(kube_client, yaml.safe_load(CRD.read_text()))
 
 
-def test_a_kopf_operator_stopped_mid_retry_continues_under_opframe(
-        control_plane: ControlPlane, kube_client: KubeClient, kexes: Resource, namespace: str,
-        journal: Journal, tmp_path: Path) -> None:  # noqa: F811 - the fixture
+@contextlib.contextmanager
+def kopf_running(control_plane: ControlPlane, namespace: str, notes: Journal, tmp_path: Path) -> Iterator[Path]:
+    """The journalled OPERATOR run by kopf 1.45.2 (its own venv) in ``namespace`` for the block; yields
+    the same operator's file for opframe (``import opframe as kopf``). kopf is stopped by its own id."""
     kopf = KOPF_VENV / "bin" / "kopf"
     assert kopf.exists(), f"kopf 1.45.2 is not installed in {KOPF_VENV}; run 'make kopf-venv'"
     source = textwrap.dedent(OPERATOR)
     kopf_file, opframe_file = tmp_path / "kopf_operator.py", tmp_path / "opframe_operator.py"
     kopf_file.write_text(source)
     opframe_file.write_text(source.replace("import kopf\n", "import opframe as kopf\n"))
-    env = {**os.environ, "KUBECONFIG": str(control_plane.kubeconfig), "JOURNAL": str(journal.path)}
-    log = (tmp_path / "kopf.log").open("wb")
-    process = subprocess.Popen([str(kopf), "run", "--standalone", "-n", namespace, str(kopf_file)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
+    env = {**os.environ, "KUBECONFIG": str(control_plane.kubeconfig), "JOURNAL": str(notes.path)}
+    with (tmp_path / "kopf.log").open("wb") as log:
+        process = subprocess.Popen([str(kopf), "run", "--standalone", "-n", namespace, str(kopf_file)], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            yield opframe_file
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+
+
+def test_a_kopf_operator_stopped_mid_retry_continues_under_opframe(
+        control_plane: ControlPlane, kube_client: KubeClient, kexes: Resource, namespace: str,
+        journal: Journal, tmp_path: Path) -> None:  # noqa: F811 - the fixture
+    with kopf_running(control_plane, namespace, journal, tmp_path) as opframe_file:
         # done: fully handled by kopf. retrying: its second handler fails at retry 0 and 1 (8 s apart), succeeds at 2.
         kube_client.create(kexes, kex(namespace, "done"), namespace=namespace)
         kube_client.create(kexes, kex(namespace, "retrying", succeed_at=2, delay=8), namespace=namespace)
@@ -109,10 +122,6 @@ def test_a_kopf_operator_stopped_mid_retry_continues_under_opframe(
         # kopf runs one handler per cycle (its asap lifecycle): wait for the field handler's success too.
         eventually(lambda: '"success":true' in annotations(kube_client, kexes, namespace, "retrying").get(
             f"{KOPF}/field_fn.spec.field", ""), what="kopf's record of field_fn on 'retrying'", timeout=60)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(30)
-        log.close()
     kopf_calls = journal.entries(framework="kopf")
     assert sorted(e["handler"] for e in kopf_calls if e["name"] == "done") == [
         "create_done", "create_retrying", "field_fn"]  # kopf: a field handler runs on creation too
@@ -163,23 +172,10 @@ def test_without_adopt_kopf_opframe_warns_before_it_handles_kopfs_objects_again(
     """The migration the other way round: forgetting --adopt-kopf is never silent. An object kopf handled
     (its diff-base on it, none of ours) is handled as new, and the operator's log says so with the fix;
     an object kopf never saw is handled with no such warning."""
-    kopf = KOPF_VENV / "bin" / "kopf"
-    assert kopf.exists(), f"kopf 1.45.2 is not installed in {KOPF_VENV}; run 'make kopf-venv'"
-    source = textwrap.dedent(OPERATOR)
-    kopf_file, opframe_file = tmp_path / "kopf_operator.py", tmp_path / "opframe_operator.py"
-    kopf_file.write_text(source)
-    opframe_file.write_text(source.replace("import kopf\n", "import opframe as kopf\n"))
-    env = {**os.environ, "KUBECONFIG": str(control_plane.kubeconfig), "JOURNAL": str(journal.path)}
-    with (tmp_path / "kopf.log").open("wb") as log:
-        process = subprocess.Popen([str(kopf), "run", "--standalone", "-n", namespace, str(kopf_file)], env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        try:
-            kube_client.create(kexes, kex(namespace, "by-kopf"), namespace=namespace)
-            eventually(lambda: f"{KOPF}/last-handled-configuration" in annotations(
-                kube_client, kexes, namespace, "by-kopf"), what="kopf to finish handling 'by-kopf'", timeout=60)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(30)
+    with kopf_running(control_plane, namespace, journal, tmp_path) as opframe_file:
+        kube_client.create(kexes, kex(namespace, "by-kopf"), namespace=namespace)
+        eventually(lambda: f"{KOPF}/last-handled-configuration" in annotations(
+            kube_client, kexes, namespace, "by-kopf"), what="kopf to finish handling 'by-kopf'", timeout=60)
     kube_client.create(kexes, kex(namespace, "new"), namespace=namespace)
     with OperatorProcess([opframe_file], kubeconfig=control_plane.kubeconfig,
                          args=["-n", namespace], env={"JOURNAL": str(journal.path)}) as operator:
