@@ -78,6 +78,9 @@ def corpus_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         solo.shutdown(wait=True, cancel_futures=True)
 
 
+# A test waits for its case's pair, which may have queued behind others (four in flight, the alone ones
+# after all of them): the longest pair takes about 3 minutes here, so allow several times that.
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("case", cases(), ids=lambda case: case.name)
 def test_same_as_kopf(case: Case, corpus_runs: dict[str, concurrent.futures.Future[dict[str, Run]]]) -> None:
     runs = corpus_runs[case.name].result()
