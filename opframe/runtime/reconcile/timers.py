@@ -167,7 +167,7 @@ class Timers:
             if isinstance(outcome, Raised):
                 verdict = RetryPolicy.of(handler, self.default_backoff).decide(
                     outcome.error, failures=failures + 1, started=first, now=time.monotonic(), rng=self.rng)
-                self.reporter.timer(key, body, handler.id, outcome.error, reason=verdict.reason,
+                self.reporter.timer(key, body, handler.id, outcome.error,
                                     retry_in=verdict.delay if verdict.retry else None, ignored=verdict.ignored,
                                     told=verdict.told)
                 if verdict.retry:

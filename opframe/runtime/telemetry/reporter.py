@@ -40,13 +40,7 @@ class Reporter:
         for failure in failures:
             journal.record(key, self.name, failure.handler_id, kinds.get(failure.handler_id, ""),
                            "retrying" if failure.retry_in is not None else "failed", failure.reason)
-            if failure.told:
-                log.error("Handler '%s' %s", failure.handler_id, failure.told)
-            elif failure.retry_in is not None:
-                log.error("Handler '%s' failed temporarily: %s; retrying in %.1f s", failure.handler_id,
-                          failure.reason, failure.retry_in)
-            else:
-                log.error("Handler '%s' failed permanently: %s", failure.handler_id, failure.reason)
+            log.error("Handler '%s' %s", failure.handler_id, failure.told)
             self.events.post(body, type_="Warning", reason="HandlerFailed",
                              message=f"{failure.handler_id}: {failure.reason}")
         if finished and kinds:
@@ -70,7 +64,7 @@ class Reporter:
                        repr(error) if error is not None else "")
 
     def timer(self, key: str, body: Mapping[str, Any], handler_id: str, error: BaseException | None, *,
-              reason: str = "", retry_in: float | None = None, ignored: bool = False, told: str = "") -> None:
+              retry_in: float | None = None, ignored: bool = False, told: str = "") -> None:
         """A timer's run: succeeded, failed and retried after ``retry_in``, or failed for good (logged in
         kopf's words, ``told``: RetryDecision.told)."""
         journal.record(key, self.name, handler_id, "timer", "failed" if error is not None else "succeeded",
@@ -79,16 +73,6 @@ class Reporter:
         if error is None:
             log.info("Timer '%s' succeeded.", handler_id)
             return
-        if told:
-            log.error("Timer '%s' %s", handler_id, told)
-        if ignored:
-            return
-        if told:
-            if retry_in is None:
-                self.events.post(body, type_="Warning", reason="TimerFailed", message=f"{handler_id}: {error}")
-            return
-        if retry_in is not None:
-            log.error("Timer '%s' failed temporarily: %s; retrying in %.1f s", handler_id, reason, retry_in)
-            return
-        log.error("Timer '%s' failed permanently: %s", handler_id, reason)
-        self.events.post(body, type_="Warning", reason="TimerFailed", message=f"{handler_id}: {error}")
+        log.error("Timer '%s' %s", handler_id, told)
+        if not ignored and retry_in is None:
+            self.events.post(body, type_="Warning", reason="TimerFailed", message=f"{handler_id}: {error}")
