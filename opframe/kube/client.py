@@ -13,6 +13,9 @@ Invariants:
   tenacity, for at most ``retry_budget`` seconds in all, honouring Retry-After;
   calls that are not idempotent (POST, PATCH) are retried only when the server
   cannot have acted on them: the connection was never made, or 429;
+* a 401 with ``credentials`` (kube.credentials.Credentials) logs in again and sends the
+  request once more with each new credentials, until the login has nothing new; expired
+  credentials are renewed before a request;
 * every non-2xx answer is raised as a typed ``ApiError`` with the server's Status.
 """
 
@@ -40,6 +43,7 @@ from urllib3.exceptions import (
 from opframe.kube import errors
 from opframe.kube.backoff import ExponentialJitter
 from opframe.kube.clock import REAL_CLOCK, Clock
+from opframe.kube.credentials import REJECTED_MEMORY, Credentials, LoginError
 from opframe.kube.resources import Resource
 from opframe.kube.token_bucket import TokenBucket
 
@@ -203,19 +207,43 @@ class KubeClient:
     """Raw-JSON access to one API server. Thread-safe; share one per process."""
 
     def __init__(self, configuration: Any, settings: ClientSettings | None = None, *,
-                 clock: Clock = REAL_CLOCK) -> None:
-        self.configuration = configuration
+                 clock: Clock = REAL_CLOCK, credentials: Credentials | None = None) -> None:
         self.settings = settings or ClientSettings()
-        self.host = str(configuration.host).rstrip("/")
+        #: Renewed by logging in again on a 401 (or at expiration) when given; shared by an operator's clients.
+        self.credentials = credentials
         self.throttle = TokenBucket(self.settings.qps, self.settings.burst, clock=clock)
         self._clock = clock
-        self._pool = self._make_pool(configuration, self.settings.pool_size)
+        #: The configuration and the pool built from it, replaced together when the credentials are renewed.
+        self._transport = (configuration, self._make_pool(configuration, self.settings.pool_size))
         self._wait = _wait_for_retry(
             ExponentialJitter(RETRY_INITIAL_WAIT, RETRY_MAX_WAIT)
         )
         self.request_count = 0
         #: Called after every request with (method, HTTP code or 0 without an answer, seconds).
         self.observer: Callable[[str, int, float], None] | None = None
+
+    @property
+    def configuration(self) -> Any:
+        """The ``kubernetes.client.Configuration`` requests are sent with now."""
+        return self._transport[0]
+
+    @property
+    def host(self) -> str:
+        return str(self._transport[0].host).rstrip("/")
+
+    def _current(self) -> tuple[Any, urllib3.PoolManager]:
+        """The configuration and pool to send with: the credentials' latest (expired ones renewed first)."""
+        transport = self._transport
+        if self.credentials is None:
+            return transport
+        configuration = self.credentials.current()
+        if configuration is transport[0]:
+            return transport
+        old = transport[0]
+        pool = transport[1] if _tls_of(configuration) == _tls_of(old) else self._make_pool(
+            configuration, self.settings.pool_size)
+        self._transport = (configuration, pool)
+        return self._transport
 
     @staticmethod
     def _make_pool(configuration: Any, size: int) -> urllib3.PoolManager:
@@ -241,7 +269,7 @@ class KubeClient:
         return urllib3.PoolManager(num_pools=4, maxsize=size, block=False, **tls)
 
     def close(self) -> None:
-        self._pool.clear()
+        self._transport[1].clear()
 
     def __enter__(self) -> KubeClient:
         return self
@@ -251,50 +279,79 @@ class KubeClient:
 
     # -- the generic request -----------------------------------------------------------
 
-    def _headers(self, content_type: str | None, accept: str) -> dict[str, str]:
+    @staticmethod
+    def _headers(configuration: Any, content_type: str | None, accept: str) -> dict[str, str]:
         headers = {"Accept": accept, "User-Agent": "opframe"}
-        for setting in self.configuration.auth_settings().values():
+        for setting in configuration.auth_settings().values():
             if setting.get("in") == "header" and setting.get("value"):
                 headers[setting["key"]] = setting["value"]
-        if self.configuration.username and self.configuration.password:
+        if configuration.username and configuration.password:
             headers.update(urllib3.make_headers(
-                basic_auth=f"{self.configuration.username}:{self.configuration.password}"))
+                basic_auth=f"{configuration.username}:{configuration.password}"))
         if content_type:
             headers["Content-Type"] = content_type
         return headers
 
-    def url(self, path: str, query: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None) -> str:
+    def url(self, path: str, query: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None, *,
+            host: str | None = None) -> str:
         pairs = list(query.items()) if isinstance(query, Mapping) else list(query or ())
         encoded = urlencode([(k, _query_value(v)) for k, v in pairs if v is not None])
-        return f"{self.host}{path}?{encoded}" if encoded else f"{self.host}{path}"
+        host = host if host is not None else self.host
+        return f"{host}{path}?{encoded}" if encoded else f"{host}{path}"
 
     def _send(self, method: str, path: str, *, query: Any = None, body: bytes | None = None,
               content_type: str | None = None, accept: str = "application/json",
               read_timeout: float | None = None, stream: bool = False) -> urllib3.BaseHTTPResponse:
-        """One attempt: throttle, send, and raise a typed error for a non-2xx answer."""
-        self.throttle.acquire()
-        self.request_count += 1
-        timeout = urllib3.Timeout(connect=self.settings.connect_timeout,
-                                  read=read_timeout or self.settings.request_timeout)
-        started = time.monotonic()
-        try:
-            response = self._pool.request(
-                method, self.url(path, query), body=body, headers=self._headers(content_type, accept),
-                timeout=timeout, retries=False, redirect=False, preload_content=not stream,
-            )
-        except (NewConnectionError, ConnectTimeoutError) as exc:
-            self._observe(method, 0, started)
-            raise RequestNotSentError(f"{method} {path}: cannot connect to {self.host}: {exc}") from exc
-        except (HTTPError, OSError) as exc:
-            self._observe(method, 0, started)
-            raise errors.TransportError(f"{method} {path}: {exc}") from exc
-        self._observe(method, response.status, started)
+        """One attempt: throttle, send, and raise a typed error for a non-2xx answer. A 401 with credentials
+        that can be renewed logs in again and sends once more with each new credentials (kopf's re-login)."""
+        configuration, pool = self._current()
+        renewals = 0
+        while True:
+            response = self._attempt(method, path, configuration, pool, query=query, body=body,
+                                     content_type=content_type, accept=accept, read_timeout=read_timeout,
+                                     stream=stream)
+            if response.status != 401 or self.credentials is None or renewals == REJECTED_MEMORY:
+                break
+            try:
+                self.credentials.rejected(configuration)
+            except LoginError as exc:
+                logger.error("%s %s: %s", method, path, exc)
+                break
+            renewals += 1
+            if stream:
+                response.drain_conn()
+                response.release_conn()
+            configuration, pool = self._current()
         if not 200 <= response.status < 300:
             data = response.data if not stream else response.read()
             if stream:
                 response.release_conn()
             raise errors.from_response(response.status, data, method=method, path=path,
                                        retry_after_header=response.headers.get("Retry-After"))
+        return response
+
+    def _attempt(self, method: str, path: str, configuration: Any, pool: urllib3.PoolManager, *, query: Any,
+                 body: bytes | None, content_type: str | None, accept: str, read_timeout: float | None,
+                 stream: bool) -> urllib3.BaseHTTPResponse:
+        self.throttle.acquire()
+        self.request_count += 1
+        timeout = urllib3.Timeout(connect=self.settings.connect_timeout,
+                                  read=read_timeout or self.settings.request_timeout)
+        host = str(configuration.host).rstrip("/")
+        started = time.monotonic()
+        try:
+            response = pool.request(
+                method, self.url(path, query, host=host), body=body,
+                headers=self._headers(configuration, content_type, accept),
+                timeout=timeout, retries=False, redirect=False, preload_content=not stream,
+            )
+        except (NewConnectionError, ConnectTimeoutError) as exc:
+            self._observe(method, 0, started)
+            raise RequestNotSentError(f"{method} {path}: cannot connect to {host}: {exc}") from exc
+        except (HTTPError, OSError) as exc:
+            self._observe(method, 0, started)
+            raise errors.TransportError(f"{method} {path}: {exc}") from exc
+        self._observe(method, response.status, started)
         return response
 
     def _observe(self, method: str, code: int, started: float) -> None:
@@ -429,6 +486,13 @@ _BUILTIN_GROUPS = frozenset({
     "apiregistration.k8s.io", "flowcontrol.apiserver.k8s.io", "resource.k8s.io",
     "authentication.k8s.io", "authorization.k8s.io",
 })
+
+
+def _tls_of(configuration: Any) -> tuple[Any, ...]:
+    """What a pool is built from (_make_pool): renewed credentials that differ only in a token keep the pool."""
+    return (configuration.verify_ssl, configuration.ssl_ca_cert, configuration.cert_file, configuration.key_file,
+            getattr(configuration, "tls_server_name", None), getattr(configuration, "assert_hostname", None),
+            configuration.proxy, str(configuration.proxy_headers))
 
 
 def _query_value(value: Any) -> Any:

@@ -23,12 +23,16 @@ import base64
 import contextlib
 import dataclasses
 import datetime
+import logging
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from opframe.kube.errors import KubeError
+
+logger = logging.getLogger("opframe.kube")
 
 #: kopf's type for its HTTP session; opframe's client is urllib3-based, so only the name exists.
 AiohttpSession = Any
@@ -143,7 +147,8 @@ def client_configuration(info: ConnectionInfo) -> Any:
     return configuration
 
 
-def _from_kubernetes(configuration: Any, namespace: str | None = None) -> ConnectionInfo:
+def from_configuration(configuration: Any, namespace: str | None = None) -> ConnectionInfo:
+    """The ConnectionInfo of a ``kubernetes`` configuration, which client_configuration() gives back."""
     token = (configuration.api_key or {}).get("authorization") or (configuration.api_key or {}).get("BearerToken")
     scheme, _, value = (token or "").partition(" ")
     info = ConnectionInfo(
@@ -171,7 +176,7 @@ def login_with_kubeconfig(**_: Any) -> ConnectionInfo | None:
             config_file=os.pathsep.join(paths) or default)
     except Exception as exc:
         raise LoginError(f"cannot log in with the kubeconfig: {exc}") from exc
-    return _from_kubernetes(configuration, (active.get("context") or {}).get("namespace"))
+    return from_configuration(configuration, (active.get("context") or {}).get("namespace"))
 
 
 def login_with_service_account(**_: Any) -> ConnectionInfo | None:
@@ -187,7 +192,7 @@ def login_with_service_account(**_: Any) -> ConnectionInfo | None:
         raise LoginError(f"cannot log in with the service account: {exc}") from exc
     namespace_file = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
     namespace = open(namespace_file).read().strip() if os.path.exists(namespace_file) else None  # noqa: SIM115
-    return _from_kubernetes(configuration, namespace)
+    return from_configuration(configuration, namespace)
 
 
 def login_via_client(**kwargs: Any) -> ConnectionInfo | None:
@@ -203,3 +208,85 @@ def login_via_pykube(**kwargs: Any) -> ConnectionInfo | None:
 def login_via_async_client(**kwargs: Any) -> ConnectionInfo | None:
     """kopf's login through kubernetes_asyncio; the same sources, read by the ``kubernetes`` package."""
     return login_via_client(**kwargs)
+
+
+#: How many rejected credentials are remembered and never taken back from a login (kopf keeps three):
+#: a login that keeps handing over a token the server rejects ends in LoginError instead of a loop,
+#: while a token rejected long ago (a clock skew, a restored account) may come back.
+REJECTED_MEMORY = 3
+
+
+class Credentials:
+    """The credentials every KubeClient of an operator sends, renewed by logging in again, as kopf does:
+    when a request gets a 401, and before a request once they have expired (``ConnectionInfo.expiration``).
+
+    ``login`` is the operator's login (its ``@on.login`` handlers, or the kubeconfig/service-account
+    search when it has none); ``renewed`` is told each new configuration (to publish it to the official
+    clients). Invariants: one login at a time, whatever the number of requests that failed together; a
+    request whose credentials were already replaced retries with the new ones without logging in again;
+    credentials that got a 401 are not taken back (the last REJECTED_MEMORY of them); a failed login
+    changes nothing, so the next 401 tries again.
+    """
+
+    def __init__(self, info: ConnectionInfo, login: Callable[[], ConnectionInfo], *,
+                 renewed: Callable[[Any], object] | None = None) -> None:
+        self._info = info
+        self._configuration = client_configuration(info)
+        self._login = login
+        self._renewed = renewed
+        self._rejected: list[ConnectionInfo] = []
+        self._lock = threading.Lock()
+        #: How many times a login replaced the credentials.
+        self.renewals = 0
+
+    @property
+    def info(self) -> ConnectionInfo:
+        return self._info
+
+    @property
+    def configuration(self) -> Any:
+        """The ``kubernetes.client.Configuration`` to send with now (as is: see current())."""
+        return self._configuration
+
+    def current(self) -> Any:
+        """The configuration to send with: logged in again first if the credentials have expired."""
+        expiration = self._info.expiration
+        if expiration is not None and _expired(expiration):
+            return self._renew(self._configuration, reason="the credentials expired", rejected=False)
+        return self._configuration
+
+    def rejected(self, configuration: Any) -> Any:
+        """A request sent with ``configuration`` got a 401: the configuration to retry with (LoginError
+        when logging in again gives nothing the server has not rejected)."""
+        return self._renew(configuration, reason="the API server rejected the credentials (401)", rejected=True)
+
+    def _renew(self, failed: Any, *, reason: str, rejected: bool) -> Any:
+        with self._lock:
+            if failed is not self._configuration:
+                return self._configuration  # another request has renewed them meanwhile
+            logger.info("Re-authentication has been initiated: %s.", reason)
+            never_again = [*self._rejected, self._info][-REJECTED_MEMORY:] if rejected else self._rejected
+            try:
+                info = self._login()
+            except Exception as exc:
+                logger.warning("Re-authentication has failed: %s", exc)
+                raise LoginError(f"{reason}, and logging in again failed: {exc}") from exc
+            if info in never_again or (info.expiration is not None and _expired(info.expiration)):
+                logger.warning("Re-authentication has failed: the login gave credentials the API server rejected "
+                               "or that have expired.")
+                raise LoginError(f"{reason}, and logging in again gave the same credentials; renew them (the "
+                                 "token, certificate or kubeconfig) or return fresh ones from the on.login handler")
+            self._rejected = never_again
+            self._info, self._configuration = info, client_configuration(info)
+            self.renewals += 1
+            configuration = self._configuration
+        logger.info("Re-authentication has finished.")
+        if self._renewed is not None:
+            self._renewed(configuration)
+        return configuration
+
+
+def _expired(expiration: datetime.datetime) -> bool:
+    if expiration.tzinfo is None:
+        expiration = expiration.replace(tzinfo=datetime.UTC)
+    return datetime.datetime.now(datetime.UTC) >= expiration

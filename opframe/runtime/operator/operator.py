@@ -148,7 +148,8 @@ class Operator:
                                "kopf.operator() do)")
         if self.loops is None:
             self.loops = LoopPool()
-        prepared = prepare(self.settings, self.registry, self.namespaces, login=self._login())
+        prepared = prepare(self.settings, self.registry, self.namespaces,
+                           login=self._login if self.registry.handlers(Kind.LOGIN) else None)
         self.client, self.resources = prepared.client, prepared.resources
         self.api = Api(self.client, self.settings, self.memo, self.settings_view)
 
@@ -177,8 +178,9 @@ class Operator:
         self.client.observer = self.metrics.observe_request
         # Events get a client and a request budget of their own (as client-go's event
         # broadcaster does), so that posting them never slows the handlers' writes.
-        self.events = EventRecorder(KubeClient(self.client.configuration, ClientSettings(
-            qps=EVENTS_QPS, burst=EVENTS_BURST, retry_budget=EVENTS_RETRY_BUDGET)), enabled=self.settings.post_events,
+        events_client = KubeClient(self.client.configuration, ClientSettings(
+            qps=EVENTS_QPS, burst=EVENTS_BURST, retry_budget=EVENTS_RETRY_BUDGET), credentials=self.client.credentials)
+        self.events = EventRecorder(events_client, enabled=self.settings.post_events,
             component=self.settings.event_component, instance=self.settings.event_instance,
             name_prefix=self.settings.event_name_prefix)
         self.events.start()
@@ -249,7 +251,8 @@ class Operator:
         # One attempt per request, each shorter than a retry period: a renewal must fail
         # fast enough for the leader to give up before its lease can expire for others.
         lease_client = KubeClient(self.client.configuration, ClientSettings(
-            retry_budget=0.0, request_timeout=config.retry_period, connect_timeout=config.retry_period))
+            retry_budget=0.0, request_timeout=config.retry_period, connect_timeout=config.retry_period),
+            credentials=self.client.credentials)
         gauge = self.metrics.leader.labels(config.name) if self.metrics is not None else None
 
         def started_leading() -> None:
@@ -393,11 +396,9 @@ class Operator:
         timer.start()
         return deadline
 
-    def _login(self) -> ConnectionInfo | None:
-        """Credentials from the on.login handlers (the highest priority wins), or None to use the kubeconfig."""
+    def _login(self) -> ConnectionInfo:
+        """Credentials from the on.login handlers (the highest priority wins); run again on a 401."""
         handlers = self.registry.handlers(Kind.LOGIN)
-        if not handlers:
-            return None
         found: list[ConnectionInfo] = []
         for handler in handlers:
             try:

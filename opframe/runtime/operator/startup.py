@@ -12,6 +12,7 @@ globs, or exclusions (one cluster-wide watch, filtered in the operator). It rais
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from opframe.handlers.handler import ADMISSION_KINDS, CHANGE_KINDS, Kind
@@ -19,7 +20,7 @@ from opframe.handlers.registry import Registry
 from opframe.kube import errors
 from opframe.kube.client import ClientSettings, KubeClient
 from opframe.kube.config import ConfigurationError, load_configuration, publish_default
-from opframe.kube.credentials import ConnectionInfo, client_configuration
+from opframe.kube.credentials import ConnectionInfo, Credentials, from_configuration
 from opframe.kube.discovery import AmbiguousResourceError, Discovery, ResourceNotFoundError
 from opframe.kube.resources import Resource
 from opframe.settings import NamespaceSelector, Settings
@@ -48,24 +49,30 @@ class Prepared:
 
 
 def prepare(settings: Settings, registry: Registry, namespaces: NamespaceSelector, *,
-            login: ConnectionInfo | None = None) -> Prepared:
-    """Check the handlers, the cluster, the resources and RBAC; ``login`` (from on.login handlers)
-    replaces the kubeconfig search."""
+            login: Callable[[], ConnectionInfo] | None = None) -> Prepared:
+    """Check the handlers, the cluster, the resources and RBAC. ``login`` (the on.login handlers)
+    replaces the kubeconfig search; either is done again when the API server rejects the credentials
+    (kube.credentials.Credentials), as kopf re-authenticates."""
     if not registry.resources() and not registry.handlers(Kind.STARTUP):
         raise StartupError("no handlers are registered; decorate functions with @opframe.on.create(...), "
                            "@opframe.on.update(...) and the like in the operator file")
     admission = registry.handlers(*ADMISSION_KINDS)
     if admission:
         raise StartupError(f"{', '.join(h.id for h in admission)}: {ADMISSION_UNSUPPORTED}")
+    def search() -> ConnectionInfo:
+        return from_configuration(load_configuration(settings.kubeconfig, context=settings.context))
+
     try:
-        configuration = (client_configuration(login) if login is not None
-                         else load_configuration(settings.kubeconfig, context=settings.context))
+        info = login() if login is not None else search()
     except ConfigurationError as exc:
         raise StartupError(str(exc)) from None
+    credentials = Credentials(info, login or search, renewed=publish_default)
+    configuration = credentials.configuration
     if not namespaces.all_namespaces and not namespaces.include:
-        namespaces.include = [(login.default_namespace if login is not None else None)
+        namespaces.include = [(info.default_namespace if login is not None else None)
                               or kubeconfig_namespace(settings) or "default"]
-    client = KubeClient(configuration, ClientSettings(qps=settings.qps, burst=settings.burst))
+    client = KubeClient(configuration, ClientSettings(qps=settings.qps, burst=settings.burst),
+                        credentials=credentials)
     probe = KubeClient(configuration, ClientSettings(retry_budget=REACHABILITY_BUDGET))
     try:
         probe.request("GET", "/version")

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import dataclasses
+import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import opframe
-from opframe.kube.credentials import ConnectionInfo, client_configuration
+from opframe.kube.credentials import ConnectionInfo, Credentials, LoginError, client_configuration
 
 
 def test_connection_info_becomes_the_clients_configuration(tmp_path: Path) -> None:
@@ -62,3 +65,89 @@ current-context: x
     assert first != second and first.startswith("Bearer t") and second.startswith("Bearer t")
     static = client_configuration(dataclasses.replace(info, token="fixed"))
     assert static is not configuration and static.api_key == {"authorization": "Bearer fixed"}
+
+
+# -- Credentials: logging in again on a 401 or at expiration, as kopf's vault does ------------------------
+
+def _logins(*tokens: str, expiration: datetime.datetime | None = None) -> tuple[list[str], Any]:
+    """A login that hands over ``tokens`` one per call (the last one again once they run out)."""
+    calls: list[str] = []
+
+    def login() -> ConnectionInfo:
+        token = tokens[min(len(calls), len(tokens) - 1)]
+        calls.append(token)
+        return ConnectionInfo(server="https://x", token=token, expiration=expiration)
+
+    return calls, login
+
+
+def _token(configuration: Any) -> str:
+    return str(configuration.api_key["authorization"])
+
+
+def test_a_rejected_token_is_replaced_by_logging_in_again() -> None:
+    calls, login = _logins("new")
+    renewed: list[str] = []
+    credentials = Credentials(ConnectionInfo(server="https://x", token="old"), login,
+                              renewed=lambda configuration: renewed.append(_token(configuration)))
+    first = credentials.configuration
+    assert _token(credentials.rejected(first)) == "Bearer new"
+    assert calls == ["new"] and renewed == ["Bearer new"] and credentials.renewals == 1
+    # Another request that failed with the old credentials meanwhile: no second login.
+    assert _token(credentials.rejected(first)) == "Bearer new" and calls == ["new"]
+
+
+def test_one_login_for_many_requests_rejected_at_once() -> None:
+    calls, login = _logins("new")
+    credentials = Credentials(ConnectionInfo(server="https://x", token="old"), login)
+    failed = credentials.configuration
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: _token(credentials.rejected(failed)), range(16)))
+    assert results == ["Bearer new"] * 16 and calls == ["new"]
+
+
+@pytest.mark.parametrize(("tokens", "outcome"), [
+    (("old",), "LoginError"),                  # the login hands the rejected token back
+    (("new", "old"), "LoginError"),            # ... or one rejected before
+    (("new", "newer"), "Bearer newer"),        # each login gives a fresh one
+])
+def test_rejected_credentials_are_not_taken_back(tokens: tuple[str, ...], outcome: str) -> None:
+    _, login = _logins(*tokens)
+    credentials = Credentials(ConnectionInfo(server="https://x", token="old"), login)
+    try:
+        credentials.rejected(credentials.configuration)
+        result = _token(credentials.rejected(credentials.configuration))
+    except LoginError as exc:
+        assert "logging in again gave the same credentials" in str(exc)
+        result = "LoginError"
+    assert result == outcome
+
+
+def test_a_failed_login_changes_nothing_and_the_next_401_tries_again() -> None:
+    attempts: list[int] = []
+
+    def login() -> ConnectionInfo:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise RuntimeError("the vault is sealed")
+        return ConnectionInfo(server="https://x", token="new")
+
+    credentials = Credentials(ConnectionInfo(server="https://x", token="old"), login)
+    old = credentials.configuration
+    with pytest.raises(LoginError, match="logging in again failed: the vault is sealed"):
+        credentials.rejected(old)
+    assert credentials.configuration is old
+    assert _token(credentials.rejected(old)) == "Bearer new" and len(attempts) == 2
+
+
+def test_expired_credentials_are_renewed_before_the_next_request() -> None:
+    past = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+    future = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1)
+    calls, login = _logins("fresh", expiration=future)
+    credentials = Credentials(ConnectionInfo(server="https://x", token="stale", expiration=past), login)
+    assert _token(credentials.current()) == "Bearer fresh" and calls == ["fresh"]
+    assert _token(credentials.current()) == "Bearer fresh" and calls == ["fresh"]  # valid now: no login
+    _, expired_again = _logins("also-stale", expiration=past)
+    stale = Credentials(ConnectionInfo(server="https://x", token="stale", expiration=past), expired_again)
+    with pytest.raises(LoginError):
+        stale.current()
