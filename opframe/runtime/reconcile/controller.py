@@ -208,7 +208,8 @@ class Controller:
                 if self.context.namespace_matches(split_key(key)[0])]
         if self.context.indexes.declares(self.resource):
             self.context.indexes.rebuild(self.resource, (
-                (key, orjson.dumps(body)) for key in keys if (body := self.cached(key)) is not None))
+                (key, orjson.dumps(body)) for key in keys if (body := self.cached(key)) is not None),
+                memo_for=self.kwargs.memo_for)
         for key in keys:
             # The cache's objects are on.event's initial listing (kopf: type None), also after a takeover.
             self.notices.record(key, None, self.cached(key))
@@ -278,7 +279,7 @@ class Controller:
         notices = self.notices.take(key)
         cached = self.cached(key)
         raw = orjson.dumps(cached) if cached is not None else None
-        self.context.indexes.refresh(self.resource, key, raw)
+        self.context.indexes.refresh(self.resource, key, raw, memo=self.kwargs.memo_for(key) if raw else None)
         for event_type, event_body in notices.events:
             self.invoker.run_event_handlers(key, event_type, orjson.dumps(event_body))
         if cached is None or raw is None:

@@ -16,11 +16,13 @@ replica runs no index function.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from opframe.handlers.handler import Handler
+from opframe.handlers.memos import Memo
 from opframe.kube.resources import Resource
+from opframe.objects.patches import Patch
 from opframe.runtime.execution.calls import call
 from opframe.runtime.execution.kwargs import fresh_body
 from opframe.runtime.execution.loops import LoopPool
@@ -85,14 +87,17 @@ class OperatorIndexes:
     def declares(self, resource: Resource) -> bool:
         return any(indexed == resource for indexed, _ in self._handlers)
 
-    def rebuild(self, resource: Resource, objects: Iterable[tuple[str, bytes]]) -> None:
+    def rebuild(self, resource: Resource, objects: Iterable[tuple[str, bytes]],
+                memo_for: Callable[[str], Memo] | None = None) -> None:
         """Index every (key, serialised body) of the kind's cache."""
         if self.declares(resource):
             for key, raw in objects:
-                self.refresh(resource, key, raw)
+                self.refresh(resource, key, raw, memo=memo_for(key) if memo_for is not None else None)
 
-    def refresh(self, resource: Resource, key: str, raw: bytes | None) -> None:
-        """Re-index one object from its serialised body (None: it is gone)."""
+    def refresh(self, resource: Resource, key: str, raw: bytes | None, *, memo: Memo | None = None) -> None:
+        """Re-index one object from its serialised body (None: it is gone). An index function gets what
+        kopf gives it: every index (as the handlers do), the object's kwargs, its ``memo`` and a
+        ``patch`` that is never applied."""
         for indexed, handler in self._handlers:
             if indexed != resource:
                 continue
@@ -102,7 +107,8 @@ class OperatorIndexes:
                 continue
             body = fresh_body(raw)
             metadata = body.get("metadata") or {}
-            kwargs = {"body": body, "spec": body.get("spec", {}), "meta": metadata, "metadata": metadata,
+            kwargs = {**self.kwargs(), "memo": memo if memo is not None else Memo(), "patch": Patch(),
+                      "body": body, "spec": body.get("spec", {}), "meta": metadata, "metadata": metadata,
                       "status": body.get("status", {}), "name": metadata.get("name"),
                       "namespace": metadata.get("namespace"), "uid": metadata.get("uid"),
                       "labels": metadata.get("labels", {}), "annotations": metadata.get("annotations", {}),

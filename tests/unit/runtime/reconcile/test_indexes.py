@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import orjson
+
 import opframe
+from opframe import on
+from opframe.handlers.handler import Kind
+from opframe.handlers.memos import Memo
+from opframe.handlers.registry import Registry
+from opframe.kube.resources import Resource
+from opframe.objects.patches import Patch
+from opframe.runtime.execution.loops import LoopPool
+from opframe.runtime.reconcile.indexes import Index, OperatorIndexes
 
 
 def test_index_and_store_are_generic_as_in_kopf() -> None:
@@ -13,3 +23,29 @@ def test_index_and_store_are_generic_as_in_kopf() -> None:
     index._set("ns/b", {"x": 2})
     assert isinstance(index["x"], Store) and sorted(index["x"]) == [1, 2] and 2 in index["x"]
     assert opframe.Index[str, bool] is not None  # kopf's examples subscript it in evaluated annotations
+
+
+def test_an_index_function_gets_the_other_indexes_memo_and_patch_as_in_kopf(pool: LoopPool) -> None:
+    """kopf passes every index, the object's memo and an unapplied patch to index functions too
+    (found by the corpus case public-shared-config-manager, whose index function reads another index)."""
+    registry = Registry()
+    seen: dict[str, object] = {}
+
+    @on.index("configmaps", id="by_name", registry=registry)
+    def by_name(name: str, **_: object) -> str:
+        return name
+
+    @on.index("configmaps", id="names_seen", registry=registry)
+    def names_seen(name: str, by_name: Index[None, str], memo: Memo, patch: Patch, **_: object) -> int:
+        seen.update(names=sorted(by_name.get(None, [])), memo=memo.get("mark"), patch=patch)
+        return len(by_name.get(None, []))
+
+    indexes = OperatorIndexes(pool)
+    resource = Resource("", "v1", "configmaps", "ConfigMap")
+    for handler in registry.handlers(Kind.INDEX):
+        indexes.declare(resource, handler)
+    memo = Memo(mark="the object's")
+    indexes.rebuild(resource, [("ns/a", orjson.dumps({"metadata": {"name": "a", "namespace": "ns"}}))],
+                    memo_for=lambda key: memo)
+    assert seen == {"names": ["a"], "memo": "the object's", "patch": {}}
+    assert dict(indexes.indexes["names_seen"]) == {None: [1]}
