@@ -119,7 +119,7 @@ def resource_of(entry: Mapping[str, Any]) -> Resource:
 
 # -- running one engine -------------------------------------------------------------------------------
 
-SWAPS = ((re.compile(r"^(\s*)import kopf\s*$", re.M), r"\1import opframe as kopf"),
+SWAPS = ((re.compile(r"^(\s*)import kopf(\s*(?:#.*)?)$", re.M), r"\1import opframe as kopf\2"),
          (re.compile(r"^(\s*)from kopf import ", re.M), r"\1from opframe import "))
 
 
@@ -196,8 +196,9 @@ class EngineProcess:
 
 # -- observing ----------------------------------------------------------------------------------------
 
-def normalised(obj: Mapping[str, Any], namespace: str) -> dict[str, Any]:
-    """An object without what differs between any two runs or engines (see the module's docstring)."""
+def normalised(obj: Mapping[str, Any], namespace: str, *, plural: str = "") -> dict[str, Any]:
+    """An object without what differs between any two runs or engines (see the module's docstring);
+    ``plural`` is its resource's (a listed item carries no kind)."""
     body = json.loads(_unnamed(json.dumps(obj), namespace))
     metadata = body.get("metadata") or {}
     for key in SERVER_METADATA:
@@ -219,7 +220,7 @@ def normalised(obj: Mapping[str, Any], namespace: str) -> dict[str, Any]:
     metadata.pop("deletionGracePeriodSeconds", None)
     for reference in metadata.get("ownerReferences") or []:
         reference.pop("uid", None)
-    if body.get("kind") == "Service":  # addresses the API server allocates
+    if body.get("kind") == "Service" or plural == "services":  # addresses the API server allocates
         for key in ("clusterIP", "clusterIPs"):
             (body.get("spec") or {}).pop(key, None)
     status = body.get("status")
@@ -262,7 +263,8 @@ def snapshot(client: KubeClient, case: Case, namespace: str, log: str) -> dict[s
     for resource in case.watched:
         listed = client.list(resource, namespace=namespace if resource.namespaced else None)
         for item in listed.items:
-            objects[f"{resource.plural}/{item['metadata']['name']}"] = normalised(item, namespace)
+            name = item["metadata"]["name"]
+            objects[f"{resource.plural}/{name}"] = normalised(item, namespace, plural=resource.plural)
     events = sorted({
         json.dumps([e.get("involvedObject", {}).get("kind"), e.get("involvedObject", {}).get("name"),
                     e.get("type"), e.get("reason"), _unnamed(str(e.get("message", "")), namespace)])
@@ -310,7 +312,9 @@ def take_step(client: KubeClient, step: Mapping[str, Any], namespace: str, case_
     """One step a user takes, its actions in order (the snapshot follows the last): ``create`` (an
     object, or ``{file: x.yaml}`` relative to the case), ``patch`` (a JSON merge patch), ``delete``,
     ``sleep`` (seconds) or ``wait_gone`` (an object, with ``timeout``: what a user waits for before
-    looking, e.g. ``{delete: ..., wait_gone: ...}``). ``<namespace>`` in a step is the run's namespace."""
+    looking, e.g. ``{delete: ..., wait_gone: ...}``). ``<namespace>`` in a step is the run's namespace; a
+    ``patch`` or ``delete`` may name another (``namespace:``), e.g. to remove what the operator wrote
+    outside the run's namespace before the other engine's run."""
     for action, written in step.items():  # steps may name the run's namespace
         _act(client, action, json.loads(json.dumps(written).replace(NAMESPACE, namespace)), namespace, case_path)
 
@@ -333,8 +337,9 @@ def _act(client: KubeClient, action: str, spec: Any, namespace: str, case_path: 
         spec = {**yaml.safe_load((case_path / spec["file"]).read_text()),
                 **{k: v for k, v in spec.items() if k != "file"}}
     resource = resource_of(spec if "plural" in spec else {**spec, "plural": _plural_of(spec)})
-    where = namespace if resource.namespaced else None
+    where = (spec.get("namespace") or namespace) if resource.namespaced else None
     if action == "create":
+        where = namespace if resource.namespaced else None
         body = {k: v for k, v in spec.items() if k not in ("plural", "namespaced")}
         body["metadata"] = {k: v for k, v in (body.get("metadata") or {}).items() if k != "namespace"}
         client.create(resource, body, namespace=where)

@@ -19,9 +19,11 @@ NS = "diff-x-kopf-abc123"
 
 
 def test_only_the_import_of_kopf_is_swapped() -> None:
-    source = "import kopf\nimport kopfish\nfrom kopf import Body\n# import kopf in a comment\nkopf.on.create('x')\n"
+    source = ("import kopf\nimport kopfish\nfrom kopf import Body\n# import kopf in a comment\nkopf.on.create('x')\n"
+              "import kopf  # type: ignore\n")
     assert swapped(source) == ("import opframe as kopf\nimport kopfish\nfrom opframe import Body\n"
-                               "# import kopf in a comment\nkopf.on.create('x')\n")
+                               "# import kopf in a comment\nkopf.on.create('x')\n"
+                               "import opframe as kopf  # type: ignore\n")
 
 
 def test_server_metadata_namespace_and_bookkeeping_are_left_out() -> None:
@@ -38,6 +40,12 @@ def test_server_metadata_namespace_and_bookkeeping_are_left_out() -> None:
         "metadata": {"name": "a", "annotations": {"mine": NAMESPACE}, "finalizers": [FRAMEWORK_FINALIZER, "other/f"],
                      "ownerReferences": [{"kind": "X", "name": "p"}]},
         "status": {"create_fn": {"ns": NAMESPACE}}}
+
+
+def test_the_addresses_a_service_is_given_are_left_out_also_of_listed_items_without_kind() -> None:
+    service = {"metadata": {"name": "s"}, "spec": {"clusterIP": "10.0.0.7", "clusterIPs": ["10.0.0.7"], "ports": []}}
+    assert normalised(service, NS, plural="services") == {"metadata": {"name": "s"}, "spec": {"ports": []}}
+    assert normalised({**service, "kind": "Service"}, NS)["spec"] == {"ports": []}
 
 
 def test_both_engines_finalizers_read_as_one() -> None:

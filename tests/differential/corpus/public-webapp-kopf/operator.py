@@ -1,0 +1,2 @@
+import kopf
+from my_operator.handlers import create, update, delete  # noqa: F401
