@@ -19,11 +19,12 @@ at decoration with the alternative named.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 from opframe.handlers.filters import UNSET, Marker
-from opframe.handlers.handler import Kind
+from opframe.handlers.handler import Kind, Webhook
 from opframe.handlers.registry import Registry, get_default_registry, make
 from opframe.handlers.retries import ErrorsMode
 from opframe.handlers.subhandlers import register, subhandler
@@ -302,7 +303,7 @@ def timer(*resource: str, group: str | None = None, version: str | None = None, 
                      requires_finalizer=requires_finalizer)
 
 
-# -- admission (registered so that kopf code imports; refused at start-up until supported) ----------
+# -- admission (served by the operator's webhook server: runtime/admission) --------------------------
 
 def validate(*resource: str, group: str | None = None, version: str | None = None, kind: str | None = None,
              plural: str | None = None, singular: str | None = None, shortcut: str | None = None,
@@ -311,13 +312,21 @@ def validate(*resource: str, group: str | None = None, version: str | None = Non
              persistent: bool | None = None, side_effects: bool | None = None, ignore_failures: bool | None = None,
              labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None,
              when: Callable[..., bool] | None = None, field: Any = None, value: Any = UNSET,
+             timeout: int | None = None, namespace_selector: Mapping[str, Any] | None = None,
+             match_conditions: Collection[Mapping[str, str]] = (), match_policy: str | None = None,
              registry: Registry | None = None) -> Callable[[F], F]:
-    """A validating admission webhook handler (kopf's); opframe refuses it at start-up for now."""
+    """A validating admission webhook handler (kopf's): raise AdmissionError (or any error) to deny the
+    request; ``warnings`` (a list) and ``patch`` are answered too. Beyond kopf: ``timeout`` (seconds, 1-30),
+    ``namespace_selector``, ``match_conditions`` (CEL) and ``match_policy`` go into the managed configuration."""
     return _register(Kind.VALIDATE, _resource(resource, dict(group=group, version=version, kind=kind, plural=plural,
                                                              singular=singular, shortcut=shortcut,
                                                              category=category)),
                      registry, id=id, param=param, labels=labels, annotations=annotations, when=when, field=field,
-                     value=value)
+                     value=value, webhook=_webhook(Kind.VALIDATE, operation, operations, subresource=subresource,
+                                                   persistent=persistent, side_effects=side_effects,
+                                                   ignore_failures=ignore_failures, timeout=timeout,
+                                                   namespace_selector=namespace_selector,
+                                                   match_conditions=match_conditions, match_policy=match_policy))
 
 
 def mutate(*resource: str, group: str | None = None, version: str | None = None, kind: str | None = None,
@@ -327,9 +336,32 @@ def mutate(*resource: str, group: str | None = None, version: str | None = None,
            persistent: bool | None = None, side_effects: bool | None = None, ignore_failures: bool | None = None,
            labels: Mapping[str, Any] | None = None, annotations: Mapping[str, Any] | None = None,
            when: Callable[..., bool] | None = None, field: Any = None, value: Any = UNSET,
-           registry: Registry | None = None) -> Callable[[F], F]:
-    """A mutating admission webhook handler (kopf's); opframe refuses it at start-up for now."""
+           timeout: int | None = None, namespace_selector: Mapping[str, Any] | None = None,
+           match_conditions: Collection[Mapping[str, str]] = (), match_policy: str | None = None,
+           reinvocation_policy: str | None = None, registry: Registry | None = None) -> Callable[[F], F]:
+    """A mutating admission webhook handler (kopf's): what it puts into ``patch`` is answered as a JSON
+    patch. Beyond kopf, as on.validate, plus ``reinvocation_policy`` ('Never' or 'IfNeeded')."""
     return _register(Kind.MUTATE, _resource(resource, dict(group=group, version=version, kind=kind, plural=plural,
                                                            singular=singular, shortcut=shortcut, category=category)),
                      registry, id=id, param=param, labels=labels, annotations=annotations, when=when, field=field,
-                     value=value)
+                     value=value, webhook=_webhook(Kind.MUTATE, operation, operations, subresource=subresource,
+                                                   persistent=persistent, side_effects=side_effects,
+                                                   ignore_failures=ignore_failures, timeout=timeout,
+                                                   namespace_selector=namespace_selector,
+                                                   match_conditions=match_conditions, match_policy=match_policy,
+                                                   reinvocation_policy=reinvocation_policy))
+
+
+def _webhook(kind: Kind, operation: str | None, operations: Collection[str] | None, *,
+             subresource: str | None, persistent: bool | None, side_effects: bool | None,
+             ignore_failures: bool | None, match_conditions: Collection[Mapping[str, str]],
+             **options: Any) -> Webhook:
+    """The Webhook options of a decorator, checked; kopf's deprecated ``operation=`` joins ``operations=``."""
+    if operation is not None:
+        warnings.warn("operation= is deprecated; use operations=[...]", DeprecationWarning, stacklevel=3)
+    chosen = None if operations is None and operation is None else (
+        frozenset(operations or ()) | ({operation} if operation is not None else set()))
+    return Webhook(operations=chosen, subresource=subresource, persistent=bool(persistent),
+                   side_effects=bool(side_effects), ignore_failures=bool(ignore_failures),
+                   match_conditions=tuple(dict(condition) for condition in match_conditions),
+                   **options).checked(kind)

@@ -93,6 +93,28 @@ class Settings(BaseSettings):
     liveness_endpoint: str | None = Field(None, description="kopf's -L URL (e.g. http://0.0.0.0:8080/healthz): "
                                           "serves the probe handlers' results as JSON at that path.")
     health_host: str = Field("0.0.0.0", description="Address the health and metrics server listens on.")
+    webhook_address: str = Field("", description="Address the admission webhook server listens on (empty: every "
+                                 "interface, as kopf's WebhookServer). It starts when on.validate/on.mutate "
+                                 "handlers exist.")
+    webhook_port: int = Field(0, ge=0, le=65535, description="Port of the admission webhook server (0: any free "
+                              "port, as kopf's).")
+    webhook_host: str | None = Field(None, description="Host name or address the API server reaches the webhook "
+                                     "server at (its URL, and a name in a generated certificate); default: "
+                                     "localhost, or the listening address when it is a specific one.")
+    webhook_path: str = Field("", description="URL path under which each handler is served as /<path>/<id>.")
+    webhook_cert_file: str | None = Field(None, description="PEM serving certificate (with webhook_key_file); "
+                                          "unset: a self-signed CA and certificate are made at start-up. The "
+                                          "files are re-read when they change, for the next TLS handshake.")
+    webhook_key_file: str | None = Field(None, description="PEM private key of webhook_cert_file.")
+    webhook_key_password: str | None = Field(None, description="Password of an encrypted webhook_key_file.")
+    webhook_ca_file: str | None = Field(None, description="PEM CA the API server should trust (the caBundle); "
+                                        "default: the generated CA, or webhook_cert_file itself.")
+    webhook_ca_dump: str | None = Field(None, description="A file to write the caBundle's PEM to (kopf's cadump).")
+    webhook_extra_sans: list[str] = Field(default_factory=list, description="More names or addresses for a "
+                                          "generated serving certificate.")
+    webhook_managed: str | None = Field(None, description="Name of the Validating/MutatingWebhookConfiguration "
+                                        "opframe keeps (server-side apply) for its handlers; unset: none is "
+                                        "written (kopf's settings.admission.managed).")
 
     @field_validator("namespaces", mode="before")
     @classmethod

@@ -40,8 +40,55 @@ class Kind(enum.Enum):
 CHANGE_KINDS = frozenset({Kind.CREATE, Kind.UPDATE, Kind.DELETE, Kind.RESUME, Kind.FIELD})
 #: Operator-level handlers, not tied to a resource (kopf's "activities").
 ACTIVITY_KINDS = frozenset({Kind.STARTUP, Kind.CLEANUP, Kind.PROBE, Kind.LOGIN})
-#: Admission webhook handlers: registered so kopf code imports, refused at start-up until served.
+#: Admission webhook handlers: served by the operator's webhook server (runtime/admission).
 ADMISSION_KINDS = frozenset({Kind.VALIDATE, Kind.MUTATE})
+#: The operations an admission webhook can be registered for (admissionregistration.k8s.io/v1).
+WEBHOOK_OPERATIONS = frozenset({"CREATE", "UPDATE", "DELETE", "CONNECT"})
+
+
+@dataclasses.dataclass(frozen=True)
+class Webhook:
+    """An admission handler's options: kopf's, and beyond kopf those of its webhook's configuration.
+
+    Invariants (checked by ``checked()`` at decoration): ``operations`` is None (all) or a non-empty
+    subset of WEBHOOK_OPERATIONS; ``timeout`` is 1-30 s (the API server's bounds);
+    ``reinvocation_policy`` is for mutating webhooks only.
+    """
+
+    #: The operations the API server sends (None: all). In-process, only a mutator's DELETE rule reads it.
+    operations: frozenset[str] | None = None
+    #: None: the main resource only; "status", "scale"...: that subresource; "*": any, the main one too.
+    subresource: str | None = None
+    #: Kept in the managed configuration when the operator exits.
+    persistent: bool = False
+    #: ``sideEffects: NoneOnDryRun`` instead of ``None``.
+    side_effects: bool = False
+    #: ``failurePolicy: Ignore``: the API server admits when the webhook cannot be called.
+    ignore_failures: bool = False
+    #: Beyond kopf: the configuration's ``timeoutSeconds`` (None: the API server's default, 10 s).
+    timeout: int | None = None
+    namespace_selector: Mapping[str, Any] | None = None
+    #: CEL ``matchConditions`` ({name, expression} each): requests they reject never reach the operator.
+    match_conditions: tuple[Mapping[str, str], ...] = ()
+    reinvocation_policy: str | None = None
+    match_policy: str | None = None
+
+    def checked(self, kind: Kind) -> Webhook:
+        if self.operations is not None:
+            unknown = sorted(self.operations - WEBHOOK_OPERATIONS)
+            if not self.operations or unknown:
+                raise ValueError(f"operations={sorted(self.operations)!r}: give one or more of "
+                                 f"{sorted(WEBHOOK_OPERATIONS)} (or none, for all)")
+        if self.timeout is not None and not 1 <= self.timeout <= 30:
+            raise ValueError(f"timeout={self.timeout}: the API server allows 1 to 30 seconds for a webhook")
+        if self.reinvocation_policy is not None:
+            if kind is not Kind.MUTATE:
+                raise ValueError("reinvocation_policy= is for on.mutate handlers only")
+            if self.reinvocation_policy not in ("Never", "IfNeeded"):
+                raise ValueError(f"reinvocation_policy={self.reinvocation_policy!r}: use 'Never' or 'IfNeeded'")
+        if self.match_policy not in (None, "Exact", "Equivalent"):
+            raise ValueError(f"match_policy={self.match_policy!r}: use 'Exact' or 'Equivalent'")
+        return self
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +123,8 @@ class Handler:
     cancellation_polling: float | None = None
     #: ``requires_finalizer=`` (kopf's handler field): True/False overrides the kind's rule.
     finalizer_required: bool | None = None
+    #: on.validate/on.mutate only: the webhook's options.
+    webhook: Webhook | None = None
 
     def delay(self, kwargs: Mapping[str, Any]) -> float:
         """The initial delay in seconds: a number, or kopf's callable of the handler's kwargs."""

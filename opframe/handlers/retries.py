@@ -51,6 +51,15 @@ class PermanentError(HandlerError):
     """Do not retry this handler: record the failure and move on."""
 
 
+class AdmissionError(PermanentError):
+    """An admission handler's verdict that the request is bad: the API server refuses it with ``message``
+    and ``code`` (kopf's: 500 when none, or 0, is given)."""
+
+    def __init__(self, message: str | None = "", code: int | None = 500) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 class ChildrenPending(TemporaryError):
     """Raised by ``execute()`` when some sub-handlers it ran are not finished: the parent comes back."""
 

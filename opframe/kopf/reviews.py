@@ -1,16 +1,12 @@
-"""Admission webhooks' types, with kopf's names (``Headers``, ``SSLPeer``, ``UserInfo``, ...).
-
-opframe does not serve admission webhooks yet: ``on.validate``/``on.mutate`` handlers are
-registered (so kopf code imports) and refused at start-up with the reason. These types
-exist so that handlers' annotations and ``AdmissionError`` raised in shared code work.
-"""
+"""Admission webhooks' types, with kopf's names (``Headers``, ``SSLPeer``, ``UserInfo``, ...), for
+handlers' annotations and custom servers; ``AdmissionError`` is the core's (handlers.retries)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal, Protocol, TypedDict
 
-from opframe.handlers.retries import PermanentError
+from opframe.handlers.retries import AdmissionError
 
 Headers = dict[str, str]
 SSLPeer = dict[str, Any]
@@ -48,9 +44,5 @@ class WebhookFn(Protocol):
 WebhookServerProtocol = Callable[[WebhookFn], AsyncIterator[WebhookClientConfig]]
 
 
-class AdmissionError(PermanentError):
-    """An admission handler's verdict that the operation is bad: a message and an HTTP-like code."""
-
-    def __init__(self, message: str | None = "", code: int | None = 500) -> None:
-        super().__init__(message)
-        self.code = code
+__all__ = ["AdmissionError", "Headers", "Operation", "SSLPeer", "UserInfo", "WebhookClientConfig",
+           "WebhookClientConfigService", "WebhookFn", "WebhookServerProtocol"]

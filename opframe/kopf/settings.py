@@ -353,6 +353,18 @@ def _same(target: str) -> Callable[[Any], dict[str, Any]]:
 #: kopf's storage fields: their prefix becomes opframe's (see _storage_prefix).
 STORAGES = frozenset({"persistence.progress_storage", "persistence.diffbase_storage"})
 
+def _admission_server(server: Any) -> dict[str, Any]:
+    """opframe's webhook settings for kopf's ``settings.admission.server`` (kopf/webhooks.py)."""
+    if server is None:
+        return {}
+    settings = getattr(server, "settings", None)
+    if not callable(settings):
+        raise ValueError(f"settings.admission.server = {server!r}: opframe serves webhooks itself; assign a "
+                         "kopf.WebhookServer(...) (or one of its variants), or set the webhook_* settings")
+    result: dict[str, Any] = settings()
+    return result
+
+
 #: kopf fields that mean something in opframe: the opframe settings each one sets.
 MAPPED: dict[str, Callable[[Any], dict[str, Any]]] = {
     "process.ultimate_exiting_timeout": lambda v: {"shutdown_timeout": float(v) if v is not None else 3600.0},
@@ -369,7 +381,10 @@ MAPPED: dict[str, Callable[[Any], dict[str, Any]]] = {
     "execution.default_backoff": _same("default_backoff"),
     "execution.max_workers": lambda v: {"workers": v} if v else {},
     "persistence.finalizer": _same("finalizer"),
+    "admission.server": _admission_server,
+    "admission.managed": _same("webhook_managed"),
 }
+
 
 #: opframe settings read before startup handlers run (logging, connecting, which namespaces),
 #: with where to set them instead; a startup handler's change to one is warned about.
@@ -409,8 +424,6 @@ UNSUPPORTED: dict[str, str] = {
     "queueing.exit_timeout": "use OPFRAME_SHUTDOWN_TIMEOUT",
     "queueing.error_delays": "failed reconciles follow the work queue's rate limiter (5 ms doubling to 1000 s)",
     "scanning.disabled": "opframe always discovers the served resources at start-up",
-    "admission.server": "admission webhooks are not supported yet",
-    "admission.managed": "admission webhooks are not supported yet",
     "execution.executor": "sync handlers run on the worker threads (OPFRAME_WORKERS per kind)",
     "networking.request_timeout": "the client's request timeout is fixed",
     "networking.connect_timeout": "the client's connect timeout is fixed (10 s)",

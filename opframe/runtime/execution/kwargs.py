@@ -68,6 +68,16 @@ def fresh_body(raw: bytes) -> Body:
     return Body(orjson.loads(raw))
 
 
+def object_kwargs(body: Mapping[str, Any]) -> dict[str, Any]:
+    """kopf's kwargs that are views of the object: ``body``, ``spec``, ``meta`` (and ``metadata``),
+    ``status``, ``name``, ``namespace``, ``uid``, ``labels``, ``annotations``."""
+    metadata = body.get("metadata") or {}
+    return {"body": body, "spec": body.get("spec", {}), "meta": metadata, "metadata": metadata,
+            "status": body.get("status", {}), "name": metadata.get("name"), "namespace": metadata.get("namespace"),
+            "uid": metadata.get("uid"), "labels": metadata.get("labels", {}),
+            "annotations": metadata.get("annotations", {})}
+
+
 def attempt_kwargs(retry: int, started: datetime.datetime | None,
                    now: datetime.datetime | None = None) -> dict[str, Any]:
     """kopf's kwargs of one attempt: ``retry`` (failed attempts before it), ``started`` (the first
@@ -112,12 +122,8 @@ class KwargsBuilder:
               diff: Diff = (), old: Any = None, new: Any = None, patch: Patch | None = None, retry: int = 0,
               started: datetime.datetime | None = None, event: Mapping[str, Any] | None = None,
               type_: str | None = None) -> dict[str, Any]:
-        metadata = body.get("metadata") or {}
         kwargs: dict[str, Any] = {
-            "body": body, "spec": body.get("spec", {}), "meta": metadata, "metadata": metadata,
-            "status": body.get("status", {}), "name": metadata.get("name"),
-            "namespace": metadata.get("namespace"), "uid": metadata.get("uid"),
-            "labels": metadata.get("labels", {}), "annotations": metadata.get("annotations", {}),
+            **object_kwargs(body),
             "patch": patch if patch is not None else Patch(), "logger": object_logger(key),
             "memo": self.memo_for(key), "old": copy.deepcopy(old), "new": copy.deepcopy(new), "diff": diff,
             "reason": reason, **attempt_kwargs(retry, started), "api": self.api,

@@ -27,13 +27,17 @@ from opframe.cache.listwatch import ResourceListerWatcher
 from opframe.cache.reflector import MIN_WATCH_TIMEOUT, ReflectorStats
 from opframe.handlers import filters
 from opframe.handlers.bookkeeping import Bookkeeping, ForeignBookkeeping
-from opframe.handlers.handler import Handler, Kind
+from opframe.handlers.handler import ADMISSION_KINDS, Handler, Kind
 from opframe.handlers.memos import Memo
 from opframe.handlers.progress import now_utc
 from opframe.handlers.registry import Registry, get_default_registry
+from opframe.kube import errors
 from opframe.kube.client import ClientSettings, KubeClient
 from opframe.kube.credentials import ConnectionInfo
 from opframe.kube.resources import Resource
+from opframe.runtime.admission.certificates import CertificateError
+from opframe.runtime.admission.configurations import ConfigurationError
+from opframe.runtime.admission.webhooks import Webhooks, own_namespace
 from opframe.runtime.execution.calls import call
 from opframe.runtime.execution.kwargs import Api, attempt_kwargs
 from opframe.runtime.execution.loops import LoopPool
@@ -137,6 +141,7 @@ class Operator:
         #: Set when this replica lost its lease: it must stop handling and exit non-zero.
         self.lost_leadership = threading.Event()
         self.loops: LoopPool | None = None
+        self.webhooks: Webhooks | None = None
         self.started = threading.Event()
         self.stopped = threading.Event()
 
@@ -198,8 +203,14 @@ class Operator:
         # Group by the resolved resource first: two names for one resource ("pods" and
         # "v1/pods") share one informer, whose label selector must suit all their handlers.
         by_resource: dict[Resource, list[Handler]] = {}
+        admission: list[tuple[Handler, Resource]] = []
         for spec, resource in self.resources.items():
-            by_resource.setdefault(resource, []).extend(h for h in self.registry.handlers() if h.resource == spec)
+            for handler in self.registry.handlers():
+                if handler.resource == spec:
+                    if handler.kind in ADMISSION_KINDS:  # served by the webhook server, not watched
+                        admission.append((handler, resource))
+                    else:
+                        by_resource.setdefault(resource, []).append(handler)
         for resource, handlers in by_resource.items():
             for handler in handlers:
                 if handler.kind is Kind.INDEX:
@@ -219,6 +230,14 @@ class Operator:
                 self.metrics.watch_reflector(name, _stats_of(informer))
             self.controllers[resource] = Controller(context, resource, handlers, informers,
                                                     workers=self.settings.workers)
+        if admission:
+            try:
+                self.webhooks = Webhooks(self.settings, admission, client=self.client, loops=self.loops,
+                                         memo=self.memo, indexes=indexes.kwargs, own_namespace=own_namespace(),
+                                         extra=lambda: {"api": self.api})
+                self.webhooks.start()
+            except (CertificateError, OSError) as exc:
+                raise StartupError(f"the admission webhook server cannot start: {exc}") from None
         for informer in self.informers.values():
             informer.start()
         self._start_health_server()
@@ -237,6 +256,11 @@ class Operator:
     def _start_handling(self) -> None:
         for controller in self.controllers.values():
             controller.activate()
+        if self.webhooks is not None:
+            try:
+                self.webhooks.configure()
+            except (ConfigurationError, errors.KubeError) as exc:
+                raise StartupError(f"the webhook configurations cannot be written: {exc}") from None
         self.started.set()
         logger.info("opframe started: %s", ", ".join(
             f"{r.qualified_name} ({len(c.handlers)} handlers)" for r, c in self.controllers.items()))
@@ -347,6 +371,8 @@ class Operator:
 
     def stop(self) -> None:
         self.stopping.set()
+        if self.webhooks is not None:
+            self.webhooks.stop()  # first: the API server stops calling a server that is going away
         timeout = 0.0 if self.lost_leadership.is_set() else self.settings.shutdown_timeout
         for controller in self.controllers.values():
             if not controller.stop(timeout):

@@ -31,11 +31,6 @@ SELF_SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "selfsubjec
                                        namespaced=False)
 
 
-#: What an operator with admission handlers is told at start-up.
-ADMISSION_UNSUPPORTED = (
-    "admission webhooks (on.validate/on.mutate, settings.admission.server) are not supported by opframe yet; "
-    "enforce the rules with a CRD's x-kubernetes-validations (CEL) or a ValidatingAdmissionPolicy, "
-    "or keep this operator on kopf")
 
 
 class StartupError(Exception):
@@ -56,9 +51,6 @@ def prepare(settings: Settings, registry: Registry, namespaces: NamespaceSelecto
     if not registry.resources() and not registry.handlers(Kind.STARTUP):
         raise StartupError("no handlers are registered; decorate functions with @opframe.on.create(...), "
                            "@opframe.on.update(...) and the like in the operator file")
-    admission = registry.handlers(*ADMISSION_KINDS)
-    if admission:
-        raise StartupError(f"{', '.join(h.id for h in admission)}: {ADMISSION_UNSUPPORTED}")
     def search() -> ConnectionInfo:
         return from_configuration(load_configuration(settings.kubeconfig, context=settings.context))
 
@@ -121,7 +113,9 @@ def missing_grants(client: KubeClient, registry: Registry, resources: dict[tuple
     """Every (verb, resource, scope) the handlers need and the API server does not allow."""
     missing: list[str] = []
     for spec, resource in resources.items():
-        kinds = {h.kind for h in registry.handlers() if h.resource == spec}
+        kinds = {h.kind for h in registry.handlers() if h.resource == spec} - ADMISSION_KINDS
+        if not kinds:
+            continue  # admission handlers only: the API server calls them, nothing is watched
         verbs = ["list", "watch"]
         if kinds & (CHANGE_KINDS | {Kind.TIMER, Kind.DAEMON}):  # they write to the object
             verbs.append("patch")

@@ -24,7 +24,7 @@ from opframe.handlers.memos import Memo
 from opframe.kube.resources import Resource
 from opframe.objects.patches import Patch
 from opframe.runtime.execution.calls import call
-from opframe.runtime.execution.kwargs import fresh_body
+from opframe.runtime.execution.kwargs import fresh_body, object_kwargs
 from opframe.runtime.execution.loops import LoopPool
 from opframe.runtime.telemetry.logs import object_logger
 
@@ -105,14 +105,9 @@ class OperatorIndexes:
             if raw is None:
                 index._set(key, None)
                 continue
-            body = fresh_body(raw)
-            metadata = body.get("metadata") or {}
             kwargs = {**self.kwargs(), "memo": memo if memo is not None else Memo(), "patch": Patch(),
-                      "body": body, "spec": body.get("spec", {}), "meta": metadata, "metadata": metadata,
-                      "status": body.get("status", {}), "name": metadata.get("name"),
-                      "namespace": metadata.get("namespace"), "uid": metadata.get("uid"),
-                      "labels": metadata.get("labels", {}), "annotations": metadata.get("annotations", {}),
-                      "logger": object_logger(key), "resource": resource, "param": handler.param}
+                      **object_kwargs(fresh_body(raw)), "logger": object_logger(key), "resource": resource,
+                      "param": handler.param}
             try:
                 value = call(handler, kwargs, self._runner)
             except Exception:

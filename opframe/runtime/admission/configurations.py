@@ -1,0 +1,137 @@
+"""The managed webhook configurations: one ValidatingWebhookConfiguration and one
+MutatingWebhookConfiguration named ``webhook_managed``, each with an entry per handler of its kind.
+
+Written by server-side apply under opframe's field manager: the entries of other managers in the same
+configuration stay (kopf's merge patch of the whole list wipes them). ``entries()`` is pure; ``apply()``
+and ``withdraw()`` talk to the API server.
+
+An entry is kopf's (name ``<segment>.<managed>``, rules per resolved resource, operations or ``*``,
+``objectSelector`` from plain label filters, ``failurePolicy`` from ``ignore_failures``,
+``sideEffects`` from ``side_effects``, ``timeoutSeconds`` 30, review versions v1 and v1beta1), with
+what opframe adds: the handler's ``timeout``, ``namespace_selector``, ``match_conditions``,
+``match_policy`` and ``reinvocation_policy``; by default the operator's own namespace excluded, so a
+broken webhook cannot lock the operator out of its own objects (its Lease, its Secrets); and
+``subresource="*"`` registered for the main resource and its subresources, as it is served.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from opframe.handlers.filters import ABSENT, PRESENT
+from opframe.handlers.handler import Handler, Kind, Webhook
+from opframe.kube.client import KubeClient
+from opframe.kube.resources import Resource
+
+#: opframe's field manager for the configurations (server-side apply).
+FIELD_MANAGER = "opframe"
+#: kopf's timeoutSeconds for every entry (the API server's own default is 10 s).
+KOPF_TIMEOUT_SECONDS = 30
+VALIDATING = Resource("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+                      "ValidatingWebhookConfiguration", namespaced=False)
+MUTATING = Resource("admissionregistration.k8s.io", "v1", "mutatingwebhookconfigurations",
+                    "MutatingWebhookConfiguration", namespaced=False)
+CONFIGURATIONS = {Kind.VALIDATE: VALIDATING, Kind.MUTATE: MUTATING}
+#: The label every namespace carries with its own name (since Kubernetes 1.21).
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+class ConfigurationError(Exception):
+    """A configuration the API server would refuse; the message names the handler and the fix."""
+
+
+def entry_name(segment: str, managed: str) -> str:
+    return f"{segment}.{managed}"
+
+
+def entries(kind: Kind, handlers: Sequence[tuple[Handler, Resource]], *, managed: str,
+            client_config: Callable[[Handler], dict[str, Any]], own_namespace: str | None = None,
+            segment: Callable[[str], str]) -> list[dict[str, Any]]:
+    """The webhooks of the configuration of ``kind`` (VALIDATE or MUTATE), one per handler, in
+    registration order (a handler id with two resources is one entry with two rules)."""
+    by_id: dict[str, list[tuple[Handler, Resource]]] = {}
+    for handler, resource in handlers:
+        if handler.kind is kind:
+            by_id.setdefault(handler.id, []).append((handler, resource))
+    result = []
+    for handler_id, pairs in by_id.items():
+        handler = pairs[0][0]
+        options = handler.webhook or Webhook()
+        name = entry_name(segment(handler_id), managed)
+        if len([part for part in name.split(".") if part]) < 3:
+            raise ConfigurationError(f"the webhook name {name!r} needs at least three dot-separated parts; give "
+                                     "webhook_managed (settings.admission.managed) a name with a dot, such as "
+                                     "'auto.example.com'")
+        webhook: dict[str, Any] = {
+            "name": name,
+            "sideEffects": "NoneOnDryRun" if options.side_effects else "None",
+            "failurePolicy": "Ignore" if options.ignore_failures else "Fail",
+            "matchPolicy": options.match_policy or "Equivalent",
+            "rules": [rule for _, resource in pairs for rule in _rules(options, resource)],
+            "clientConfig": client_config(handler),
+            "timeoutSeconds": options.timeout or KOPF_TIMEOUT_SECONDS,
+            "admissionReviewVersions": ["v1", "v1beta1"],
+        }
+        selector = object_selector(handler)
+        if selector is not None:
+            webhook["objectSelector"] = selector
+        if options.namespace_selector is not None:
+            webhook["namespaceSelector"] = dict(options.namespace_selector)
+        elif own_namespace:
+            webhook["namespaceSelector"] = {"matchExpressions": [
+                {"key": NAMESPACE_NAME_LABEL, "operator": "NotIn", "values": [own_namespace]}]}
+        if options.match_conditions:
+            webhook["matchConditions"] = [dict(condition) for condition in options.match_conditions]
+        if kind is Kind.MUTATE and options.reinvocation_policy:
+            webhook["reinvocationPolicy"] = options.reinvocation_policy
+        result.append(webhook)
+    return result
+
+
+def _rules(options: Webhook, resource: Resource) -> list[dict[str, Any]]:
+    if options.subresource == "*":
+        resources = [resource.plural, f"{resource.plural}/*"]
+    elif options.subresource:
+        resources = [f"{resource.plural}/{options.subresource}"]
+    else:
+        resources = [resource.plural]
+    return [{"apiGroups": [resource.group], "apiVersions": [resource.version], "resources": resources,
+             "operations": sorted(options.operations) if options.operations else ["*"],
+             "scope": "Namespaced" if resource.namespaced else "Cluster"}]
+
+
+def object_selector(handler: Handler) -> dict[str, Any] | None:
+    """kopf's objectSelector from the label filters: PRESENT Exists, ABSENT DoesNotExist, a value In;
+    callables are left to the handler's own filtering."""
+    expressions: list[dict[str, Any]] = []
+    for key, value in (handler.labels or {}).items():
+        if value is PRESENT:
+            expressions.append({"key": key, "operator": "Exists"})
+        elif value is ABSENT:
+            expressions.append({"key": key, "operator": "DoesNotExist"})
+        elif not callable(value):
+            expressions.append({"key": key, "operator": "In", "values": [str(value)]})
+    return {"matchExpressions": expressions} if expressions else None
+
+
+def client_config(url: str, ca_bundle: bytes) -> dict[str, Any]:
+    return {"url": url, "caBundle": base64.b64encode(ca_bundle).decode()}
+
+
+def apply(client: KubeClient, kind: Kind, name: str, webhooks: list[dict[str, Any]]) -> dict[str, Any]:
+    """Server-side apply of opframe's entries in the configuration ``name`` (created if absent)."""
+    resource = CONFIGURATIONS[kind]
+    body = {"apiVersion": f"{resource.group}/{resource.version}", "kind": resource.kind,
+            "metadata": {"name": name}, "webhooks": webhooks}
+    return client.patch(resource, name, body, patch_type="apply", field_manager=FIELD_MANAGER, force=True)
+
+
+def withdraw(client: KubeClient, kind: Kind, name: str, webhooks: list[dict[str, Any]],
+             handlers: Mapping[str, Handler], segment: Callable[[str], str], managed: str) -> None:
+    """At a graceful exit: keep only the persistent handlers' entries of opframe's (others' stay)."""
+    kept = [webhook for webhook in webhooks
+            if any(entry_name(segment(handler_id), managed) == webhook["name"] and handler.webhook is not None
+                   and handler.webhook.persistent for handler_id, handler in handlers.items())]
+    apply(client, kind, name, kept)

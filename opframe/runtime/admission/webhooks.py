@@ -1,0 +1,97 @@
+"""The operator's admission webhooks: its server (every replica serves) and, when ``webhook_managed``
+names them, the webhook configurations that point the API server at it (the leader writes them).
+
+Lifecycle: ``start()`` makes or loads the certificates and listens; ``configure()`` applies the
+configurations (again whenever called); ``stop()`` first withdraws the entries of non-persistent
+handlers (only when this replica applied them), so that the API server stops calling a server that
+is going away, then stops serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from opframe.handlers.handler import Handler, Kind
+from opframe.handlers.memos import Memo
+from opframe.kube import errors
+from opframe.kube.client import KubeClient
+from opframe.kube.resources import Resource
+from opframe.runtime.admission import configurations
+from opframe.runtime.admission.certificates import ServingCertificates
+from opframe.runtime.admission.serving import AdmissionServer, reachable_host
+from opframe.runtime.execution.loops import LoopPool
+from opframe.settings import Settings
+
+logger = logging.getLogger("opframe.admission")
+
+
+class Webhooks:
+    def __init__(self, settings: Settings, handlers: Sequence[tuple[Handler, Resource]], *, client: KubeClient,
+                 loops: LoopPool | None, memo: Memo, indexes: Callable[[], Mapping[str, Any]],
+                 extra: Callable[[], Mapping[str, Any]] | None = None, own_namespace: str | None = None) -> None:
+        self.settings = settings
+        self.handlers = list(handlers)
+        self.client = client
+        self.own_namespace = own_namespace
+        host = settings.webhook_host
+        names = [name for name in (host, reachable_host(settings.webhook_address), *settings.webhook_extra_sans)
+                 if name]
+        self.certificates = ServingCertificates(
+            cert_file=settings.webhook_cert_file, key_file=settings.webhook_key_file,
+            password=settings.webhook_key_password, ca_file=settings.webhook_ca_file, hosts=names)
+        self.server = AdmissionServer(self.handlers, self.certificates, loops=loops, memo=memo, indexes=indexes,
+                                      extra=extra, address=settings.webhook_address, port=settings.webhook_port,
+                                      path=settings.webhook_path, host=host)
+        self._applied: dict[Kind, list[dict[str, Any]]] = {}
+
+    def start(self) -> None:
+        if self.settings.webhook_ca_dump:
+            Path(self.settings.webhook_ca_dump).write_bytes(self.certificates.ca_bundle)
+        self.server.start()
+
+    def entries(self, kind: Kind) -> list[dict[str, Any]]:
+        assert self.settings.webhook_managed
+        ca_bundle = self.certificates.ca_bundle
+        return configurations.entries(
+            kind, self.handlers, managed=self.settings.webhook_managed, own_namespace=self.own_namespace,
+            segment=self.server.segment,
+            client_config=lambda handler: configurations.client_config(self.server.url(handler.id), ca_bundle))
+
+    def configure(self) -> None:
+        """Apply the managed configurations (nothing without ``webhook_managed``)."""
+        name = self.settings.webhook_managed
+        if not name:
+            return
+        for kind in (Kind.VALIDATE, Kind.MUTATE):
+            webhooks = self.entries(kind)
+            if not webhooks and kind not in self._applied:
+                continue
+            configurations.apply(self.client, kind, name, webhooks)
+            self._applied[kind] = webhooks
+            logger.info("the %s webhook configuration %s now has %d entries of this operator's",
+                        "validating" if kind is Kind.VALIDATE else "mutating", name, len(webhooks))
+
+    def stop(self) -> None:
+        name = self.settings.webhook_managed
+        for kind, webhooks in self._applied.items():
+            assert name
+            try:
+                configurations.withdraw(self.client, kind, name, webhooks,
+                                        {handler.id: handler for handler, _ in self.handlers},
+                                        self.server.segment, name)
+            except errors.KubeError as exc:
+                logger.warning("the webhook configuration %s could not be cleaned up: %s", name, exc)
+        self._applied.clear()
+        self.server.stop()
+
+
+def own_namespace() -> str | None:
+    """The namespace of the operator's pod (its service account's), when it runs in one."""
+    path = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+    if os.environ.get("POD_NAMESPACE"):
+        return os.environ["POD_NAMESPACE"]
+    return Path(path).read_text().strip() if os.path.exists(path) else None
