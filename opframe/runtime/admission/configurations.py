@@ -9,8 +9,9 @@ An entry is kopf's (name ``<segment>.<managed>``, rules per resolved resource, o
 ``objectSelector`` from plain label filters, ``failurePolicy`` from ``ignore_failures``,
 ``sideEffects`` from ``side_effects``, ``timeoutSeconds`` 30, review versions v1 and v1beta1), with
 what opframe adds: the handler's ``timeout``, ``namespace_selector``, ``match_conditions``,
-``match_policy`` and ``reinvocation_policy``; by default the operator's own namespace excluded, so a
-broken webhook cannot lock the operator out of its own objects (its Lease, its Secrets); and
+``match_policy`` and ``reinvocation_policy``; by default the namespaces the operator serves when -n
+names them, else all but the operator's own, so that a broken webhook cannot lock the operator out of
+its own objects (its Lease, its Secrets); and
 ``subresource="*"`` registered for the main resource and its subresources, as it is served.
 """
 
@@ -48,9 +49,12 @@ def entry_name(segment: str, managed: str) -> str:
 
 def entries(kind: Kind, handlers: Sequence[tuple[Handler, Resource]], *, managed: str,
             client_config: Callable[[Handler], dict[str, Any]], own_namespace: str | None = None,
-            segment: Callable[[str], str]) -> list[dict[str, Any]]:
+            served_namespaces: Sequence[str] = (), segment: Callable[[str], str]) -> list[dict[str, Any]]:
     """The webhooks of the configuration of ``kind`` (VALIDATE or MUTATE), one per handler, in
-    registration order (a handler id with two resources is one entry with two rules)."""
+    registration order (a handler id with two resources is one entry with two rules).
+
+    The namespaces a webhook applies to, unless the handler says (``namespace_selector``): those the
+    operator serves when they are named (``-n a -n b``), else every one but the operator's own."""
     by_id: dict[str, list[tuple[Handler, Resource]]] = {}
     for handler, resource in handlers:
         if handler.kind is kind:
@@ -79,6 +83,9 @@ def entries(kind: Kind, handlers: Sequence[tuple[Handler, Resource]], *, managed
             webhook["objectSelector"] = selector
         if options.namespace_selector is not None:
             webhook["namespaceSelector"] = dict(options.namespace_selector)
+        elif served_namespaces:
+            webhook["namespaceSelector"] = {"matchExpressions": [
+                {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(served_namespaces)}]}
         elif own_namespace:
             webhook["namespaceSelector"] = {"matchExpressions": [
                 {"key": NAMESPACE_NAME_LABEL, "operator": "NotIn", "values": [own_namespace]}]}

@@ -32,11 +32,13 @@ logger = logging.getLogger("opframe.admission")
 class Webhooks:
     def __init__(self, settings: Settings, handlers: Sequence[tuple[Handler, Resource]], *, client: KubeClient,
                  loops: LoopPool | None, memo: Memo, indexes: Callable[[], Mapping[str, Any]],
-                 extra: Callable[[], Mapping[str, Any]] | None = None, own_namespace: str | None = None) -> None:
+                 extra: Callable[[], Mapping[str, Any]] | None = None, own_namespace: str | None = None,
+                 served_namespaces: Sequence[str] = ()) -> None:
         self.settings = settings
         self.handlers = list(handlers)
         self.client = client
         self.own_namespace = own_namespace
+        self.served_namespaces = list(served_namespaces)
         host = settings.webhook_host
         names = [name for name in (host, reachable_host(settings.webhook_address), *settings.webhook_extra_sans)
                  if name]
@@ -58,6 +60,7 @@ class Webhooks:
         ca_bundle = self.certificates.ca_bundle
         return configurations.entries(
             kind, self.handlers, managed=self.settings.webhook_managed, own_namespace=self.own_namespace,
+            served_namespaces=self.served_namespaces,
             segment=self.server.segment,
             client_config=lambda handler: configurations.client_config(self.server.url(handler.id), ca_bundle))
 
@@ -70,7 +73,13 @@ class Webhooks:
             webhooks = self.entries(kind)
             if not webhooks and kind not in self._applied:
                 continue
-            configurations.apply(self.client, kind, name, webhooks)
+            try:
+                configurations.apply(self.client, kind, name, webhooks)
+            except errors.Forbidden:
+                plural = configurations.CONFIGURATIONS[kind].plural
+                raise configurations.ConfigurationError(
+                    f"RBAC forbids the operator to patch {plural} ({name}); grant create and patch on "
+                    f"{plural} in admissionregistration.k8s.io with a ClusterRole and ClusterRoleBinding") from None
             self._applied[kind] = webhooks
             logger.info("the %s webhook configuration %s now has %d entries of this operator's",
                         "validating" if kind is Kind.VALIDATE else "mutating", name, len(webhooks))

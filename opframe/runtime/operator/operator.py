@@ -234,6 +234,7 @@ class Operator:
             try:
                 self.webhooks = Webhooks(self.settings, admission, client=self.client, loops=self.loops,
                                          memo=self.memo, indexes=indexes.kwargs, own_namespace=own_namespace(),
+                                         served_namespaces=self.namespaces.explicit,
                                          extra=lambda: {"api": self.api})
                 self.webhooks.start()
             except (CertificateError, OSError) as exc:

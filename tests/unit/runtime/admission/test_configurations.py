@@ -73,6 +73,16 @@ def test_the_handlers_options_in_its_entry(options: dict[str, Any], expected: di
     assert {key: entry.get(key) for key in expected} == expected
 
 
+def test_the_namespaces_served_by_name_are_the_webhooks_unless_the_handler_chooses() -> None:
+    registry = Registry()
+    on.validate("kopfexamples", id="fn", registry=registry)(lambda **_: None)
+    (entry,) = entries(Kind.VALIDATE, [(registry.handlers()[0], KEX)], managed="a.b.c", own_namespace="operators",
+                       served_namespaces=["team-b", "team-a"], segment=webhook_segment,
+                       client_config=lambda h: {})
+    assert entry["namespaceSelector"] == {"matchExpressions": [
+        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["team-a", "team-b"]}]}
+
+
 def test_the_operators_own_namespace_is_excluded_unless_the_handler_chooses() -> None:
     assert webhooks(Kind.VALIDATE, own_namespace="operators")["namespaceSelector"] == {"matchExpressions": [
         {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": ["operators"]}]}
