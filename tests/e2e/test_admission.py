@@ -236,3 +236,20 @@ def test_options_beyond_kopf_reach_the_api_server(kube_client: KubeClient, names
         webhooks.server.stop()
         with contextlib.suppress(errors.NotFound):
             kube_client.delete(VALIDATING, name)
+
+
+def test_readiness_dials_the_server_and_every_answer_is_observed(serve: Callable[..., AdmissionServer]) -> None:
+    registry = Registry()
+    on.validate("configmaps", id="check", registry=registry)(lambda **_: None)
+    on.validate("configmaps", id="deny", registry=registry)(lambda **_: (_ for _ in ()).throw(RuntimeError("no")))
+    server = serve(registry)
+    observed: list[tuple[str, str]] = []
+    server.observer = lambda handlers, outcome, seconds: observed.append((handlers, outcome))
+    assert server.reachable() is None
+    http = client(server)
+    for handler_id in ("check", "deny"):
+        http.request("POST", server.url(handler_id), body=json.dumps(review()).encode(),
+                     headers={"Content-Type": "application/json"})
+    assert observed == [("check", "allowed"), ("deny", "denied")]
+    server.stop()
+    assert "does not answer a TLS handshake" in (server.reachable() or "")

@@ -94,8 +94,8 @@ class AdmissionServer:
         self._pool = concurrent.futures.ThreadPoolExecutor(CONCURRENT_REQUESTS, thread_name_prefix="admission")
         self._server: _TLSServer | None = None
         self._thread: threading.Thread | None = None
-        #: (handler id or "-", outcome) -> count; outcome: allowed, denied, error, timeout.
-        self.requests: dict[tuple[str, str], int] = {}
+        #: Told (handler ids, outcome: allowed, denied or timeout, seconds) after every review answered.
+        self.observer: Callable[[str, str, float], None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -163,7 +163,7 @@ class AdmissionServer:
             tolerated = all(handler.webhook is not None and handler.webhook.ignore_failures for handler, _ in selected)
             logger.error("admission handlers %s did not answer within %.1f s; the request is %s", names, timeout,
                          "admitted (ignore_failures)" if tolerated else "denied")
-            self._count(webhook, "timeout")
+            self._observe(",".join(handler.id for handler, _ in selected), "timeout", started)
             if tolerated:
                 return reviews.answer(review, warnings=[f"admission handlers {names} did not answer in time"])
             return reviews.refusal(review, f"admission handlers {names} did not answer within {timeout:g} s", 504)
@@ -171,6 +171,7 @@ class AdmissionServer:
 
     def _run(self, review: reviews.Review, selected: list[tuple[Handler, Resource]], headers: dict[str, str],
              sslpeer: dict[str, Any]) -> dict[str, Any]:
+        started = time.monotonic()
         body = Body(json.loads(json.dumps(review.body)))
         patch = Patch()
         warnings: list[str] = []
@@ -204,7 +205,8 @@ class AdmissionServer:
             logger.warning("validating handler(s) %s wrote a patch; the API server refuses patches from validating "
                            "webhooks, so it is not sent: write it in an on.mutate handler", ", ".join(writers))
             ops = []
-        self._count(",".join(handler.id for handler, _ in selected), "allowed" if denial is None else "denied")
+        self._observe(",".join(handler.id for handler, _ in selected), "allowed" if denial is None else "denied",
+                      started)
         return reviews.answer(review, denial=denial, warnings=warnings, patch=ops)
 
     def _memo(self, uid: str, *, keep: bool) -> Memo:
@@ -217,10 +219,20 @@ class AdmissionServer:
                     self._memos[uid] = memo
             return memo
 
-    def _count(self, handler_ids: str, outcome: str) -> None:
-        with self._memos_lock:
-            key = (handler_ids or "-", outcome)
-            self.requests[key] = self.requests.get(key, 0) + 1
+    def _observe(self, handler_ids: str, outcome: str, started: float) -> None:
+        if self.observer is not None:
+            self.observer(handler_ids, outcome, time.monotonic() - started)
+
+    def reachable(self) -> str | None:
+        """None when a TLS handshake with the server succeeds now (readiness), else why not."""
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.address, self.address)
+        context = ssl.create_default_context(cadata=self.certificates.ca_bundle.decode(errors="replace"))
+        context.check_hostname = False
+        try:
+            with socket.create_connection((host, self.port), timeout=2) as raw, context.wrap_socket(raw):
+                return None
+        except (OSError, ssl.SSLError, AssertionError) as exc:
+            return f"the webhook server does not answer a TLS handshake: {exc}"
 
 
 def _segments(handler_ids: list[str]) -> dict[str, str]:

@@ -236,6 +236,7 @@ class Operator:
                                          memo=self.memo, indexes=indexes.kwargs, own_namespace=own_namespace(),
                                          served_namespaces=self.namespaces.explicit,
                                          extra=lambda: {"api": self.api})
+                self.webhooks.server.observer = self.metrics.observe_admission
                 self.webhooks.start()
             except (CertificateError, OSError) as exc:
                 raise StartupError(f"the admission webhook server cannot start: {exc}") from None
@@ -347,6 +348,8 @@ class Operator:
             ("leader-election", lambda: "lost the lease" if self.lost_leadership.is_set() else None),
         ]
         readiness += [(f"watch-{i.name}", connected_check(i)) for i in self.informers.values()]
+        if self.webhooks is not None:
+            readiness.append(("webhook-server", self.webhooks.server.reachable))
         probes_path: str | None = None
         host, port = self.settings.health_host, self.settings.health_port
         if self.settings.liveness_endpoint:

@@ -17,6 +17,7 @@ Series:
   opframe_watch_stalls_total{resource}, opframe_watch_events_total{resource}
   opframe_api_requests_total{verb,code}, opframe_api_request_duration_seconds{verb}   histogram
   leader_election_master_status{name}
+  opframe_admission_requests_total{handler,outcome}, opframe_admission_duration_seconds{handler}   histogram
 """
 
 from __future__ import annotations
@@ -118,10 +119,19 @@ class OperatorMetrics:
                                       "until its headers).", ["verb"], buckets=LATENCY_BUCKETS, registry=r)
         self.leader = Gauge("leader_election_master_status", "1 while this replica leads, else 0.", ["name"],
                             registry=r)
+        self.admission_requests = Counter("opframe_admission_requests", "Admission reviews answered, by the "
+                                          "handlers they ran and outcome (allowed, denied, timeout).",
+                                          ["handler", "outcome"], registry=r)
+        self.admission_duration = Histogram("opframe_admission_duration_seconds", "Time to answer an admission "
+                                            "review.", ["handler"], buckets=LATENCY_BUCKETS, registry=r)
         self._lock = threading.Lock()
         self._queues: list[tuple[str, QueueMetricsRecorder]] = []
         self._reflectors: list[tuple[str, Callable[[], ReflectorStats]]] = []
         r.register(_LiveCollector(self))
+
+    def observe_admission(self, handlers: str, outcome: str, seconds: float) -> None:
+        self.admission_requests.labels(handlers, outcome).inc()
+        self.admission_duration.labels(handlers).observe(seconds)
 
     def queue_recorder(self, name: str) -> QueueMetricsRecorder:
         recorder = QueueMetricsRecorder(sink=_QueueSink(self, name))
