@@ -313,7 +313,9 @@ def test_17_admission_the_api_server_rejects_mutates_and_warns_as_the_handlers_s
     labelled = named("labelled", field="y")
     labelled["metadata"]["labels"] = {"somelabel": "somevalue"}
     assert kube_client.create(kex, labelled, namespace=namespace)["spec"]["injected"] == 123
-    plain = kube_client.create(kex, named("plain", field="z"), namespace=namespace)
+    unlabelled = named("plain", field="z")
+    unlabelled["metadata"]["labels"] = {}  # kopf's obj.yaml carries somelabel=somevalue
+    plain = kube_client.create(kex, unlabelled, namespace=namespace)
     assert "injected" not in plain["spec"]
 
     # validate_subresources (subresource='*'): a status that differs from the spec is refused on /status
