@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -221,6 +222,9 @@ class KubeClient:
         self.request_count = 0
         #: Called after every request with (method, HTTP code or 0 without an answer, seconds).
         self.observer: Callable[[str, int, float], None] | None = None
+        #: Called with the text of each ``Warning`` header of an answer (client-go's WarningHandler): the
+        #: API server's deprecation notices and admission webhooks' warnings.
+        self.warning_handler: Callable[[str], None] | None = None
 
     @property
     def configuration(self) -> Any:
@@ -352,6 +356,9 @@ class KubeClient:
             self._observe(method, 0, started)
             raise errors.TransportError(f"{method} {path}: {exc}") from exc
         self._observe(method, response.status, started)
+        if self.warning_handler is not None:
+            for value in response.headers.getlist("Warning"):
+                self.warning_handler(warning_text(value))
         return response
 
     def _observe(self, method: str, code: int, started: float) -> None:
@@ -486,6 +493,15 @@ _BUILTIN_GROUPS = frozenset({
     "apiregistration.k8s.io", "flowcontrol.apiserver.k8s.io", "resource.k8s.io",
     "authentication.k8s.io", "authorization.k8s.io",
 })
+
+
+def warning_text(header: str) -> str:
+    """The text of a ``Warning: 299 - "text"`` header (RFC 7234; the API server's form), or the header."""
+    code, _, rest = header.partition(" ")
+    quoted = rest.partition(" ")[2]
+    if not (code.isdigit() and quoted.startswith('"') and quoted.rfind('"') > 0):
+        return header
+    return re.sub(r"\\(.)", r"\1", quoted[1:quoted.rfind('"')])  # a quoted-string's escapes
 
 
 def _tls_of(configuration: Any) -> tuple[Any, ...]:

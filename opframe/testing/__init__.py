@@ -4,9 +4,11 @@
 envtest does; ``opframe.testing.pytest_plugin`` (loaded automatically by pytest once
 opframe is installed) gives tests a session-wide control plane, an admin API client
 and a namespace of their own; ``eventually`` and ``install_crd`` wait for what an
-operator does and for a CRD to be served.
+operator does and for a CRD to be served; ``AdmissionProbe`` tells what the API server's
+admission (an operator's webhooks) does with an object.
 """
 
+from opframe.testing.admission import AdmissionProbe, Admitted
 from opframe.testing.controlplane import (
     KUBERNETES_VERSION,
     Binaries,
@@ -30,6 +32,8 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "KUBERNETES_VERSION",
+    "AdmissionProbe",
+    "Admitted",
     "Binaries",
     "ControlPlane",
     "ControlPlaneError",

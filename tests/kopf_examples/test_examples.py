@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import itertools
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import urllib3
 import yaml
 from kopf_ports import (
     DIFF_BASE,
@@ -38,10 +36,10 @@ from kopf_ports import (
     ported,
 )
 
-from opframe.kube import errors, load_configuration
+from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
-from opframe.testing import ControlPlane, KopfRunner, eventually
+from opframe.testing import AdmissionProbe, ControlPlane, KopfRunner, eventually
 
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
@@ -259,20 +257,9 @@ def managed_webhooks(kube_client: KubeClient) -> Iterator[str]:
             kube_client.delete(resource, "auto.kopf.dev")
 
 
-def _warnings_of_create(control_plane: ControlPlane, kex: Resource, namespace: str, body: dict[str, Any]) -> list[str]:
-    """Create ``body`` and return the API server's Warning headers (KubeClient does not surface them)."""
-    configuration = load_configuration(control_plane.kubeconfig)
-    pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=configuration.ssl_ca_cert,
-                               cert_file=configuration.cert_file, key_file=configuration.key_file)
-    response = pool.request("POST", f"{configuration.host}{kex.path(namespace=namespace)}", body=json.dumps(body),
-                            headers={"Content-Type": "application/json"})
-    assert response.status == 201, response.data
-    return [value.split('"', 1)[1].rsplit('"', 1)[0] for value in response.headers.getlist("Warning")]
-
-
 def test_17_admission_the_api_server_rejects_mutates_and_warns_as_the_handlers_say(
         example: Callable[..., KopfRunner], kube_client: KubeClient, kex: Resource, namespace: str,
-        obj: dict[str, Any], control_plane: ControlPlane, managed_webhooks: str) -> None:
+        obj: dict[str, Any], managed_webhooks: str) -> None:
     """kopf's example 17 unchanged: WebhookAutoServer() and managed='auto.kopf.dev' in its startup handler.
     Everything is checked on what the real API server answers and stores."""
     runner = example("17-admission")
@@ -304,7 +291,9 @@ def test_17_admission_the_api_server_rejects_mutates_and_warns_as_the_handlers_s
     assert lazy.value.code == 555 and "I'm too lazy anyway. Go away!" in str(lazy.value)
 
     # authhook and validate_subresources warn; the API server hands the warnings to the client
-    warnings = _warnings_of_create(control_plane, kex, namespace, named("warned", field="x"))
+    probe = AdmissionProbe(kube_client)
+    warnings = probe.create(kex, named("warned", field="x"), namespace=namespace, dry_run=False).warnings
+    probe.close()
     assert any(w.startswith("Accessing as user-agent: ") for w in warnings), warnings
     assert "SSL peer is not identified." in warnings
     assert "Also update status.field to match spec.field: 'x' != None" in warnings
