@@ -27,6 +27,7 @@ from opframe.runtime.admission.certificates import ServingCertificates
 from opframe.runtime.admission.serving import MAX_BODY_BYTES, AdmissionServer
 from opframe.runtime.admission.webhooks import Webhooks
 from opframe.settings import Settings
+from opframe.testing import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -253,3 +254,39 @@ def test_readiness_dials_the_server_and_every_answer_is_observed(serve: Callable
     assert observed == [("check", "allowed"), ("deny", "denied")]
     server.stop()
     assert "does not answer a TLS handshake" in (server.reachable() or "")
+
+
+def test_the_leaders_configurations_are_repaired_when_edited_or_deleted(
+        kube_client: KubeClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("opframe.runtime.admission.webhooks.REPAIR_SECONDS", 0.3)
+    name = f"repair-{time.monotonic_ns() % 10**8}.opframe.test"
+    registry = Registry()
+    on.validate("configmaps", id="guard", registry=registry, ignore_failures=True,
+                match_conditions=[{"name": "never", "expression": "false"}])(lambda **_: None)
+    handlers = [(handler, CONFIGMAPS) for handler in registry.handlers(*ADMISSION_KINDS)]
+    webhooks = Webhooks(Settings(webhook_address="127.0.0.1", webhook_managed=name), handlers, client=kube_client,
+                        loops=None, memo=Memo(), indexes=dict)
+
+    def entry() -> dict[str, Any] | None:
+        try:
+            stored = kube_client.get(VALIDATING, name).get("webhooks") or []
+        except errors.NotFound:
+            return None
+        return next((w for w in stored if w["name"] == f"guard.{name}"), None)
+
+    try:
+        webhooks.start()
+        webhooks.configure()
+        assert entry() is not None and entry()["failurePolicy"] == "Ignore"  # type: ignore[index]
+        stored = kube_client.get(VALIDATING, name)
+        stored["webhooks"][0]["failurePolicy"] = "Fail"  # a hand edit
+        kube_client.replace(VALIDATING, name, stored)
+        eventually(lambda: (entry() or {}).get("failurePolicy") == "Ignore", what="the hand edit undone", timeout=15)
+        kube_client.delete(VALIDATING, name)
+        eventually(lambda: entry() is not None, what="the deleted configuration written again", timeout=15)
+        webhooks.stop()
+        assert entry() is None  # withdrawn at a graceful stop
+    finally:
+        webhooks.stop()
+        with contextlib.suppress(errors.NotFound):
+            kube_client.delete(VALIDATING, name)

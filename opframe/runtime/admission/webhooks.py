@@ -2,15 +2,18 @@
 names them, the webhook configurations that point the API server at it (the leader writes them).
 
 Lifecycle: ``start()`` makes or loads the certificates and listens; ``configure()`` applies the
-configurations (again whenever called); ``stop()`` first withdraws the entries of non-persistent
-handlers (only when this replica applied them), so that the API server stops calling a server that
-is going away, then stops serving.
+configurations and keeps them: every REPAIR_SECONDS it compares what the API server holds with
+opframe's entries and applies them again when someone edited or deleted them; ``stop()`` first
+withdraws the entries of non-persistent handlers (only when this replica applied them, and not when
+other replicas may still serve: ``withdraw=False`` under leader election), so that the API server
+stops calling a server that is going away, then stops serving.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,10 @@ from opframe.runtime.execution.loops import LoopPool
 from opframe.settings import Settings
 
 logger = logging.getLogger("opframe.admission")
+
+#: How often the leader checks its configurations against what the API server holds: two GETs, and a
+#: hand edit (or a deletion) is undone within this time.
+REPAIR_SECONDS = 5.0
 
 
 class Webhooks:
@@ -49,6 +56,8 @@ class Webhooks:
                                       extra=extra, address=settings.webhook_address, port=settings.webhook_port,
                                       path=settings.webhook_path, host=host)
         self._applied: dict[Kind, list[dict[str, Any]]] = {}
+        self._keeping = threading.Event()
+        self._keeper: threading.Thread | None = None
 
     def start(self) -> None:
         if self.settings.webhook_ca_dump:
@@ -65,7 +74,35 @@ class Webhooks:
             client_config=lambda handler: configurations.client_config(self.server.url(handler.id), ca_bundle))
 
     def configure(self) -> None:
-        """Apply the managed configurations (nothing without ``webhook_managed``)."""
+        """Apply the managed configurations and keep them (nothing without ``webhook_managed``)."""
+        self._apply()
+        if self.settings.webhook_managed and self._keeper is None:
+            self._keeper = threading.Thread(target=self._keep, name="webhook-configurations", daemon=True)
+            self._keeper.start()
+
+    def _keep(self) -> None:
+        while not self._keeping.wait(REPAIR_SECONDS):
+            try:
+                edited = [kind for kind, webhooks in self._applied.items() if not self._intact(kind, webhooks)]
+                if edited:
+                    logger.warning("the webhook configuration %s was changed by someone else; opframe's entries "
+                                   "are applied again", self.settings.webhook_managed)
+                    self._apply()
+            except (errors.KubeError, configurations.ConfigurationError, OSError) as exc:
+                logger.warning("the webhook configurations could not be checked: %s", exc)
+
+    def _intact(self, kind: Kind, webhooks: list[dict[str, Any]]) -> bool:
+        """Whether the API server holds each of opframe's entries as applied (fields it defaults aside)."""
+        assert self.settings.webhook_managed
+        try:
+            stored = self.client.get(configurations.CONFIGURATIONS[kind], self.settings.webhook_managed)
+        except errors.NotFound:
+            return not webhooks
+        by_name = {entry.get("name"): entry for entry in stored.get("webhooks") or []}
+        return all(name in by_name and all(by_name[name].get(key) == value for key, value in webhook.items())
+                   for webhook in webhooks for name in [webhook["name"]])
+
+    def _apply(self) -> None:
         name = self.settings.webhook_managed
         if not name:
             return
@@ -84,9 +121,14 @@ class Webhooks:
             logger.info("the %s webhook configuration %s now has %d entries of this operator's",
                         "validating" if kind is Kind.VALIDATE else "mutating", name, len(webhooks))
 
-    def stop(self) -> None:
+    def stop(self, *, withdraw: bool = True) -> None:
+        """Stop keeping the configurations, withdraw this operator's non-persistent entries (unless other
+        replicas may still serve them), stop serving."""
+        self._keeping.set()
+        if self._keeper is not None:
+            self._keeper.join(timeout=10)
         name = self.settings.webhook_managed
-        for kind, webhooks in self._applied.items():
+        for kind, webhooks in self._applied.items() if withdraw else ():
             assert name
             try:
                 configurations.withdraw(self.client, kind, name, webhooks,

@@ -376,7 +376,9 @@ class Operator:
     def stop(self) -> None:
         self.stopping.set()
         if self.webhooks is not None:
-            self.webhooks.stop()  # first: the API server stops calling a server that is going away
+            # First, so that the API server stops calling a server that is going away; under leader
+            # election the other replicas serve on, and the configurations stay for them.
+            self.webhooks.stop(withdraw=not self.settings.leader_election)
         timeout = 0.0 if self.lost_leadership.is_set() else self.settings.shutdown_timeout
         for controller in self.controllers.values():
             if not controller.stop(timeout):
