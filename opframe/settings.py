@@ -133,6 +133,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"empty namespace pattern {pattern!r}")
         return patterns
 
+    @field_validator("webhook_path")
+    @classmethod
+    def _plain_path(cls, path: str) -> str:
+        if any(c in path for c in "?#") or any(c.isspace() for c in path):
+            raise ValueError(f"webhook_path {path!r}: a plain URL path (the API server refuses a query or a "
+                             "fragment in a webhook's URL), such as /webhooks")
+        return path
+
     @property
     def finalizer_name(self) -> str:
         return self.finalizer or f"{self.prefix}/finalizer"

@@ -105,3 +105,13 @@ def test_reinvocation_is_for_mutators_and_bad_options_are_refused_at_decoration(
 def test_a_name_the_api_server_would_refuse_is_refused_before_it_is_sent() -> None:
     with pytest.raises(ConfigurationError, match="at least three dot-separated parts"):
         webhooks(Kind.VALIDATE, managed="mywebhooks")
+
+
+def test_a_webhook_path_the_api_server_would_refuse_is_refused_in_the_settings() -> None:
+    from pydantic import ValidationError
+
+    from opframe.settings import Settings
+
+    assert Settings(webhook_path="/hooks").webhook_path == "/hooks"
+    with pytest.raises(ValidationError, match="a plain URL path"):
+        Settings(webhook_path="/hooks?x=1")
