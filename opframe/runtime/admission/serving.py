@@ -225,7 +225,7 @@ class AdmissionServer:
 
     def reachable(self) -> str | None:
         """None when a TLS handshake with the server succeeds now (readiness), else why not."""
-        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.address, self.address)
+        host = reachable_host(self.address)
         context = ssl.create_default_context(cadata=self.certificates.ca_bundle.decode(errors="replace"))
         context.check_hostname = False
         try:

@@ -12,7 +12,6 @@ stops calling a server that is going away, then stops serving.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -139,10 +138,3 @@ class Webhooks:
         self._applied.clear()
         self.server.stop()
 
-
-def own_namespace() -> str | None:
-    """The namespace of the operator's pod (its service account's), when it runs in one."""
-    path = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-    if os.environ.get("POD_NAMESPACE"):
-        return os.environ["POD_NAMESPACE"]
-    return Path(path).read_text().strip() if os.path.exists(path) else None

@@ -37,7 +37,7 @@ from opframe.kube.credentials import ConnectionInfo
 from opframe.kube.resources import Resource
 from opframe.runtime.admission.certificates import CertificateError
 from opframe.runtime.admission.configurations import ConfigurationError
-from opframe.runtime.admission.webhooks import Webhooks, own_namespace
+from opframe.runtime.admission.webhooks import Webhooks
 from opframe.runtime.execution.calls import call
 from opframe.runtime.execution.kwargs import Api, attempt_kwargs
 from opframe.runtime.execution.loops import LoopPool
@@ -233,7 +233,8 @@ class Operator:
         if admission:
             try:
                 self.webhooks = Webhooks(self.settings, admission, client=self.client, loops=self.loops,
-                                         memo=self.memo, indexes=indexes.kwargs, own_namespace=own_namespace(),
+                                         memo=self.memo, indexes=indexes.kwargs,
+                                         own_namespace=service_account_namespace(),
                                          served_namespaces=self.namespaces.explicit,
                                          extra=lambda: {"api": self.api})
                 self.webhooks.server.observer = self.metrics.observe_admission
