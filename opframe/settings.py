@@ -115,6 +115,22 @@ class Settings(BaseSettings):
     webhook_managed: str | None = Field(None, description="Name of the Validating/MutatingWebhookConfiguration "
                                         "opframe keeps (server-side apply) for its handlers; unset: none is "
                                         "written (kopf's settings.admission.managed).")
+    webhook_service: str | None = Field(None, description="The Service (NAME or NAMESPACE/NAME; default namespace: "
+                                        "the operator's) that leads to the webhook servers: the managed "
+                                        "configurations name it instead of a URL, and the serving certificate "
+                                        "carries its DNS names (the chart sets it).")
+    webhook_service_port: int = Field(443, ge=1, le=65535, description="The port of webhook_service.")
+    webhook_ca_secret: str | None = Field(None, description="A Secret in the operator's namespace with the CA every "
+                                          "replica issues its serving certificate from; made when absent, rotated "
+                                          "by the leader with an overlap (the chart sets it).")
+    webhook_ca_validity_days: float = Field(365.0, gt=0, description="Validity of a CA made for "
+                                            "webhook_ca_secret; it is renewed when a third of it remains.")
+    webhook_ca_overlap: float = Field(600.0, gt=0, description="Seconds between the steps of a CA rotation (new CA "
+                                      "trusted, then serving, then the old one dropped): longer than it takes "
+                                      "every replica and the API server to notice a step.")
+    webhook_drain: float = Field(0.0, ge=0, description="Seconds the webhook server keeps answering at shutdown "
+                                 "(not ready, closing connections after each answer) while the Service stops "
+                                 "sending it requests; the chart sets 5.")
 
     @field_validator("namespaces", mode="before")
     @classmethod

@@ -51,7 +51,8 @@ def _name(common_name: str, organization: str | None = None) -> x509.Name:
 
 
 def _builder(
-    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey
+    subject: x509.Name, issuer: x509.Name, public_key: ec.EllipticCurvePublicKey,
+    validity: datetime.timedelta = VALIDITY,
 ) -> x509.CertificateBuilder:
     now = datetime.datetime.now(datetime.UTC)
     return (
@@ -61,16 +62,17 @@ def _builder(
         .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - CLOCK_SKEW_ALLOWANCE)
-        .not_valid_after(now + VALIDITY)
+        .not_valid_after(now + validity)
     )
 
 
-def new_ca(common_name: str) -> tuple[KeyPair, ec.EllipticCurvePrivateKey, x509.Certificate]:
+def new_ca(common_name: str, *, validity: datetime.timedelta = VALIDITY
+           ) -> tuple[KeyPair, ec.EllipticCurvePrivateKey, x509.Certificate]:
     """A self-signed certificate authority."""
     key = new_key()
     name = _name(common_name)
     cert = (
-        _builder(name, name, key.public_key())
+        _builder(name, name, key.public_key(), validity)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -92,13 +94,14 @@ def issue(
     common_name: str,
     organization: str | None = None,
     server_names: tuple[str, ...] = (),
+    validity: datetime.timedelta = VALIDITY,
 ) -> KeyPair:
     """A leaf certificate signed by the given CA: a server certificate when
     ``server_names`` are given (DNS names or IP addresses), else a client certificate."""
     key = new_key()
     usage = ExtendedKeyUsageOID.SERVER_AUTH if server_names else ExtendedKeyUsageOID.CLIENT_AUTH
     builder = (
-        _builder(_name(common_name, organization), ca_cert.subject, key.public_key())
+        _builder(_name(common_name, organization), ca_cert.subject, key.public_key(), validity)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
     )
@@ -114,3 +117,13 @@ def issue(
     return KeyPair(cert.public_bytes(serialization.Encoding.PEM), key_pem(key))
 
 
+
+
+def load_ca(cert_pem: bytes, key_pem_bytes: bytes) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A certificate authority from its PEMs (as new_ca's KeyPair holds them); ValueError if they are
+    not an ECDSA key and a certificate."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    key = serialization.load_pem_private_key(key_pem_bytes, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError("the CA key is not an ECDSA key")
+    return key, cert

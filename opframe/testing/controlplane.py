@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from opframe.testing import certs
-from opframe.testing.node import Node
+from opframe.testing.node import ClusterEgress, Node
 from opframe.testing.processes import ManagedProcess
 
 #: The Kubernetes release controlplane/go.mod pins (kept in step with controlplane/build.sh).
@@ -176,6 +176,9 @@ class ControlPlane:
         #: pods (see opframe.testing.node); ``start()`` returns when the Node is Ready.
         self.with_node = node
         self.node: Node | None = None
+        #: With ``node=True``: the API server's way into the pod and Service network (webhooks and
+        #: aggregated APIs named by a Service, the kubelet), as konnectivity gives real clusters.
+        self.egress: ClusterEgress | None = None
 
     # -- public surface -----------------------------------------------------------------
 
@@ -218,6 +221,9 @@ class ControlPlane:
                 ensure_port_free(self._requested_etcd_port, "etcd")
             self.workdir = Path(tempfile.mkdtemp(prefix="opframe-controlplane-"))
             self._pki = certs.write_control_plane_pki(self.workdir)
+            if self.with_node:
+                self.egress = ClusterEgress(self.workdir / "egress.sock")
+                (self.workdir / "egress-selector.json").write_text(self.egress.configuration())
             for attempt in range(PORT_RACE_ATTEMPTS):
                 try:
                     self._start_processes(binaries)
@@ -236,6 +242,8 @@ class ControlPlane:
                                  apiserver_port=self.ports.apiserver, write_kubeconfig=self._node_kubeconfig)
                 self.node.workdir.mkdir()
                 self.node.start()
+                assert self.egress is not None
+                self.egress.netns = self.node.network_namespace
         except BaseException:
             self.stop()
             raise
@@ -248,6 +256,9 @@ class ControlPlane:
                 self.node.stop()
                 self.node = None
             self._stop_processes()
+            if self.egress is not None:
+                self.egress.close()
+                self.egress = None
         finally:
             if self.workdir is not None:
                 shutil.rmtree(self.workdir, ignore_errors=True)
@@ -390,7 +401,9 @@ class ControlPlane:
         if not self.with_node:
             return ["--disable-admission-plugins=ServiceAccount", "--authorization-mode=RBAC"]
         pki = self.pki
+        assert self.workdir is not None
         return ["--authorization-mode=Node,RBAC", f"--advertise-address={certs.NODE_ADDRESS}",
+                f"--egress-selector-config-file={self.workdir / 'egress-selector.json'}",
                 f"--kubelet-client-certificate={pki.admin_cert}", f"--kubelet-client-key={pki.admin_key}"]
 
     def _node_kubeconfig(self, path: Path, user: dict[str, str], server: str) -> Path:

@@ -128,26 +128,7 @@ class _NetnsForwarder:
         self._threads.append(thread)
 
     def _in_node(self, make: Callable[[], socket.socket]) -> socket.socket:
-        result: list[socket.socket] = []
-        errors: list[BaseException] = []
-
-        def run() -> None:
-            libc = ctypes.CDLL(None, use_errno=True)
-            with open(self._netns) as netns:
-                if libc.setns(netns.fileno(), CLONE_NEWNET) != 0:
-                    errors.append(OSError(ctypes.get_errno(), "setns into the node's network namespace failed"))
-                    return
-            try:
-                result.append(make())
-            except BaseException as exc:
-                errors.append(exc)
-
-        thread = threading.Thread(target=run, name="node-netns", daemon=True)  # ends with its namespace
-        thread.start()
-        thread.join()
-        if errors:
-            raise errors[0]
-        return result[0]
+        return _in_netns(self._netns, make)
 
     def _accept(self) -> None:
         while not self._stopped.is_set():
@@ -168,6 +149,106 @@ class _NetnsForwarder:
         self._stopped.set()
         with contextlib.suppress(OSError):
             self._server.close()
+
+
+def _in_netns(netns: Path, make: Callable[[], socket.socket]) -> socket.socket:
+    """``make()`` run in a thread that entered the network namespace ``netns``: the socket it makes
+    stays in that namespace (setns(CLONE_NEWNET) is per thread, a socket keeps its namespace)."""
+    result: list[socket.socket] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        with open(netns) as handle:
+            if libc.setns(handle.fileno(), CLONE_NEWNET) != 0:
+                errors.append(OSError(ctypes.get_errno(), "setns into the node's network namespace failed"))
+                return
+        try:
+            result.append(make())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="node-netns", daemon=True)  # ends with its namespace
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+class ClusterEgress:
+    """kube-apiserver's way into the cluster network, as konnectivity is in clusters whose control plane
+    cannot reach pods: an HTTP CONNECT proxy on a unix socket, named by the API server's egress selector
+    (``cluster``), which dials the node's network namespace. Webhooks and aggregated APIs named by a
+    Service (its ClusterIP, through kube-proxy's rules there) and the kubelet are reached that way.
+
+    Invariants: a target on the host's loopback (127.0.0.0/8, where url webhooks of tests listen) is
+    dialled on the host; anything else inside the node once ``netns`` is set (before: on the host, where
+    it fails as it would without a node); a connection that cannot be made is answered 502 and closed.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.netns: Path | None = None
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(path))
+        self._server.listen(64)
+        self._stopped = threading.Event()
+        threading.Thread(target=self._accept, name="cluster-egress", daemon=True).start()
+
+    def configuration(self) -> str:
+        """The EgressSelectorConfiguration for kube-apiserver's --egress-selector-config-file."""
+        return json.dumps({"apiVersion": "apiserver.k8s.io/v1beta1", "kind": "EgressSelectorConfiguration",
+                           "egressSelections": [{"name": "cluster", "connection": {
+                               "proxyProtocol": "HTTPConnect", "transport": {"uds": {"udsName": str(self.path)}}}}]})
+
+    def _accept(self) -> None:
+        while not self._stopped.is_set():
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        try:
+            client.settimeout(10)
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 8192:
+                chunk = client.recv(4096)
+                if not chunk:
+                    raise OSError("closed before the CONNECT request ended")
+                head += chunk
+            request = head.split(b"\r\n", 1)[0].decode("latin-1").split()
+            if len(request) < 2 or request[0] != "CONNECT":
+                raise OSError(f"not a CONNECT request: {request!r}")
+            host, _, port = request[1].rpartition(":")
+            target = (host.strip("[]"), int(port))
+            netns = self.netns
+            if netns is None or host.startswith("127."):
+                upstream = socket.create_connection(target, timeout=5)
+            else:
+                upstream = _in_netns(netns, functools.partial(socket.create_connection, target, timeout=5))
+        except (OSError, ValueError) as exc:
+            with contextlib.suppress(OSError):
+                client.sendall(f"HTTP/1.1 502 Bad Gateway\r\n\r\n{exc}".encode())
+                client.close()
+            return
+        client.settimeout(None)
+        upstream.settimeout(None)
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        rest = head.split(b"\r\n\r\n", 1)[1]
+        if rest:
+            upstream.sendall(rest)
+        for source, sink in ((client, upstream), (upstream, client)):
+            threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+    def close(self) -> None:
+        self._stopped.set()
+        with contextlib.suppress(OSError):
+            self._server.close()
+        with contextlib.suppress(OSError):
+            self.path.unlink()
 
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:
@@ -230,6 +311,11 @@ class Node:
             self.stop()
             raise
         self.ready_seconds = time.monotonic() - started
+
+    @property
+    def network_namespace(self) -> Path:
+        """The node's network namespace (pods, Services through kube-proxy, the kubelet)."""
+        return self._netns_path()
 
     def _netns_path(self) -> Path:
         return Path(f"/proc/{self.processes['holder'].pid}/ns/net")

@@ -127,6 +127,13 @@ def client_config(url: str, ca_bundle: bytes) -> dict[str, Any]:
     return {"url": url, "caBundle": base64.b64encode(ca_bundle).decode()}
 
 
+def service_client_config(namespace: str, name: str, port: int, path: str, ca_bundle: bytes) -> dict[str, Any]:
+    """A clientConfig naming a Service (the API server resolves it, and checks the certificate against
+    ``<name>.<namespace>.svc``)."""
+    return {"service": {"namespace": namespace, "name": name, "path": path or "/", "port": port},
+            "caBundle": base64.b64encode(ca_bundle).decode()}
+
+
 def apply(client: KubeClient, kind: Kind, name: str, webhooks: list[dict[str, Any]]) -> dict[str, Any]:
     """Server-side apply of opframe's entries in the configuration ``name`` (created if absent)."""
     resource = CONFIGURATIONS[kind]

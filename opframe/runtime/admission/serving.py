@@ -96,6 +96,9 @@ class AdmissionServer:
         self._thread: threading.Thread | None = None
         #: Told (handler ids, outcome: allowed, denied or timeout, seconds) after every review answered.
         self.observer: Callable[[str, str, float], None] | None = None
+        #: Set at shutdown's drain: still answering, but not ready, and each answer closes its connection
+        #: (the API server's next request opens a new one, which the Service leads elsewhere).
+        self.draining = threading.Event()
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -120,8 +123,11 @@ class AdmissionServer:
         """The URL the API server calls for ``handler_id`` ("" for the server's root)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         port = "" if self.port == 443 else f":{self.port}"
-        segment = f"/{self._segments[handler_id]}" if handler_id else ""
-        return f"https://{host}{port}{self.path}{segment}"
+        return f"https://{host}{port}{self.request_path(handler_id)}"
+
+    def request_path(self, handler_id: str) -> str:
+        """The path ``handler_id`` is served at (a Service's ``path``; "" for the server's root)."""
+        return f"{self.path}/{self._segments[handler_id]}" if handler_id else self.path
 
     def segment(self, handler_id: str) -> str:
         return self._segments[handler_id]
@@ -225,6 +231,8 @@ class AdmissionServer:
 
     def reachable(self) -> str | None:
         """None when a TLS handshake with the server succeeds now (readiness), else why not."""
+        if self.draining.is_set():
+            return "the webhook server is draining before shutdown"
         host = reachable_host(self.address)
         context = ssl.create_default_context(cadata=self.certificates.ca_bundle.decode(errors="replace"))
         context.check_hostname = False
@@ -332,6 +340,9 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if admission.draining.is_set():
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
 

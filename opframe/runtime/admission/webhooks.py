@@ -1,18 +1,24 @@
 """The operator's admission webhooks: its server (every replica serves) and, when ``webhook_managed``
 names them, the webhook configurations that point the API server at it (the leader writes them).
 
-Lifecycle: ``start()`` makes or loads the certificates and listens; ``configure()`` applies the
-configurations and keeps them: every REPAIR_SECONDS it compares what the API server holds with
-opframe's entries and applies them again when someone edited or deleted them; ``stop()`` first
-withdraws the entries of non-persistent handlers (only when this replica applied them, and not when
-other replicas may still serve: ``withdraw=False`` under leader election), so that the API server
-stops calling a server that is going away, then stops serving.
+Lifecycle: ``start()`` makes or loads the certificates (with ``webhook_ca_secret``: issued from the CA
+all replicas share, authority.py) and listens; ``configure()`` (the leader's) applies the
+configurations. A keeper thread then checks every REPAIR_SECONDS: on every replica, the shared CA
+(a rotated one gives a new serving certificate); on the leader, the rotation step that is due, and the
+configurations against what the API server holds (applied again when someone edited or deleted them,
+or when the CAs to trust changed). ``stop()`` first withdraws the entries of non-persistent handlers
+(only when this replica applied them, and not when other replicas may still serve: ``withdraw=False``
+under leader election), so that the API server stops calling a server that is going away; then, with
+``webhook_drain``, answers on (not ready, closing each connection) while a Service stops leading
+requests here; then stops serving.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +29,8 @@ from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
 from opframe.runtime.admission import configurations
-from opframe.runtime.admission.certificates import ServingCertificates
+from opframe.runtime.admission.authority import Authority, AuthorityError, SharedAuthority
+from opframe.runtime.admission.certificates import CertificateError, ServingCertificates
 from opframe.runtime.admission.serving import AdmissionServer, reachable_host
 from opframe.runtime.execution.loops import LoopPool
 from opframe.settings import Settings
@@ -46,22 +53,47 @@ class Webhooks:
         self.own_namespace = own_namespace
         self.served_namespaces = list(served_namespaces)
         host = settings.webhook_host
-        names = [name for name in (host, reachable_host(settings.webhook_address), *settings.webhook_extra_sans)
-                 if name]
+        self.service = _service(settings.webhook_service, own_namespace)
+        service_names = _service_names(*self.service) if self.service else []
+        names = [name for name in (host, *service_names, reachable_host(settings.webhook_address),
+                                   *settings.webhook_extra_sans) if name]
+        self.authority: SharedAuthority | None = None
+        if settings.webhook_ca_secret and not settings.webhook_cert_file:
+            if not own_namespace:
+                raise CertificateError(f"webhook_ca_secret={settings.webhook_ca_secret!r} needs the operator's "
+                                       "namespace (it runs in a pod, or set POD_NAMESPACE)")
+            self.authority = SharedAuthority(
+                client, own_namespace, settings.webhook_ca_secret,
+                validity=datetime.timedelta(days=settings.webhook_ca_validity_days),
+                overlap=datetime.timedelta(seconds=settings.webhook_ca_overlap))
         self.certificates = ServingCertificates(
             cert_file=settings.webhook_cert_file, key_file=settings.webhook_key_file,
-            password=settings.webhook_key_password, ca_file=settings.webhook_ca_file, hosts=names)
+            password=settings.webhook_key_password, ca_file=settings.webhook_ca_file, hosts=names,
+            shared=self.authority is not None)
         self.server = AdmissionServer(self.handlers, self.certificates, loops=loops, memo=memo, indexes=indexes,
                                       extra=extra, address=settings.webhook_address, port=settings.webhook_port,
                                       path=settings.webhook_path, host=host)
         self._applied: dict[Kind, list[dict[str, Any]]] = {}
+        self._leading = False
+        self._drained_at = 0.0
         self._keeping = threading.Event()
         self._keeper: threading.Thread | None = None
 
     def start(self) -> None:
+        """Certificates, then the server; the keeper when there is a shared CA or a configuration to keep.
+        Raises CertificateError or AuthorityError (naming the fix) when the certificates cannot be had."""
+        if self.authority is not None:
+            self._follow(self.authority.load())
         if self.settings.webhook_ca_dump:
             Path(self.settings.webhook_ca_dump).write_bytes(self.certificates.ca_bundle)
         self.server.start()
+        if self.authority is not None or self.settings.webhook_managed:
+            self._keeper = threading.Thread(target=self._keep, name="webhook-keeper", daemon=True)
+            self._keeper.start()
+
+    def _follow(self, authority: Authority) -> None:
+        if self.certificates.serve_from(authority.ca_cert, authority.ca_key, authority.bundle) and self._leading:
+            logger.info("the webhook CAs to trust changed: the configurations get the new caBundle")
 
     def entries(self, kind: Kind) -> list[dict[str, Any]]:
         assert self.settings.webhook_managed
@@ -70,25 +102,46 @@ class Webhooks:
             kind, self.handlers, managed=self.settings.webhook_managed, own_namespace=self.own_namespace,
             served_namespaces=self.served_namespaces,
             segment=self.server.segment,
-            client_config=lambda handler: configurations.client_config(self.server.url(handler.id), ca_bundle))
+            client_config=self._client_config(ca_bundle))
+
+    def _client_config(self, ca_bundle: bytes) -> Callable[[Handler], dict[str, Any]]:
+        if self.service is None:
+            return lambda handler: configurations.client_config(self.server.url(handler.id), ca_bundle)
+        namespace, name = self.service
+        return lambda handler: configurations.service_client_config(
+            namespace, name, self.settings.webhook_service_port, self.server.request_path(handler.id), ca_bundle)
 
     def configure(self) -> None:
-        """Apply the managed configurations and keep them (nothing without ``webhook_managed``)."""
+        """The leader's part: apply the managed configurations (nothing without ``webhook_managed``); the
+        keeper keeps them, and steps the shared CA's rotation."""
+        self._leading = True
         self._apply()
-        if self.settings.webhook_managed and self._keeper is None:
-            self._keeper = threading.Thread(target=self._keep, name="webhook-configurations", daemon=True)
-            self._keeper.start()
 
     def _keep(self) -> None:
         while not self._keeping.wait(REPAIR_SECONDS):
             try:
-                edited = [kind for kind, webhooks in self._applied.items() if not self._intact(kind, webhooks)]
-                if edited:
-                    logger.warning("the webhook configuration %s was changed by someone else; opframe's entries "
-                                   "are applied again", self.settings.webhook_managed)
-                    self._apply()
-            except (errors.KubeError, configurations.ConfigurationError, OSError) as exc:
-                logger.warning("the webhook configurations could not be checked: %s", exc)
+                self.check()
+            except (errors.KubeError, configurations.ConfigurationError, AuthorityError, CertificateError,
+                    OSError) as exc:
+                logger.warning("the webhook certificates or configurations could not be checked: %s", exc)
+
+    def check(self) -> None:
+        """One round of the keeper (also callable from tests)."""
+        if self.authority is not None:
+            if self._leading:
+                step = self.authority.step()
+                if step is not None:
+                    logger.info("the webhook CA Secret %s: %s step taken", self.authority.name, step.value)
+            self._follow(self.authority.load())
+        if not self._leading or not self.settings.webhook_managed:
+            return
+        desired = {kind: self.entries(kind) for kind in self._applied}
+        if any(desired[kind] != applied for kind, applied in self._applied.items()):
+            self._apply()
+        elif not all(self._intact(kind, webhooks) for kind, webhooks in self._applied.items()):
+            logger.warning("the webhook configuration %s was changed by someone else; opframe's entries are "
+                           "applied again", self.settings.webhook_managed)
+            self._apply()
 
     def _intact(self, kind: Kind, webhooks: list[dict[str, Any]]) -> bool:
         """Whether the API server holds each of opframe's entries as applied (fields it defaults aside)."""
@@ -122,7 +175,13 @@ class Webhooks:
 
     def stop(self, *, withdraw: bool = True) -> None:
         """Stop keeping the configurations, withdraw this operator's non-persistent entries (unless other
-        replicas may still serve them), stop serving."""
+        replicas may still serve them), drain (``webhook_drain``), stop serving."""
+        self.begin_stop(withdraw=withdraw)
+        self.finish_stop()
+
+    def begin_stop(self, *, withdraw: bool = True) -> None:
+        """The first half of stop(): the keeper stops, entries are withdrawn, the drain begins (the
+        operator stops its controllers meanwhile)."""
         self._keeping.set()
         if self._keeper is not None:
             self._keeper.join(timeout=10)
@@ -136,5 +195,31 @@ class Webhooks:
             except errors.KubeError as exc:
                 logger.warning("the webhook configuration %s could not be cleaned up: %s", name, exc)
         self._applied.clear()
+        if self.settings.webhook_drain and not self.server.draining.is_set():
+            logger.info("the webhook server answers on for %.1f s (draining) before it stops",
+                        self.settings.webhook_drain)
+            self._drained_at = time.monotonic() + self.settings.webhook_drain
+            self.server.draining.set()
+
+    def finish_stop(self) -> None:
+        """The second half: the rest of the drain, then the server stops."""
+        time.sleep(max(0.0, self._drained_at - time.monotonic()))
         self.server.stop()
+
+
+def _service(reference: str | None, own_namespace: str | None) -> tuple[str, str] | None:
+    """(namespace, name) of ``webhook_service`` (NAME or NAMESPACE/NAME)."""
+    if not reference:
+        return None
+    namespace, _, name = reference.rpartition("/")
+    namespace = namespace or own_namespace or ""
+    if not namespace or not name:
+        raise CertificateError(f"webhook_service={reference!r}: give NAMESPACE/NAME, or NAME when the operator "
+                               "runs in a pod (its namespace is then the Service's)")
+    return namespace, name
+
+
+def _service_names(namespace: str, name: str) -> list[str]:
+    """The DNS names the API server may check a Service's serving certificate against."""
+    return [f"{name}.{namespace}.svc", name, f"{name}.{namespace}", f"{name}.{namespace}.svc.cluster.local"]
 

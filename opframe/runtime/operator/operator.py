@@ -35,6 +35,7 @@ from opframe.kube import errors
 from opframe.kube.client import ClientSettings, KubeClient
 from opframe.kube.credentials import ConnectionInfo
 from opframe.kube.resources import Resource
+from opframe.runtime.admission.authority import AuthorityError
 from opframe.runtime.admission.certificates import CertificateError
 from opframe.runtime.admission.configurations import ConfigurationError
 from opframe.runtime.admission.webhooks import Webhooks
@@ -239,7 +240,7 @@ class Operator:
                                          extra=lambda: {"api": self.api})
                 self.webhooks.server.observer = self.metrics.observe_admission
                 self.webhooks.start()
-            except (CertificateError, OSError) as exc:
+            except (CertificateError, AuthorityError, errors.KubeError, OSError) as exc:
                 raise StartupError(f"the admission webhook server cannot start: {exc}") from None
         for informer in self.informers.values():
             informer.start()
@@ -379,7 +380,8 @@ class Operator:
         if self.webhooks is not None:
             # First, so that the API server stops calling a server that is going away; under leader
             # election the other replicas serve on, and the configurations stay for them.
-            self.webhooks.stop(withdraw=not self.settings.leader_election)
+            # With webhook_drain it answers on (not ready) while the rest stops, until finish_stop().
+            self.webhooks.begin_stop(withdraw=not self.settings.leader_election)
         timeout = 0.0 if self.lost_leadership.is_set() else self.settings.shutdown_timeout
         for controller in self.controllers.values():
             if not controller.stop(timeout):
@@ -398,6 +400,8 @@ class Operator:
         if self.events is not None:
             withdraw(self)
             self.events.stop()
+        if self.webhooks is not None:
+            self.webhooks.finish_stop()  # before the loops close: answers still being made may need them
         if self.loops is not None:
             self.loops.close()
         if self.client is not None:

@@ -34,3 +34,18 @@ def test_the_ca_bundle_is_the_ca_file_else_the_certificate_else_the_generated_ca
     generated = ServingCertificates(hosts=["127.0.0.1", "localhost"])
     assert generated.ca_bundle.startswith(b"-----BEGIN CERTIFICATE-----") and generated.ca_bundle != pair.cert_pem
 
+
+
+def test_a_changed_ca_file_changes_the_bundle_with_the_pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("opframe.runtime.admission.certificates.FILE_CHECK_SECONDS", 0.0)
+    ca_pair, ca_key, ca_cert = new_ca("first")
+    pair = issue(ca_key=ca_key, ca_cert=ca_cert, common_name="server", server_names=("127.0.0.1",))
+    for name, pem in (("tls.crt", pair.cert_pem), ("tls.key", pair.key_pem), ("ca.crt", ca_pair.cert_pem)):
+        (tmp_path / name).write_bytes(pem)
+    certificates = ServingCertificates(cert_file=str(tmp_path / "tls.crt"), key_file=str(tmp_path / "tls.key"),
+                                       ca_file=str(tmp_path / "ca.crt"))
+    assert certificates.ca_bundle == ca_pair.cert_pem
+    both = ca_pair.cert_pem + new_ca("second")[0].cert_pem  # cert-manager's CA rotation: both trusted a while
+    (tmp_path / "ca.crt").write_bytes(both)
+    certificates.context()
+    assert certificates.ca_bundle == both
