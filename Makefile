@@ -87,6 +87,10 @@ bench-operator: venv controlplane
 bench-failover: venv controlplane
 	$(BIN)/python bench/leader_failover.py --kills 10
 
+.PHONY: bench-admission
+bench-admission: venv controlplane
+	$(BIN)/python bench/admission.py
+
 # opframe against kopf (installed in its own virtual environment), same control plane, one run.
 .PHONY: bench
 bench: venv controlplane

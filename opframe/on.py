@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 from opframe.handlers.filters import UNSET, Marker
@@ -314,19 +314,63 @@ def validate(*resource: str, group: str | None = None, version: str | None = Non
              when: Callable[..., bool] | None = None, field: Any = None, value: Any = UNSET,
              timeout: int | None = None, namespace_selector: Mapping[str, Any] | None = None,
              match_conditions: Collection[Mapping[str, str]] = (), match_policy: str | None = None,
+             cel: str | Mapping[str, str] | Sequence[str | Mapping[str, str]] | None = None,
+             message: str | None = None,
              registry: Registry | None = None) -> Callable[[F], F]:
     """A validating admission webhook handler (kopf's): raise AdmissionError (or any error) to deny the
     request; ``warnings`` (a list) and ``patch`` are answered too. Beyond kopf: ``timeout`` (seconds, 1-30),
-    ``namespace_selector``, ``match_conditions`` (CEL) and ``match_policy`` go into the managed configuration."""
+    ``namespace_selector``, ``match_conditions`` (CEL) and ``match_policy`` go into the managed configuration.
+
+    With ``cel=`` (beyond kopf) the handler is no webhook: its rules become a ValidatingAdmissionPolicy and
+    its binding, which the API server enforces itself, also while the operator is down; the decorated
+    function is never called (its body can be ``...``; its docstring, if any, becomes the policy's
+    ``kubernetes.io/description`` annotation). ``cel`` is an expression, or a sequence of expressions or of
+    mappings ``{"expression": ..., "message"?, "messageExpression"?, "reason"?}``; each must be true for the
+    request to be admitted. ``message`` is the message of the rules given as strings. The expressions use
+    the ValidatingAdmissionPolicy variables: ``object``, ``oldObject`` (null on CREATE), ``request``,
+    ``namespaceObject`` (and ``authorizer``). Operations default to CREATE and UPDATE (on
+    DELETE ``object`` is null). Filters only the API server can apply are allowed: plain ``labels=``
+    values, ``namespace_selector``, ``match_conditions``."""
+    webhook = _webhook(Kind.VALIDATE, operation, operations, subresource=subresource, persistent=persistent,
+                       side_effects=side_effects, ignore_failures=ignore_failures, timeout=timeout,
+                       namespace_selector=namespace_selector, match_conditions=match_conditions,
+                       match_policy=match_policy, cel=_cel(cel), message=message)
+    if webhook.is_policy:
+        _check_policy_filters(labels=labels, annotations=annotations, when=when, field=field, value=value)
     return _register(Kind.VALIDATE, _resource(resource, dict(group=group, version=version, kind=kind, plural=plural,
                                                              singular=singular, shortcut=shortcut,
                                                              category=category)),
                      registry, id=id, param=param, labels=labels, annotations=annotations, when=when, field=field,
-                     value=value, webhook=_webhook(Kind.VALIDATE, operation, operations, subresource=subresource,
-                                                   persistent=persistent, side_effects=side_effects,
-                                                   ignore_failures=ignore_failures, timeout=timeout,
-                                                   namespace_selector=namespace_selector,
-                                                   match_conditions=match_conditions, match_policy=match_policy))
+                     value=value, webhook=webhook)
+
+
+def _cel(cel: str | Mapping[str, str] | Sequence[str | Mapping[str, str]] | None,
+         ) -> tuple[str | Mapping[str, str], ...]:
+    """``cel=`` as a tuple of rules (each checked by Webhook.checked); an empty sequence is refused."""
+    if cel is None:
+        return ()
+    if isinstance(cel, str):
+        return (cel,)
+    if isinstance(cel, Mapping):
+        return (dict(cel),)
+    rules = tuple(rule if isinstance(rule, str) else dict(rule) if isinstance(rule, Mapping) else rule
+                  for rule in cel)
+    if not rules:
+        raise ValueError("cel=[] has no rule: give one or more expressions (or no cel=, for a webhook)")
+    return rules
+
+
+def _check_policy_filters(*, labels: Mapping[str, Any] | None, annotations: Mapping[str, Any] | None,
+                          when: Callable[..., bool] | None, field: Any, value: Any) -> None:
+    """A cel= handler is never called: a filter the API server cannot apply would be silently ignored."""
+    ignored = [name for name, given in (("annotations=", bool(annotations)), ("when=", when is not None),
+                                        ("field=", field is not None),
+                                        ("value=", value is not UNSET and value is not None)) if given]
+    ignored += [f"labels={{{key!r}: <callable>}}" for key, label in (labels or {}).items() if callable(label)]
+    if ignored:
+        raise ValueError(f"{', '.join(ignored)}: with cel= the API server enforces the rules and the operator never "
+                         "sees the request, so these filters cannot apply; express them in the rules or in "
+                         "match_conditions= (CEL)")
 
 
 def mutate(*resource: str, group: str | None = None, version: str | None = None, kind: str | None = None,

@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     webhook_ca_overlap: float = Field(600.0, gt=0, description="Seconds between the steps of a CA rotation (new CA "
                                       "trusted, then serving, then the old one dropped): longer than it takes "
                                       "every replica and the API server to notice a step.")
+    webhook_owner: str | None = Field(None, description="A ClusterRole that owns the managed configurations and the "
+                                      "CA Secret, so that they are garbage-collected with it (the chart's, "
+                                      "removed by helm uninstall).")
     webhook_drain: float = Field(0.0, ge=0, description="Seconds the webhook server keeps answering at shutdown "
                                  "(not ready, closing connections after each answer) while the Service stops "
                                  "sending it requests; the chart sets 5.")

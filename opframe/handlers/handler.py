@@ -44,6 +44,10 @@ ACTIVITY_KINDS = frozenset({Kind.STARTUP, Kind.CLEANUP, Kind.PROBE, Kind.LOGIN})
 ADMISSION_KINDS = frozenset({Kind.VALIDATE, Kind.MUTATE})
 #: The operations an admission webhook can be registered for (admissionregistration.k8s.io/v1).
 WEBHOOK_OPERATIONS = frozenset({"CREATE", "UPDATE", "DELETE", "CONNECT"})
+#: The keys of a ``cel=`` rule given as a mapping (a ValidatingAdmissionPolicy's validation).
+CEL_RULE_KEYS = frozenset({"expression", "message", "messageExpression", "reason"})
+#: The reasons a ValidatingAdmissionPolicy's validation may give (its HTTP code follows).
+CEL_REASONS = frozenset({"Unauthorized", "Forbidden", "Invalid", "RequestEntityTooLarge"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +56,8 @@ class Webhook:
 
     Invariants (checked by ``checked()`` at decoration): ``operations`` is None (all) or a non-empty
     subset of WEBHOOK_OPERATIONS; ``timeout`` is 1-30 s (the API server's bounds);
-    ``reinvocation_policy`` is for mutating webhooks only.
+    ``reinvocation_policy`` is for mutating webhooks only; ``cel`` (on.validate only) holds non-empty
+    expressions, and ``message`` comes only with it.
     """
 
     #: The operations the API server sends (None: all). In-process, only a mutator's DELETE rule reads it.
@@ -72,6 +77,17 @@ class Webhook:
     match_conditions: tuple[Mapping[str, str], ...] = ()
     reinvocation_policy: str | None = None
     match_policy: str | None = None
+    #: on.validate only: CEL rules (a string, or a mapping with ``expression`` and optionally ``message``,
+    #: ``messageExpression``, ``reason``) that make the handler a ValidatingAdmissionPolicy the API server
+    #: enforces itself (runtime/admission/policies.py); the handler is then not served as a webhook.
+    cel: tuple[str | Mapping[str, str], ...] = ()
+    #: The message of the ``cel`` rules given as plain strings.
+    message: str | None = None
+
+    @property
+    def is_policy(self) -> bool:
+        """Enforced by the API server as a ValidatingAdmissionPolicy: no webhook, no call to the handler."""
+        return bool(self.cel)
 
     def checked(self, kind: Kind) -> Webhook:
         if self.operations is not None:
@@ -88,7 +104,42 @@ class Webhook:
                 raise ValueError(f"reinvocation_policy={self.reinvocation_policy!r}: use 'Never' or 'IfNeeded'")
         if self.match_policy not in (None, "Exact", "Equivalent"):
             raise ValueError(f"match_policy={self.match_policy!r}: use 'Exact' or 'Equivalent'")
+        if self.cel:
+            self._check_cel(kind)
+        elif self.message is not None:
+            raise ValueError("message= is the message of cel= rules; give cel= too (a webhook handler's "
+                             "message is the AdmissionError it raises)")
         return self
+
+    def _check_cel(self, kind: Kind) -> None:
+        if kind is not Kind.VALIDATE:
+            raise ValueError("cel= is for on.validate handlers only")
+        for rule in self.cel:
+            if isinstance(rule, str):
+                if not rule.strip():
+                    raise ValueError("cel=: an expression is an empty string")
+                continue
+            if not isinstance(rule, Mapping):
+                raise ValueError(f"cel=: {rule!r} is neither an expression (a string) nor a mapping with "
+                                 f"'expression' (and {', '.join(sorted(CEL_RULE_KEYS - {'expression'}))})")
+            unknown = sorted(set(rule) - CEL_RULE_KEYS)
+            if unknown:
+                raise ValueError(f"cel=: a rule has {unknown}; its keys are {sorted(CEL_RULE_KEYS)}")
+            if any(not isinstance(value, str) for value in rule.values()):
+                raise ValueError(f"cel=: every value of a rule is a string: {dict(rule)!r}")
+            if not str(rule.get("expression") or "").strip():
+                raise ValueError(f"cel=: a rule has no expression: {dict(rule)!r}")
+            if "reason" in rule and rule["reason"] not in CEL_REASONS:
+                raise ValueError(f"cel=: reason={rule['reason']!r}: use one of {sorted(CEL_REASONS)}")
+        if self.message is not None and (not self.message.strip() or "\n" in self.message):
+            raise ValueError("message= is one line of text (the API server refuses an empty one or a line break)")
+        if self.message is not None and not any(isinstance(rule, str) for rule in self.cel):
+            raise ValueError("message= is the message of the cel= rules given as strings; every rule here is a "
+                             "mapping: give each its 'message'")
+        for option, value in (("timeout", self.timeout), ("side_effects", self.side_effects or None)):
+            if value is not None:
+                raise ValueError(f"{option}= has no meaning with cel=: the API server enforces the rules "
+                                 "itself, no webhook is called")
 
 
 @dataclasses.dataclass(frozen=True)

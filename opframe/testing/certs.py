@@ -27,7 +27,8 @@ __all__ = ["KeyPair", "issue", "new_ca", "write_control_plane_pki"]
 #: kube-apiserver is reached at inside the node's network namespace.
 NODE_NAME = "opframe-node"
 NODE_ADDRESS = "172.30.0.2"
-#: The first address of kube-apiserver's --service-cluster-ip-range (10.0.0.0/24).
+#: kube-apiserver's --service-cluster-ip-range, and its first address (the kubernetes Service).
+SERVICE_CIDR = "10.0.0.0/24"
 KUBERNETES_SERVICE_IP = "10.0.0.1"
 
 

@@ -381,7 +381,7 @@ class ControlPlane:
                 f"--secure-port={ports.apiserver}",
                 "--bind-address=127.0.0.1",
                 *([] if self.with_node else ["--advertise-address=127.0.0.1"]),
-                "--service-cluster-ip-range=10.0.0.0/24",
+                f"--service-cluster-ip-range={certs.SERVICE_CIDR}",
                 "--allow-privileged=true",
                 *self._mode_args(),
                 f"--service-account-issuer=https://127.0.0.1:{ports.apiserver}/",

@@ -182,7 +182,8 @@ class ClusterEgress:
     (``cluster``), which dials the node's network namespace. Webhooks and aggregated APIs named by a
     Service (its ClusterIP, through kube-proxy's rules there) and the kubelet are reached that way.
 
-    Invariants: a target on the host's loopback (127.0.0.0/8, where url webhooks of tests listen) is
+    Invariants: the node's name is its address (the kubelet, for logs and exec); a target on the host's
+    loopback (127.0.0.0/8, where url webhooks of tests listen) is
     dialled on the host; anything else inside the node once ``netns`` is set (before: on the host, where
     it fails as it would without a node); a connection that cannot be made is answered 502 and closed.
     """
@@ -223,7 +224,9 @@ class ClusterEgress:
             if len(request) < 2 or request[0] != "CONNECT":
                 raise OSError(f"not a CONNECT request: {request!r}")
             host, _, port = request[1].rpartition(":")
-            target = (host.strip("[]"), int(port))
+            host = host.strip("[]")
+            # The kubelet is named by its node's name, which only the node's own /etc/hosts would know.
+            target = (NODE_ADDRESS if host == NODE_NAME else host, int(port))
             netns = self.netns
             if netns is None or host.startswith("127."):
                 upstream = socket.create_connection(target, timeout=5)
@@ -345,6 +348,10 @@ class Node:
             *binds,
             "ip link set lo up",
             f"ip addr add {NODE_ADDRESS}/32 dev lo",
+            # A route for the Service addresses, so that connections made in the node (the API server's
+            # egress: webhooks, aggregated APIs named by a Service) reach kube-proxy's rules, which
+            # rewrite them to a pod; pods have theirs through their default route.
+            f"ip route add {certs.SERVICE_CIDR} dev lo src {NODE_ADDRESS}",
             "sysctl -qw net.ipv4.ip_forward=1",
             "sysctl -qw net.ipv4.conf.all.route_localnet=1",
             "touch " + str(self.workdir / "holder-ready"),

@@ -69,6 +69,11 @@ def test_a_pod_reaches_the_api_server_with_in_cluster_configuration(
     assert message.startswith("200 https://10.0.0.1:443/api/v1/namespaces/default/pods"), message
     assert pod["status"]["podIP"].startswith(POD_SUBNET.rsplit(".", 2)[0])
     assert pod["spec"]["nodeName"] == NODE_NAME
+    # The API server reaches the kubelet (kubectl logs) and the pod (its proxy) through its egress into
+    # the node (ClusterEgress).
+    code, log = node_cluster.admin_get("/api/v1/namespaces/default/pods/api-probe/log")
+    assert code == 200, log[:300]
+    assert log.decode().strip() == message, log[:300]
 
 
 def _host_state() -> dict[str, Any]:

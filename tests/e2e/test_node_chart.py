@@ -15,7 +15,7 @@ import pytest
 from test_chart import helm
 
 from opframe.kube import KubeClient, Resource, errors, load_configuration
-from opframe.testing import ControlPlane, eventually
+from opframe.testing import AdmissionProbe, ControlPlane, eventually
 from opframe.testing.controlplane import cache_dir
 
 pytestmark = pytest.mark.e2e
@@ -263,3 +263,124 @@ def test_the_official_client_works_in_handlers_in_the_pod_as_under_kopf(
     client.create(CONFIGMAPS, _labelled(namespace, "via-client"))
     eventually(lambda: (client.get(CONFIGMAPS, "via-client", namespace=namespace).get("data") or {}).get("client")
                == "in-cluster", what="the handler's patch through the official client", timeout=60)
+
+
+#: An operator with admission handlers only: the chart with webhooks.enabled serves them through a Service.
+WEBHOOK_CODE = '''
+import opframe as kopf
+
+@kopf.on.validate("configmaps", id="size-limit", labels={"opframe.dev/guarded": "true"})
+def size_limit(body, **_):
+    if len((body.get("data") or {}).get("size", "")) > 3:
+        raise kopf.AdmissionError("size takes at most 3 characters", code=422)
+
+@kopf.on.mutate("configmaps", id="stamp", labels={"opframe.dev/guarded": "true"}, operations=["CREATE"])
+def stamp(patch, **_):
+    patch.metadata.setdefault("labels", {})["opframe.dev/stamped"] = "yes"
+'''
+VALIDATING_CONFIGS = Resource("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+                              namespaced=False)
+SECRETS = Resource("", "v1", "secrets", "Secret")
+
+
+def _guarded(namespace: str, name: str, size: str = "ok") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "data": {"size": size},
+            "metadata": {"name": name, "namespace": namespace, "labels": {"opframe.dev/guarded": "true"}}}
+
+
+def _admission_requests(plane: ControlPlane, namespace: str, pod: str) -> float:
+    """The pod's opframe_admission_requests_total, read through the API server's pod proxy."""
+    code, body = plane.admin_get(f"/api/v1/namespaces/{namespace}/pods/{pod}:8080/proxy/metrics")
+    assert code == 200, body[:300]
+    return sum(float(line.rsplit(" ", 1)[1]) for line in body.decode().splitlines()
+               if line.startswith("opframe_admission_requests_total"))
+
+
+def test_webhooks_through_the_service_two_replicas_and_one_deleted_fails_no_admission(
+        cluster: tuple[ControlPlane, KubeClient], release: Callable[..., tuple[str, str]]) -> None:
+    plane, client = cluster
+    namespace, name = release("replicas=2", "podDisruptionBudget.enabled=false", "webhooks.enabled=true",
+                              code=WEBHOOK_CODE)
+    eventually(lambda: len(_ready_pods(client, namespace)) == 2, what="two pods Ready", timeout=120)
+    probe = AdmissionProbe(client)
+    try:
+        refused = probe.wait_until(CONFIGMAPS, _guarded(namespace, "too-big", size="12345"),
+                                   lambda answer: answer.code == 422, namespace=namespace, timeout=60)
+        assert refused.code == 422 and "size takes at most 3 characters" in refused.message
+        mutated = probe.create(CONFIGMAPS, _guarded(namespace, "fine"), namespace=namespace, dry_run=False)
+        assert mutated.object is not None
+        assert mutated.object["metadata"]["labels"]["opframe.dev/stamped"] == "yes"
+    finally:
+        probe.close()
+    configuration = f"{name}-opframe.{namespace}.opframe.dev"
+    entry = client.get(VALIDATING_CONFIGS, configuration)["webhooks"][0]
+    assert "url" not in entry["clientConfig"]
+    assert entry["clientConfig"]["service"] == {"namespace": namespace, "name": f"{name}-opframe-webhooks",
+                                                "path": "/size-limit", "port": 443}
+
+    # Both replicas serve: concurrent requests open several connections, which the Service spreads.
+    pods = [p["metadata"]["name"] for p in _ready_pods(client, namespace)]
+
+    def burst() -> bool:
+        threads = [threading.Thread(target=lambda i=i: client.request(
+            "POST", CONFIGMAPS.path(namespace=namespace), body=_guarded(namespace, f"burst-{i}"),
+            query={"dryRun": "All"})) for i in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return all(_admission_requests(plane, namespace, pod) > 0 for pod in pods)
+
+    eventually(burst, what="admission requests served by both replicas", timeout=60)
+
+    # A replica deleted (the leader, which wrote the configurations) while objects are created.
+    created: list[str] = []
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def write() -> None:
+        while not stop.is_set():
+            cm = f"during-{len(created) + len(failures)}"
+            try:
+                client.create(CONFIGMAPS, _guarded(namespace, cm), namespace=namespace)
+                created.append(cm)
+            except errors.ApiError as exc:
+                failures.append(f"{cm}: {exc}")
+            time.sleep(0.05)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        time.sleep(2)
+        leader = eventually(lambda: _holder(client, namespace, f"{name}-opframe"), what="a leader", timeout=30)
+        deleted = next(pod for pod in pods if leader.startswith(pod))
+        client.delete(PODS, deleted, namespace=namespace)
+        eventually(lambda: len([p for p in _ready_pods(client, namespace) if p["metadata"]["name"] != deleted]) == 2
+                   and deleted not in {p["metadata"]["name"] for p in client.list(PODS, namespace=namespace).items},
+                   what="the deleted replica gone and its replacement Ready", timeout=120)
+        time.sleep(3)
+    finally:
+        stop.set()
+        writer.join()
+    assert failures == [], failures[:5]
+    assert len(created) > 20
+    for cm in created[::10]:
+        labels = client.get(CONFIGMAPS, cm, namespace=namespace)["metadata"]["labels"]
+        assert labels.get("opframe.dev/stamped") == "yes", cm
+
+    # helm uninstall takes the configurations and the CA Secret away (they are owned by its ClusterRole).
+    assert client.get(SECRETS, f"{name}-opframe-webhook-ca", namespace=namespace)
+    result = helm("uninstall", name, "--kubeconfig", str(plane.kubeconfig), "-n", namespace, "--wait")
+    assert result.returncode == 0, result.stderr
+
+    def gone() -> bool:
+        for resource, object_name, where in ((VALIDATING_CONFIGS, configuration, None),
+                                             (SECRETS, f"{name}-opframe-webhook-ca", namespace)):
+            try:
+                client.get(resource, object_name, namespace=where)
+                return False
+            except errors.NotFound:
+                pass
+        return True
+
+    eventually(gone, what="the configurations and the CA Secret garbage-collected", timeout=60)

@@ -37,3 +37,14 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "opframe.namespaces" -}}
 {{- if .Values.namespaces -}}{{- join "," .Values.namespaces -}}{{- else -}}{{- .Release.Namespace -}}{{- end -}}
 {{- end -}}
+
+{{/* The webhook configurations' name (three dot-separated parts at least, as the API server wants). */}}
+{{- define "opframe.webhookConfigurationName" -}}
+{{- default (printf "%s.%s.opframe.dev" (include "opframe.fullname" .) .Release.Namespace) .Values.webhooks.configurationName -}}
+{{- end -}}
+
+{{/* The ClusterRole for the webhook configurations; it also owns them (and the CA Secret), so that
+     helm uninstall takes them away through the garbage collector. */}}
+{{- define "opframe.webhookClusterRole" -}}
+{{- printf "%s-%s-webhooks" (include "opframe.fullname" .) .Release.Namespace -}}
+{{- end -}}

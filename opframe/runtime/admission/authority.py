@@ -116,6 +116,8 @@ class SharedAuthority:
         self.name = name
         self.validity = validity
         self.overlap = overlap
+        #: An ownerReference for the Secret it creates (garbage-collected with that owner), or None.
+        self.owner: dict[str, Any] | None = None
 
     def load(self) -> Authority:
         """The Secret's CA, creating the Secret (with a new CA) when there is none."""
@@ -166,6 +168,7 @@ class SharedAuthority:
                     "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                     "metadata": {"name": self.name, "namespace": self.namespace,
                                  "labels": {"app.kubernetes.io/managed-by": "opframe"},
+                                 **({"ownerReferences": [self.owner]} if self.owner else {}),
                                  "annotations": {STEP_ANNOTATION: stamp}},
                     "data": {"ca.crt": _b64(fresh[0]), "ca.key": _b64(fresh[1])}}, namespace=self.namespace)
                 return

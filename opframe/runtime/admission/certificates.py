@@ -98,8 +98,14 @@ class ServingCertificates:
         assert self._context is not None, "serve_from() gives a shared CA's first certificate"
         if self._files is None:
             return self._context
+        return self.refresh()
+
+    def refresh(self) -> ssl.SSLContext:
+        """Look at the files (at most every FILE_CHECK_SECONDS) and load them if they changed; the
+        keeper calls it too, so that a new CA file reaches the configurations without a handshake."""
+        assert self._context is not None
         now = time.monotonic()
-        if now - self._checked < FILE_CHECK_SECONDS:
+        if self._files is None or now - self._checked < FILE_CHECK_SECONDS:
             return self._context
         with self._lock:
             self._checked = now

@@ -57,8 +57,8 @@ def entries(kind: Kind, handlers: Sequence[tuple[Handler, Resource]], *, managed
     operator serves when they are named (``-n a -n b``), else every one but the operator's own."""
     by_id: dict[str, list[tuple[Handler, Resource]]] = {}
     for handler, resource in handlers:
-        if handler.kind is kind:
-            by_id.setdefault(handler.id, []).append((handler, resource))
+        if handler.kind is kind and not (handler.webhook is not None and handler.webhook.is_policy):
+            by_id.setdefault(handler.id, []).append((handler, resource))  # cel= ones are policies (policies.py)
     result = []
     for handler_id, pairs in by_id.items():
         handler = pairs[0][0]
@@ -81,14 +81,9 @@ def entries(kind: Kind, handlers: Sequence[tuple[Handler, Resource]], *, managed
         selector = object_selector(handler)
         if selector is not None:
             webhook["objectSelector"] = selector
-        if options.namespace_selector is not None:
-            webhook["namespaceSelector"] = dict(options.namespace_selector)
-        elif served_namespaces:
-            webhook["namespaceSelector"] = {"matchExpressions": [
-                {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(served_namespaces)}]}
-        elif own_namespace:
-            webhook["namespaceSelector"] = {"matchExpressions": [
-                {"key": NAMESPACE_NAME_LABEL, "operator": "NotIn", "values": [own_namespace]}]}
+        namespaces = namespace_selector(options, own_namespace=own_namespace, served_namespaces=served_namespaces)
+        if namespaces is not None:
+            webhook["namespaceSelector"] = namespaces
         if options.match_conditions:
             webhook["matchConditions"] = [dict(condition) for condition in options.match_conditions]
         if kind is Kind.MUTATE and options.reinvocation_policy:
@@ -97,16 +92,36 @@ def entries(kind: Kind, handlers: Sequence[tuple[Handler, Resource]], *, managed
     return result
 
 
+def namespace_selector(options: Webhook, *, own_namespace: str | None,
+                       served_namespaces: Sequence[str]) -> dict[str, Any] | None:
+    """The handler's ``namespace_selector``, else the namespaces served by name, else all but the operator's
+    own (None: every namespace)."""
+    if options.namespace_selector is not None:
+        return dict(options.namespace_selector)
+    if served_namespaces:
+        return {"matchExpressions": [
+            {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": sorted(served_namespaces)}]}
+    if own_namespace:
+        return {"matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "NotIn", "values": [own_namespace]}]}
+    return None
+
+
 def _rules(options: Webhook, resource: Resource) -> list[dict[str, Any]]:
+    return [resource_rule(options, resource, default_operations=("*",))]
+
+
+def resource_rule(options: Webhook, resource: Resource, *, default_operations: Sequence[str]) -> dict[str, Any]:
+    """The rule of a webhook (or a policy's resourceRule) for ``resource``: its subresource (``"*"``: the
+    main resource and every subresource), the handler's operations or ``default_operations``."""
     if options.subresource == "*":
         resources = [resource.plural, f"{resource.plural}/*"]
     elif options.subresource:
         resources = [f"{resource.plural}/{options.subresource}"]
     else:
         resources = [resource.plural]
-    return [{"apiGroups": [resource.group], "apiVersions": [resource.version], "resources": resources,
-             "operations": sorted(options.operations) if options.operations else ["*"],
-             "scope": "Namespaced" if resource.namespaced else "Cluster"}]
+    return {"apiGroups": [resource.group], "apiVersions": [resource.version], "resources": resources,
+            "operations": sorted(options.operations) if options.operations else list(default_operations),
+            "scope": "Namespaced" if resource.namespaced else "Cluster"}
 
 
 def object_selector(handler: Handler) -> dict[str, Any] | None:
@@ -134,18 +149,36 @@ def service_client_config(namespace: str, name: str, port: int, path: str, ca_bu
             "caBundle": base64.b64encode(ca_bundle).decode()}
 
 
-def apply(client: KubeClient, kind: Kind, name: str, webhooks: list[dict[str, Any]]) -> dict[str, Any]:
-    """Server-side apply of opframe's entries in the configuration ``name`` (created if absent)."""
+def apply(client: KubeClient, kind: Kind, name: str, webhooks: list[dict[str, Any]],
+          owner: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Server-side apply of opframe's entries in the configuration ``name`` (created if absent), owned
+    by ``owner`` (an ownerReference) when given: deleted by the garbage collector with it."""
     resource = CONFIGURATIONS[kind]
+    metadata: dict[str, Any] = {"name": name}
+    if owner is not None:
+        metadata["ownerReferences"] = [dict(owner)]
     body = {"apiVersion": f"{resource.group}/{resource.version}", "kind": resource.kind,
-            "metadata": {"name": name}, "webhooks": webhooks}
+            "metadata": metadata, "webhooks": webhooks}
     return client.patch(resource, name, body, patch_type="apply", field_manager=FIELD_MANAGER, force=True)
 
 
 def withdraw(client: KubeClient, kind: Kind, name: str, webhooks: list[dict[str, Any]],
-             handlers: Mapping[str, Handler], segment: Callable[[str], str], managed: str) -> None:
+             handlers: Mapping[str, Handler], segment: Callable[[str], str], managed: str,
+             owner: Mapping[str, Any] | None = None) -> None:
     """At a graceful exit: keep only the persistent handlers' entries of opframe's (others' stay)."""
     kept = [webhook for webhook in webhooks
             if any(entry_name(segment(handler_id), managed) == webhook["name"] and handler.webhook is not None
                    and handler.webhook.persistent for handler_id, handler in handlers.items())]
-    apply(client, kind, name, kept)
+    apply(client, kind, name, kept, owner)
+
+
+CLUSTER_ROLES = Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False)
+
+
+def owner_reference(client: KubeClient, cluster_role: str) -> dict[str, Any]:
+    """The ownerReference of the ClusterRole ``cluster_role`` (the chart's): what it owns (the
+    configurations, the CA Secret) goes with it at ``helm uninstall``, even though the operator's exit
+    under leader election leaves them in place for the other replicas."""
+    found = client.get(CLUSTER_ROLES, cluster_role)
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "name": cluster_role,
+            "uid": found["metadata"]["uid"]}

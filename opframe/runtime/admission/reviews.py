@@ -95,13 +95,16 @@ def parse(payload: Any) -> Review:
 def wanted(handler: Handler, review: Review, *, webhook: str | None) -> bool:
     """kopf's selection of an admission handler before its filters: the handler named in the URL (None:
     any), a mutator on DELETE only when its operations are exactly DELETE, and the subresource
-    (``"*"``: any, the main resource too). The handler's operations are not checked otherwise: the
-    API server sends only those of its configuration."""
+    (``"*"``: any, the main resource too); never a ``cel=`` handler (the API server enforces its rules).
+    The handler's operations are not checked otherwise: the API server sends only those of its
+    configuration."""
     if handler.kind not in (Kind.VALIDATE, Kind.MUTATE):
         return False
     if webhook is not None and handler.id != webhook:
         return False
     options = handler.webhook or Webhook()
+    if options.is_policy:
+        return False  # cel=: the API server enforces it (a ValidatingAdmissionPolicy); never called here
     if handler.kind is Kind.MUTATE and review.operation == "DELETE" and options.operations != frozenset({"DELETE"}):
         return False
     return options.subresource in ("*", review.subresource)

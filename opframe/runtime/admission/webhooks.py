@@ -32,6 +32,7 @@ from opframe.runtime.admission import configurations
 from opframe.runtime.admission.authority import Authority, AuthorityError, SharedAuthority
 from opframe.runtime.admission.certificates import CertificateError, ServingCertificates
 from opframe.runtime.admission.serving import AdmissionServer, reachable_host
+from opframe.runtime.admission.validators import patch_write
 from opframe.runtime.execution.loops import LoopPool
 from opframe.settings import Settings
 
@@ -49,6 +50,14 @@ class Webhooks:
                  served_namespaces: Sequence[str] = ()) -> None:
         self.settings = settings
         self.handlers = list(handlers)
+        for handler, _ in self.handlers:
+            if handler.kind is Kind.VALIDATE and not (handler.webhook and handler.webhook.is_policy):
+                found = patch_write(handler.fn)
+                if found is not None:
+                    raise configurations.ConfigurationError(
+                        f"the validating handler {handler.id} writes to its patch ({found[0]}:{found[1]}); the API "
+                        "server fails every request whose validating webhook answers with a patch (500): make it "
+                        "an on.mutate handler, or drop the write")
         self.client = client
         self.own_namespace = own_namespace
         self.served_namespaces = list(served_namespaces)
@@ -75,14 +84,33 @@ class Webhooks:
                                       path=settings.webhook_path, host=host)
         self._applied: dict[Kind, list[dict[str, Any]]] = {}
         self._leading = False
+        self._owner_reference: dict[str, Any] | None = None
         self._drained_at = 0.0
         self._keeping = threading.Event()
         self._keeper: threading.Thread | None = None
+
+    def _owner(self) -> dict[str, Any] | None:
+        """The ownerReference of ``webhook_owner`` (looked up once), or None."""
+        if not self.settings.webhook_owner:
+            return None
+        if self._owner_reference is None:
+            try:
+                self._owner_reference = configurations.owner_reference(self.client, self.settings.webhook_owner)
+            except errors.NotFound:
+                raise configurations.ConfigurationError(
+                    f"webhook_owner={self.settings.webhook_owner!r}: no such ClusterRole; name the chart's, or "
+                    "unset it") from None
+            except errors.Forbidden:
+                raise configurations.ConfigurationError(
+                    f"RBAC forbids the operator to get the ClusterRole {self.settings.webhook_owner}; grant get on "
+                    "clusterroles (resourceNames: that one) in rbac.authorization.k8s.io") from None
+        return self._owner_reference
 
     def start(self) -> None:
         """Certificates, then the server; the keeper when there is a shared CA or a configuration to keep.
         Raises CertificateError or AuthorityError (naming the fix) when the certificates cannot be had."""
         if self.authority is not None:
+            self.authority.owner = self._owner()
             self._follow(self.authority.load())
         if self.settings.webhook_ca_dump:
             Path(self.settings.webhook_ca_dump).write_bytes(self.certificates.ca_bundle)
@@ -127,6 +155,7 @@ class Webhooks:
 
     def check(self) -> None:
         """One round of the keeper (also callable from tests)."""
+        self.certificates.refresh()  # files: a renewed CA file changes the caBundle to give
         if self.authority is not None:
             if self._leading:
                 step = self.authority.step()
@@ -163,7 +192,7 @@ class Webhooks:
             if not webhooks and kind not in self._applied:
                 continue
             try:
-                configurations.apply(self.client, kind, name, webhooks)
+                configurations.apply(self.client, kind, name, webhooks, self._owner())
             except errors.Forbidden:
                 plural = configurations.CONFIGURATIONS[kind].plural
                 raise configurations.ConfigurationError(
@@ -191,7 +220,7 @@ class Webhooks:
             try:
                 configurations.withdraw(self.client, kind, name, webhooks,
                                         {handler.id: handler for handler, _ in self.handlers},
-                                        self.server.segment, name)
+                                        self.server.segment, name, self._owner())
             except errors.KubeError as exc:
                 logger.warning("the webhook configuration %s could not be cleaned up: %s", name, exc)
         self._applied.clear()

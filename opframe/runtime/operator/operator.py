@@ -35,9 +35,11 @@ from opframe.kube import errors
 from opframe.kube.client import ClientSettings, KubeClient
 from opframe.kube.credentials import ConnectionInfo
 from opframe.kube.resources import Resource
+from opframe.runtime.admission import configurations, policies
 from opframe.runtime.admission.authority import AuthorityError
 from opframe.runtime.admission.certificates import CertificateError
 from opframe.runtime.admission.configurations import ConfigurationError
+from opframe.runtime.admission.serving import webhook_segment
 from opframe.runtime.admission.webhooks import Webhooks
 from opframe.runtime.execution.calls import call
 from opframe.runtime.execution.kwargs import Api, attempt_kwargs
@@ -143,6 +145,8 @@ class Operator:
         self.lost_leadership = threading.Event()
         self.loops: LoopPool | None = None
         self.webhooks: Webhooks | None = None
+        #: The cel= handlers' ValidatingAdmissionPolicies, applied by the leader (never withdrawn).
+        self.admission_policies: list[policies.Policy] = []
         self.started = threading.Event()
         self.stopped = threading.Event()
 
@@ -231,16 +235,23 @@ class Operator:
                 self.metrics.watch_reflector(name, _stats_of(informer))
             self.controllers[resource] = Controller(context, resource, handlers, informers,
                                                     workers=self.settings.workers)
-        if admission:
+        served = [(handler, resource) for handler, resource in admission if not policies.is_policy(handler)]
+        try:  # cel= handlers: the API server enforces them; no webhook server for them alone
+            self.admission_policies = policies.policies(
+                admission, managed=self.settings.webhook_managed or policies.DEFAULT_MANAGED, segment=webhook_segment,
+                own_namespace=service_account_namespace(), served_namespaces=self.namespaces.explicit)
+        except ConfigurationError as exc:
+            raise StartupError(f"the ValidatingAdmissionPolicies cannot be made: {exc}") from None
+        if served:
             try:
-                self.webhooks = Webhooks(self.settings, admission, client=self.client, loops=self.loops,
+                self.webhooks = Webhooks(self.settings, served, client=self.client, loops=self.loops,
                                          memo=self.memo, indexes=indexes.kwargs,
                                          own_namespace=service_account_namespace(),
                                          served_namespaces=self.namespaces.explicit,
                                          extra=lambda: {"api": self.api})
                 self.webhooks.server.observer = self.metrics.observe_admission
                 self.webhooks.start()
-            except (CertificateError, AuthorityError, errors.KubeError, OSError) as exc:
+            except (CertificateError, AuthorityError, ConfigurationError, errors.KubeError, OSError) as exc:
                 raise StartupError(f"the admission webhook server cannot start: {exc}") from None
         for informer in self.informers.values():
             informer.start()
@@ -265,6 +276,14 @@ class Operator:
                 self.webhooks.configure()
             except (ConfigurationError, errors.KubeError) as exc:
                 raise StartupError(f"the webhook configurations cannot be written: {exc}") from None
+        try:
+            if self.admission_policies:
+                assert self.client is not None
+                owner = (configurations.owner_reference(self.client, self.settings.webhook_owner)
+                         if self.settings.webhook_owner else None)
+                policies.enforce(self.client, self.admission_policies, owner)
+        except (ConfigurationError, errors.KubeError) as exc:
+            raise StartupError(f"the ValidatingAdmissionPolicies cannot be written: {exc}") from None
         self.started.set()
         logger.info("opframe started: %s", ", ".join(
             f"{r.qualified_name} ({len(c.handlers)} handlers)" for r, c in self.controllers.items()))
