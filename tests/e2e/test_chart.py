@@ -91,6 +91,41 @@ def test_non_default_values_render() -> None:
     assert len(by_kind(wide, "ClusterRole")) == 1 and len(by_kind(wide, "ClusterRoleBinding")) == 1
 
 
+def test_webhooks_render_a_service_the_rbac_and_the_certificates_of_their_source() -> None:
+    assert not [d for d in render("ops") if "webhook" in d["metadata"]["name"]]  # off by default
+    docs = render("ops", "webhooks.enabled=true")
+    container = by_kind(docs, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["OPFRAME_WEBHOOK_SERVICE"] == "ops/rel-opframe-webhooks"
+    assert env["OPFRAME_WEBHOOK_MANAGED"] == "rel-opframe.ops.opframe.dev"
+    assert env["OPFRAME_WEBHOOK_CA_SECRET"] == "rel-opframe-webhook-ca"
+    assert env["OPFRAME_WEBHOOK_OWNER"] == "rel-opframe-ops-webhooks" and env["OPFRAME_WEBHOOK_DRAIN"] == "5"
+    assert {"name": "webhooks", "containerPort": 9443} in container["ports"]
+    service = next(d for d in by_kind(docs, "Service") if d["metadata"]["name"] == "rel-opframe-webhooks")
+    assert service["spec"]["ports"] == [{"name": "https-webhooks", "port": 443, "targetPort": "webhooks"}]
+    cluster_rules = by_kind(docs, "ClusterRole")[0]["rules"]
+    assert "mutatingwebhookconfigurations" in cluster_rules[0]["resources"] and "*" not in cluster_rules[0]["verbs"]
+    secret_rules = next(r for r in by_kind(docs, "Role") if r["metadata"]["name"] == "rel-opframe-webhook-ca")["rules"]
+    assert secret_rules[0]["resourceNames"] == ["rel-opframe-webhook-ca"]  # only its own Secret, by name
+    assert not by_kind(docs, "Certificate")
+    managed = render("ops", "webhooks.enabled=true", "webhooks.certificates.source=certManager")
+    certificate = by_kind(managed, "Certificate")[0]
+    assert certificate["spec"]["dnsNames"][0] == "rel-opframe-webhooks.ops.svc"
+    assert certificate["spec"]["issuerRef"] == {"name": "rel-opframe-webhooks", "kind": "Issuer",
+                                                "group": "cert-manager.io"}
+    assert by_kind(managed, "Issuer")[0]["spec"] == {"selfSigned": {}}
+    pod = by_kind(managed, "Deployment")[0]["spec"]["template"]["spec"]
+    env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
+    assert env["OPFRAME_WEBHOOK_CA_FILE"] == "/etc/opframe/webhooks/ca.crt" and "OPFRAME_WEBHOOK_CA_SECRET" not in env
+    assert {"name": "webhook-tls", "secret": {"secretName": "rel-opframe-webhook-tls"}} in pod["volumes"]
+    assert not [r for r in by_kind(managed, "Role") if r["metadata"]["name"] == "rel-opframe-webhook-ca"]
+    issued = render("ops", "webhooks.enabled=true", "webhooks.certificates.source=certManager",
+                    "webhooks.certificates.certManager.issuerRef.name=corp-ca",
+                    "webhooks.certificates.certManager.issuerRef.kind=ClusterIssuer")
+    assert by_kind(issued, "Issuer") == []
+    assert by_kind(issued, "Certificate")[0]["spec"]["issuerRef"]["kind"] == "ClusterIssuer"
+
+
 @pytest.mark.parametrize(("setting", "complaint"), [
     ("replicas=0", "/replicas"),
     ("operator.source=git", "/operator/source"),
@@ -99,7 +134,9 @@ def test_non_default_values_render() -> None:
     ("rbac.rules[0].verbs={steal}", "/rbac/rules/0/verbs/0"),
     ("securityContext.runAsNonRoot=false", "/securityContext/runAsNonRoot"),
     ("replica=3", "additional properties 'replica' not allowed"),
-], ids=["replicas", "source", "path", "port", "verb", "root", "typo"])
+    ("webhooks.configurationName=hooks.example", "/webhooks/configurationName"),
+    ("webhooks.certificates.source=selfSigned", "/webhooks/certificates/source"),
+], ids=["replicas", "source", "path", "port", "verb", "root", "typo", "webhook-name", "certificate-source"])
 def test_bad_values_are_rejected(setting: str, complaint: str) -> None:
     result = helm("template", "rel", str(CHART), f"--set={setting}")
     assert result.returncode != 0
