@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     webhook_owner: str | None = Field(None, description="A ClusterRole that owns the managed configurations and the "
                                       "CA Secret, so that they are garbage-collected with it (the chart's, "
                                       "removed by helm uninstall).")
+    webhook_probe: bool = Field(True, description="The leader checks every 5 s that the API server reaches the "
+                                "webhook server (a dry-run create of a labelled ConfigMap in the operator's "
+                                "namespace, through an entry of the validating configuration); readiness fails "
+                                "while it does not. Needs webhook_managed and the operator's namespace.")
     webhook_drain: float = Field(0.0, ge=0, description="Seconds the webhook server keeps answering at shutdown "
                                  "(not ready, closing connections after each answer) while the Service stops "
                                  "sending it requests; the chart sets 5.")

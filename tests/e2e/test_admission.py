@@ -290,3 +290,36 @@ def test_the_leaders_configurations_are_repaired_when_edited_or_deleted(
         webhooks.stop()
         with contextlib.suppress(errors.NotFound):
             kube_client.delete(VALIDATING, name)
+
+
+def test_the_leader_probes_that_the_api_server_reaches_its_server_and_readiness_says_when_not(
+        kube_client: KubeClient, namespace: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr("opframe.runtime.admission.webhooks.REPAIR_SECONDS", 3600)  # the test calls check()
+    name = f"{namespace}.probe.opframe.test"
+    registry = Registry()
+    on.validate("configmaps", id="guard", registry=registry,
+                match_conditions=[{"name": "never", "expression": "false"}])(lambda **_: None)
+    handlers = [(handler, CONFIGMAPS) for handler in registry.handlers(*ADMISSION_KINDS)]
+    webhooks = Webhooks(Settings(webhook_address="127.0.0.1", webhook_managed=name), handlers, client=kube_client,
+                        loops=None, memo=Memo(), indexes=dict, own_namespace=namespace)
+    try:
+        webhooks.start()
+        webhooks.configure()
+        entries = {w["name"]: w for w in kube_client.get(VALIDATING, name)["webhooks"]}
+        assert entries[f"opframe-probe.{name}"]["objectSelector"] == {
+            "matchLabels": {"opframe.dev/webhook-probe": name}}
+        eventually(lambda: webhooks.check() is None and webhooks.unreachable is None and webhooks.reachable() is None,
+                   what="the probe through the API server answered", timeout=10)
+        assert not kube_client.list(CONFIGMAPS, namespace=namespace).items  # dry runs: nothing stored
+        webhooks.server.stop()  # the API server can no longer reach it
+        webhooks.check()
+        assert webhooks.unreachable is not None
+        assert webhooks.unreachable.startswith("the API server cannot call the webhook server: ")
+        assert "failed calling webhook" in webhooks.unreachable
+        assert webhooks.reachable() is not None
+        assert [r.getMessage() for r in caplog.records if "cannot call the webhook server" in r.getMessage()]
+    finally:
+        webhooks.stop()
+        with contextlib.suppress(errors.NotFound):
+            kube_client.delete(VALIDATING, name)

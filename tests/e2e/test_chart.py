@@ -105,8 +105,9 @@ def test_webhooks_render_a_service_the_rbac_and_the_certificates_of_their_source
     assert service["spec"]["ports"] == [{"name": "https-webhooks", "port": 443, "targetPort": "webhooks"}]
     cluster_rules = by_kind(docs, "ClusterRole")[0]["rules"]
     assert "mutatingwebhookconfigurations" in cluster_rules[0]["resources"] and "*" not in cluster_rules[0]["verbs"]
-    secret_rules = next(r for r in by_kind(docs, "Role") if r["metadata"]["name"] == "rel-opframe-webhook-ca")["rules"]
-    assert secret_rules[0]["resourceNames"] == ["rel-opframe-webhook-ca"]  # only its own Secret, by name
+    own_rules = next(r for r in by_kind(docs, "Role") if r["metadata"]["name"] == "rel-opframe-webhooks")["rules"]
+    assert own_rules[0] == {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["create"]}  # the probe
+    assert own_rules[1]["resourceNames"] == ["rel-opframe-webhook-ca"]  # only its own Secret, by name
     assert not by_kind(docs, "Certificate")
     managed = render("ops", "webhooks.enabled=true", "webhooks.certificates.source=certManager")
     certificate = by_kind(managed, "Certificate")[0]
@@ -118,7 +119,8 @@ def test_webhooks_render_a_service_the_rbac_and_the_certificates_of_their_source
     env = {e["name"]: e["value"] for e in pod["containers"][0]["env"]}
     assert env["OPFRAME_WEBHOOK_CA_FILE"] == "/etc/opframe/webhooks/ca.crt" and "OPFRAME_WEBHOOK_CA_SECRET" not in env
     assert {"name": "webhook-tls", "secret": {"secretName": "rel-opframe-webhook-tls"}} in pod["volumes"]
-    assert not [r for r in by_kind(managed, "Role") if r["metadata"]["name"] == "rel-opframe-webhook-ca"]
+    roles = {r["metadata"]["name"]: r["rules"] for r in by_kind(managed, "Role")}
+    assert len(roles["rel-opframe-webhooks"]) == 1  # no Secret of the operator's: cert-manager's is mounted
     issued = render("ops", "webhooks.enabled=true", "webhooks.certificates.source=certManager",
                     "webhooks.certificates.certManager.issuerRef.name=corp-ca",
                     "webhooks.certificates.certManager.issuerRef.kind=ClusterIssuer")

@@ -106,6 +106,31 @@ def namespace_selector(options: Webhook, *, own_namespace: str | None,
     return None
 
 
+#: The label of the reachability probe's ConfigMaps (its value: the configuration's name); only the probe
+#: entry matches it, and only in the operator's own namespace.
+PROBE_LABEL = "opframe.dev/webhook-probe"
+CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
+
+
+def probe_entry(managed: str, own_namespace: str, client_config: dict[str, Any]) -> dict[str, Any]:
+    """The validating entry the leader's reachability probe goes through: dry-run creates of a ConfigMap
+    labelled PROBE_LABEL=<managed> in the operator's namespace, and nothing else."""
+    return {
+        "name": entry_name("opframe-probe", managed),
+        "sideEffects": "None",
+        "failurePolicy": "Fail",
+        "matchPolicy": "Equivalent",
+        "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"], "operations": ["CREATE"],
+                   "scope": "Namespaced"}],
+        "clientConfig": client_config,
+        "timeoutSeconds": 5,
+        "admissionReviewVersions": ["v1", "v1beta1"],
+        "objectSelector": {"matchLabels": {PROBE_LABEL: managed}},
+        "namespaceSelector": {"matchExpressions": [
+            {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": [own_namespace]}]},
+    }
+
+
 def _rules(options: Webhook, resource: Resource) -> list[dict[str, Any]]:
     return [resource_rule(options, resource, default_operations=("*",))]
 

@@ -61,6 +61,10 @@ ANSWER_MARGIN_SECONDS = 0.5
 CONCURRENT_REQUESTS = 16
 #: A TLS handshake or a request's headers taking longer than this is dropped (a stuck client).
 CONNECTION_TIMEOUT_SECONDS = 30.0
+#: The path segment of the reachability probe (webhooks.py): answered allowed with PROBE_WARNING, whatever
+#: the object; no handler gets this segment.
+PROBE_SEGMENT = "opframe.probe"
+PROBE_WARNING = "opframe: the API server reaches this webhook server"
 
 
 def webhook_segment(handler_id: str) -> str:
@@ -126,7 +130,10 @@ class AdmissionServer:
         return f"https://{host}{port}{self.request_path(handler_id)}"
 
     def request_path(self, handler_id: str) -> str:
-        """The path ``handler_id`` is served at (a Service's ``path``; "" for the server's root)."""
+        """The path ``handler_id`` is served at (a Service's ``path``; "" for the server's root; PROBE_SEGMENT
+        for the probe)."""
+        if handler_id == PROBE_SEGMENT:
+            return f"{self.path}/{PROBE_SEGMENT}"
         return f"{self.path}/{self._segments[handler_id]}" if handler_id else self.path
 
     def segment(self, handler_id: str) -> str:
@@ -139,6 +146,8 @@ class AdmissionServer:
         if not request_path.startswith(self.path + "/"):
             return None
         tail = request_path[len(self.path) + 1:]
+        if tail == PROBE_SEGMENT:
+            return PROBE_SEGMENT
         for handler_id, segment in self._segments.items():
             if segment == tail:
                 return handler_id
@@ -150,6 +159,8 @@ class AdmissionServer:
         seconds of ``started`` (time.monotonic(); default: now)."""
         started = time.monotonic() if started is None else started
         review = reviews.parse(payload)
+        if webhook == PROBE_SEGMENT:
+            return reviews.answer(review, warnings=[PROBE_WARNING])
         known = [(handler, resource) for handler, resource in self.handlers
                  if (resource.group, resource.version, resource.plural) == (review.group, review.version,
                                                                             review.plural)]
@@ -248,7 +259,7 @@ def _segments(handler_ids: list[str]) -> dict[str, str]:
     segments: dict[str, str] = {}
     for handler_id in dict.fromkeys(handler_ids):
         segment, n = webhook_segment(handler_id), 1
-        while segment in segments.values():
+        while segment in segments.values() or segment == PROBE_SEGMENT:
             n += 1
             segment = f"{webhook_segment(handler_id)}-{n}"
         segments[handler_id] = segment

@@ -31,7 +31,7 @@ from opframe.kube.resources import Resource
 from opframe.runtime.admission import configurations
 from opframe.runtime.admission.authority import Authority, AuthorityError, SharedAuthority
 from opframe.runtime.admission.certificates import CertificateError, ServingCertificates
-from opframe.runtime.admission.serving import AdmissionServer, reachable_host
+from opframe.runtime.admission.serving import PROBE_SEGMENT, PROBE_WARNING, AdmissionServer, reachable_host
 from opframe.runtime.admission.validators import patch_write
 from opframe.runtime.execution.loops import LoopPool
 from opframe.settings import Settings
@@ -84,6 +84,10 @@ class Webhooks:
                                       path=settings.webhook_path, host=host)
         self._applied: dict[Kind, list[dict[str, Any]]] = {}
         self._leading = False
+        self._probing = settings.webhook_probe
+        self._probe_client: KubeClient | None = None
+        #: The leader's probe: None while the API server reaches the server (or unknown), else why not.
+        self.unreachable: str | None = None
         self._owner_reference: dict[str, Any] | None = None
         self._drained_at = 0.0
         self._keeping = threading.Event()
@@ -124,20 +128,33 @@ class Webhooks:
             logger.info("the webhook CAs to trust changed: the configurations get the new caBundle")
 
     def entries(self, kind: Kind) -> list[dict[str, Any]]:
+        """opframe's entries in the configuration of ``kind``: one per handler, and the probe's (validating)."""
         assert self.settings.webhook_managed
         ca_bundle = self.certificates.ca_bundle
+        probe = []
+        if kind is Kind.VALIDATE and self._probing and self.own_namespace:
+            probe = [configurations.probe_entry(self.settings.webhook_managed, self.own_namespace,
+                                                self._client_config(ca_bundle)(PROBE_SEGMENT))]
+        return self._handler_entries(kind, ca_bundle) + probe
+
+    def _handler_entries(self, kind: Kind, ca_bundle: bytes) -> list[dict[str, Any]]:
+        assert self.settings.webhook_managed
         return configurations.entries(
             kind, self.handlers, managed=self.settings.webhook_managed, own_namespace=self.own_namespace,
             served_namespaces=self.served_namespaces,
             segment=self.server.segment,
             client_config=self._client_config(ca_bundle))
 
-    def _client_config(self, ca_bundle: bytes) -> Callable[[Handler], dict[str, Any]]:
-        if self.service is None:
-            return lambda handler: configurations.client_config(self.server.url(handler.id), ca_bundle)
-        namespace, name = self.service
-        return lambda handler: configurations.service_client_config(
-            namespace, name, self.settings.webhook_service_port, self.server.request_path(handler.id), ca_bundle)
+    def _client_config(self, ca_bundle: bytes) -> Callable[[Handler | str], dict[str, Any]]:
+        """The clientConfig for a handler (or a handler id): the Service's when there is one, else a URL."""
+        def config(handler: Handler | str) -> dict[str, Any]:
+            handler_id = handler if isinstance(handler, str) else handler.id
+            if self.service is None:
+                return configurations.client_config(self.server.url(handler_id), ca_bundle)
+            namespace, name = self.service
+            return configurations.service_client_config(namespace, name, self.settings.webhook_service_port,
+                                                        self.server.request_path(handler_id), ca_bundle)
+        return config
 
     def configure(self) -> None:
         """The leader's part: apply the managed configurations (nothing without ``webhook_managed``); the
@@ -171,6 +188,44 @@ class Webhooks:
             logger.warning("the webhook configuration %s was changed by someone else; opframe's entries are "
                            "applied again", self.settings.webhook_managed)
             self._apply()
+        if self._probing and self.own_namespace and Kind.VALIDATE in self._applied:
+            self._probe(self.settings.webhook_managed, self.own_namespace)
+
+    def _probe(self, managed: str, namespace: str) -> None:
+        """Whether the API server calls this operator's webhook server: a dry-run create only the probe entry
+        matches, answered with PROBE_WARNING. The outcome is logged when it changes, and is readiness."""
+        warnings: list[str] = []
+        if self._probe_client is None:
+            self._probe_client = KubeClient(self.client.configuration, credentials=self.client.credentials)
+        self._probe_client.warning_handler = warnings.append
+        body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+            "generateName": "opframe-webhook-probe-", "namespace": namespace,
+            "labels": {configurations.PROBE_LABEL: managed}}}
+        try:
+            self._probe_client.request("POST", configurations.CONFIGMAPS.path(namespace=namespace), body=body,
+                                       query={"dryRun": "All"})
+        except errors.Forbidden:
+            logger.warning("the webhook reachability probe is off: RBAC forbids a dry-run create of configmaps in "
+                           "%s; grant create on configmaps there to have it", namespace)
+            self._probing = False
+            return
+        except errors.ApiError as exc:
+            outcome: str | None = f"the API server cannot call the webhook server: {exc.message}"
+        else:
+            outcome = None if PROBE_WARNING in warnings else (
+                "the API server admitted the probe without calling the webhook server; check the configuration "
+                f"{managed}'s clientConfig")
+        if outcome != self.unreachable:
+            if outcome is None:
+                logger.info("the API server reaches the webhook server again")
+            else:
+                logger.error("%s (checked every %.0f s; readiness fails meanwhile)", outcome, REPAIR_SECONDS)
+        self.unreachable = outcome
+
+    def reachable(self) -> str | None:
+        """Readiness: None when the server answers a TLS handshake and (the leader's probe) the API server
+        reaches it, else why not."""
+        return self.server.reachable() or self.unreachable
 
     def _intact(self, kind: Kind, webhooks: list[dict[str, Any]]) -> bool:
         """Whether the API server holds each of opframe's entries as applied (fields it defaults aside)."""
@@ -224,6 +279,8 @@ class Webhooks:
             except errors.KubeError as exc:
                 logger.warning("the webhook configuration %s could not be cleaned up: %s", name, exc)
         self._applied.clear()
+        if self._probe_client is not None:
+            self._probe_client.close()
         if self.settings.webhook_drain and not self.server.draining.is_set():
             logger.info("the webhook server answers on for %.1f s (draining) before it stops",
                         self.settings.webhook_drain)

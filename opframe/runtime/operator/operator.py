@@ -370,7 +370,7 @@ class Operator:
         ]
         readiness += [(f"watch-{i.name}", connected_check(i)) for i in self.informers.values()]
         if self.webhooks is not None:
-            readiness.append(("webhook-server", self.webhooks.server.reachable))
+            readiness.append(("webhook-server", self.webhooks.reachable))
         probes_path: str | None = None
         host, port = self.settings.health_host, self.settings.health_port
         if self.settings.liveness_endpoint:
