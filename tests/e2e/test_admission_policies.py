@@ -21,7 +21,7 @@ from opframe.kube import KubeClient, Resource, errors
 from opframe.runtime.admission import policies
 from opframe.runtime.operator.operator import Operator, StartupError
 from opframe.settings import Settings
-from opframe.testing import AdmissionProbe, ControlPlane
+from opframe.testing import AdmissionProbe, ControlPlane, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -222,3 +222,39 @@ def test_beside_webhooks_a_cel_handler_is_a_policy_and_no_webhook_entry(
         probe.close()
         with contextlib.suppress(errors.NotFound):
             kube_client.delete(VALIDATING, managed)
+
+
+def test_the_leader_applies_a_policy_again_after_a_hand_edit_or_a_deletion(
+        control_plane: ControlPlane, kube_client: KubeClient, namespace: str, managed: str,
+        operators: Callable[..., Operator], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("opframe.runtime.admission.policies.REPAIR_SECONDS", 0.3)
+    registry = Registry()
+    on.validate("configmaps", id="small", cel="!has(object.data) || object.data.size() <= 2",
+                message="at most 2 keys", registry=registry)(lambda **_: None)
+    operator = operators(registry, control_plane.kubeconfig, namespaces=[namespace], webhook_managed=managed)
+    operator.start()
+    name = f"small.{managed}"
+
+    def expression() -> str | None:
+        try:
+            return str(kube_client.get(policies.POLICIES, name)["spec"]["validations"][0]["expression"])
+        except errors.NotFound:
+            return None
+
+    stored = kube_client.get(policies.POLICIES, name)
+    stored["spec"]["validations"][0]["expression"] = "true"  # someone loosens the rule by hand
+    kube_client.replace(policies.POLICIES, name, stored)
+    eventually(lambda: expression() == "!has(object.data) || object.data.size() <= 2", what="the rule restored",
+               timeout=15)
+    kube_client.delete(policies.BINDINGS, name)  # without its binding a policy enforces nothing
+    eventually(lambda: _exists(kube_client, policies.BINDINGS, name), what="the binding written again", timeout=15)
+    operator.stop()
+    assert operator.policy_keeper is not None and not operator.policy_keeper._thread.is_alive()
+
+
+def _exists(client: KubeClient, resource: Resource, name: str) -> bool:
+    try:
+        client.get(resource, name)
+    except errors.NotFound:
+        return False
+    return True

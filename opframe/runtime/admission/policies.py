@@ -16,9 +16,10 @@ by server-side apply under opframe's field manager:
 * the binding: ``validationActions: [Deny]`` and the same namespaces.
 
 ``policies()`` is pure; ``enforce()``, ``apply()`` and ``withdraw()`` talk to the API server. The leader
-applies them at start-up. Unlike the webhook configurations they are never withdrawn at exit (that they
-keep working without the operator is their point) and not kept by a keeper thread; a handler removed from
-the code leaves its policy in place until someone deletes it (``withdraw()``, or kubectl).
+applies them at start-up and keeps them (PolicyKeeper: a hand edit or a deletion is undone within
+REPAIR_SECONDS). Unlike the webhook configurations they are never withdrawn at exit (that they keep
+working without the operator is their point); a handler removed from the code leaves its policy in place
+until someone deletes it (``withdraw()``, or kubectl).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import dataclasses
 import inspect
 import logging
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -231,3 +233,62 @@ def withdraw(client: KubeClient, name: str) -> None:
     for resource in (BINDINGS, POLICIES):
         with contextlib.suppress(errors.NotFound):
             client.delete(resource, name)
+
+
+#: How often the leader checks its policies against what the API server holds (two GETs per handler).
+REPAIR_SECONDS = 5.0
+
+
+def intact(client: KubeClient, policy: Policy) -> bool:
+    """Whether the API server holds the policy and its binding with every field opframe writes (the
+    fields it defaults aside)."""
+    for resource, written in ((POLICIES, policy.policy), (BINDINGS, policy.binding)):
+        try:
+            stored = client.get(resource, policy.name)
+        except errors.NotFound:
+            return False
+        if not _holds(stored.get("spec"), written["spec"]):
+            return False
+    return True
+
+
+def _holds(stored: Any, written: Any) -> bool:
+    if isinstance(written, Mapping):
+        return isinstance(stored, Mapping) and all(_holds(stored.get(key), value) for key, value in written.items())
+    if isinstance(written, list):
+        return (isinstance(stored, list) and len(stored) == len(written)
+                and all(_holds(a, b) for a, b in zip(stored, written, strict=True)))
+    return bool(stored == written)
+
+
+class PolicyKeeper:
+    """The leader's thread that applies its policies again after a hand edit or a deletion."""
+
+    def __init__(self, client: KubeClient, policies: Sequence[Policy], owner: Mapping[str, Any] | None) -> None:
+        self.client = client
+        self.policies = list(policies)
+        self.owner = owner
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._keep, name="admission-policies", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def check(self) -> None:
+        for policy in self.policies:
+            if not intact(self.client, policy):
+                logger.warning("the ValidatingAdmissionPolicy %s (handler %s) was changed or deleted by someone "
+                               "else; it is applied again", policy.name, policy.handler_id)
+                apply(self.client, policy, self.owner)
+
+    def _keep(self) -> None:
+        while not self._stopping.wait(REPAIR_SECONDS):
+            try:
+                self.check()
+            except (errors.KubeError, ConfigurationError, OSError) as exc:
+                logger.warning("the ValidatingAdmissionPolicies could not be checked: %s", exc)

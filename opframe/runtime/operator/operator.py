@@ -147,6 +147,7 @@ class Operator:
         self.webhooks: Webhooks | None = None
         #: The cel= handlers' ValidatingAdmissionPolicies, applied by the leader (never withdrawn).
         self.admission_policies: list[policies.Policy] = []
+        self.policy_keeper: policies.PolicyKeeper | None = None
         self.started = threading.Event()
         self.stopped = threading.Event()
 
@@ -282,6 +283,8 @@ class Operator:
                 owner = (configurations.owner_reference(self.client, self.settings.webhook_owner)
                          if self.settings.webhook_owner else None)
                 policies.enforce(self.client, self.admission_policies, owner)
+                self.policy_keeper = policies.PolicyKeeper(self.client, self.admission_policies, owner)
+                self.policy_keeper.start()
         except (ConfigurationError, errors.KubeError) as exc:
             raise StartupError(f"the ValidatingAdmissionPolicies cannot be written: {exc}") from None
         self.started.set()
@@ -401,6 +404,8 @@ class Operator:
             # election the other replicas serve on, and the configurations stay for them.
             # With webhook_drain it answers on (not ready) while the rest stops, until finish_stop().
             self.webhooks.begin_stop(withdraw=not self.settings.leader_election)
+        if self.policy_keeper is not None:
+            self.policy_keeper.stop()  # the policies stay: that they hold without the operator is their point
         timeout = 0.0 if self.lost_leadership.is_set() else self.settings.shutdown_timeout
         for controller in self.controllers.values():
             if not controller.stop(timeout):
