@@ -89,6 +89,7 @@ from opframe.kube.errors import ApiError
 from opframe.kube.errors import Conflict as ApiConflict
 from opframe.kube.errors import NotFound as ApiNotFound
 from opframe.kube.resources import Resource
+from opframe.models.resource import CustomResource, PrinterColumn, Scale
 from opframe.objects.bodies import (
     Annotations,
     Body,
@@ -137,6 +138,7 @@ __all__ = [
     "Body",
     "BodyEssence",
     "ConnectionInfo",
+    "CustomResource",
     "DaemonStopped",
     "DaemonStoppingReason",
     "Diff",
@@ -171,6 +173,7 @@ __all__ = [
     "Patch",
     "PatchFn",
     "PermanentError",
+    "PrinterColumn",
     "ProgressRecord",
     "ProgressStorage",
     "RawBody",
@@ -179,6 +182,7 @@ __all__ = [
     "Reason",
     "Resource",
     "SSLPeer",
+    "Scale",
     "Settings",
     "SmartProgressStorage",
     "Spec",

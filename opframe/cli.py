@@ -267,6 +267,51 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_USAGE_ERROR)
 
 
+@main.command("crd")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-m", "--module", "modules", multiple=True, help="Import the resources from this module (repeatable).")
+@click.option("-o", "--out", type=click.Path(path_type=Path), default=None,
+              help="Write the CRDs to this file (default: print them).")
+@click.option("--chart", type=click.Path(path_type=Path), default=None,
+              help="Write each CRD to <chart>/crds/<name>.yaml, where Helm installs it before the templates.")
+def crd_command(files: tuple[Path, ...], modules: tuple[str, ...], out: Path | None, chart: Path | None) -> None:
+    """The CustomResourceDefinitions of the resources an operator declares as models (opframe.CustomResource),
+    as YAML: structural schemas, validation, CEL rules, subresources, printer columns, versions."""
+    import yaml
+
+    from opframe.models import crds, resource
+    from opframe.models.schemas import SchemaError
+
+    if not files and not modules:
+        _fail("give an operator file or a module (-m) that declares its resources as opframe.CustomResource")
+    before = len(resource.RESOURCES)
+    try:
+        for path in files:
+            load_operator_file(path)
+        for module in modules:
+            load_operator_module(module)
+        declared = resource.RESOURCES[before:]
+        if not declared:
+            _fail("no resource is declared there: subclass opframe.CustomResource with group= and version=")
+        definitions = crds.definitions(declared)
+    except (OperatorLoadError, SchemaError) as exc:
+        _fail(str(exc))
+    documents = [yaml.safe_dump(definition, sort_keys=False) for definition in definitions]
+    if chart is not None:
+        if not (chart / "Chart.yaml").exists():
+            _fail(f"{chart} is not a chart (no Chart.yaml); give the chart's folder")
+        (chart / "crds").mkdir(exist_ok=True)
+        for definition, document in zip(definitions, documents, strict=True):
+            target = chart / "crds" / f"{definition['metadata']['name']}.yaml"
+            target.write_text(document)
+            click.echo(f"wrote {target}")
+    elif out is not None:
+        out.write_text("---\n".join(documents))
+        click.echo(f"wrote {out}")
+    else:
+        click.echo("---\n".join(documents), nl=False)
+
+
 @main.group()
 def cluster() -> None:
     """A real local control plane (kube-apiserver + etcd) for development and tests."""

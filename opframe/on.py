@@ -28,6 +28,7 @@ from opframe.handlers.handler import Kind, Webhook
 from opframe.handlers.registry import Registry, get_default_registry, make
 from opframe.handlers.retries import ErrorsMode
 from opframe.handlers.subhandlers import register, subhandler
+from opframe.models.resource import CustomResource
 
 __all__ = ["cleanup", "create", "daemon", "delete", "event", "field", "index", "login", "mutate", "probe",
            "register", "resume", "startup", "subhandler", "timer", "update", "validate"]
@@ -45,6 +46,8 @@ def selector(resource: tuple[Any, ...], *, group: str | None = None, version: st
              shortcut: str | None = None, category: str | None = None) -> tuple[str, ...]:
     """The names of one resource as discovery resolves them, from kopf's ways of naming it.
 
+    A CustomResource class names its own resource (``on.create(Website)``).
+
     Invariant: the result is 1 to 3 strings where only a group may be empty; anything
     that names several resources or none is a TypeError saying what to write instead.
     """
@@ -53,6 +56,9 @@ def selector(resource: tuple[Any, ...], *, group: str | None = None, version: st
     if any(isinstance(part, Marker) for part in resource):
         raise TypeError("EVERYTHING (serving every resource) is not supported by opframe; name each resource in "
                         "its own decorator")
+    if len(resource) == 1 and isinstance(resource[0], type) and issubclass(resource[0], CustomResource):
+        declared = resource[0].declaration  # a resource declared as a model: its group, version, plural
+        return (declared.group, declared.version, declared.plural)
     if resource and callable(resource[0]):
         raise TypeError("a callable resource selector is not supported by opframe; name the resource, e.g. "
                         "on.create('example.com', 'v1', 'websites')")

@@ -15,6 +15,8 @@ from typing import Any
 
 from opframe.handlers.handler import Handler
 from opframe.handlers.owners import current_owner
+from opframe.handlers.retries import PermanentError
+from opframe.models.typed import ModelMismatch, TypedCall, typed_parameters
 from opframe.runtime.execution.loops import LoopPool
 
 
@@ -54,6 +56,53 @@ class _Signature:
         return result
 
 
+class _Typed:
+    """Which parameters of a function ask for typed kwargs (computed once per code object)."""
+
+    _cache: dict[Any, dict[str, Any]] = {}
+    _lock = threading.Lock()
+
+    @classmethod
+    def parameters(cls, fn: Callable[..., Any]) -> dict[str, Any]:
+        key = getattr(fn, "__code__", None)
+        if key is None:
+            return typed_parameters(fn)
+        with cls._lock:
+            known = cls._cache.get(key)
+        if known is None:
+            known = typed_parameters(fn)
+            with cls._lock:
+                cls._cache[key] = known
+        return known
+
+
+def typed_arguments(handler: Handler, kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], TypedCall | None]:
+    """The arguments the handler takes, with typed models where its annotations ask for them (opframe's
+    CustomResource classes, ``spec``/``status`` models). An object that does not fit them is a
+    PermanentError naming the fields: the handler is not called, and not retried until the object
+    changes."""
+    arguments = accepted_kwargs(handler, kwargs)
+    parameters = _Typed.parameters(handler.fn)
+    if not parameters:
+        return arguments, None
+    try:
+        typed = TypedCall(parameters, kwargs)
+    except ModelMismatch as exc:
+        raise PermanentError(str(exc)) from None
+    arguments.update(typed.values)
+    return arguments, typed
+
+
+def write_back(typed: TypedCall | None, kwargs: Mapping[str, Any]) -> None:
+    """What the handler changed in a typed status goes into its patch (the reconcile's one PATCH)."""
+    if typed is None:
+        return
+    changes = typed.status_changes()
+    patch = kwargs.get("patch")
+    if changes and isinstance(patch, dict):
+        patch.setdefault("status", {}).update(changes)
+
+
 def accepted_kwargs(handler: Handler, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments the handler's function takes."""
     return accepted_by(handler.fn, kwargs)
@@ -73,13 +122,15 @@ def _owner(kwargs: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def coroutine_of(handler: Handler, kwargs: Mapping[str, Any]) -> Coroutine[Any, Any, Any]:
     """The coroutine of an async handler, with the kwargs it accepts, run with its object as
     the current owner (``kopf.adopt(child)`` without ``owner=``, also in tasks it creates)."""
-    arguments = accepted_kwargs(handler, kwargs)
+    arguments, typed = typed_arguments(handler, kwargs)
     owner = _owner(kwargs)
 
     async def scoped() -> Any:
         token = current_owner.set(owner)
         try:
-            return await handler.fn(**arguments)
+            result = await handler.fn(**arguments)
+            write_back(typed, kwargs)
+            return result
         finally:
             current_owner.reset(token)
 
@@ -93,9 +144,11 @@ def call(handler: Handler, kwargs: Mapping[str, Any], loops: LoopPool | None) ->
         if loops is None:
             raise RuntimeError("an async handler needs the operator's LoopPool")
         return loops.run(coroutine_of(handler, kwargs), name=handler.id)
-    arguments = accepted_kwargs(handler, kwargs)
+    arguments, typed = typed_arguments(handler, kwargs)
     token = current_owner.set(_owner(kwargs))
     try:
-        return handler.fn(**arguments)
+        result = handler.fn(**arguments)
+        write_back(typed, kwargs)
+        return result
     finally:
         current_owner.reset(token)

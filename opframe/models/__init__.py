@@ -1,0 +1,1 @@
+"""Custom resources declared as pydantic models: the resource class, its CRD, typed kwargs."""
