@@ -312,6 +312,38 @@ def crd_command(files: tuple[Path, ...], modules: tuple[str, ...], out: Path | N
         click.echo("---\n".join(documents), nl=False)
 
 
+@main.command("migrate-storage")
+@click.argument("crd_name")
+@click.option("--kubeconfig", default=None, help="The kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster).")
+@click.option("--context", default=None, help="The kubeconfig's context.")
+def migrate_storage_command(crd_name: str, kubeconfig: str | None, context: str | None) -> None:
+    """After a CRD's storage version changed: rewrite every stored object in it, then set the CRD's
+    status.storedVersions to it alone (so old versions can be dropped later)."""
+    from opframe.kube import errors
+    from opframe.kube.client import KubeClient
+    from opframe.kube.config import ConfigurationError, load_configuration
+    from opframe.kube.migration import MigrationError, migrate_storage
+
+    try:
+        client = KubeClient(load_configuration(kubeconfig, context=context))
+    except ConfigurationError as exc:
+        _fail(str(exc))
+    try:
+        report = migrate_storage(client, crd_name)
+    except MigrationError as exc:
+        _fail(str(exc))
+    except errors.KubeError as exc:
+        _fail(f"the migration of {crd_name} stopped (run it again: it is safe to repeat): {exc}")
+    finally:
+        client.close()
+    if not report.needed:
+        click.echo(f"{crd_name}: every object is stored in {report.storage_version} already; nothing to do")
+        return
+    click.echo(f"{crd_name}: {report.rewritten} objects rewritten in {report.storage_version} "
+               f"({report.changed_meanwhile} changed and {report.gone_meanwhile} deleted meanwhile); "
+               f"storedVersions {report.stored_versions_before} -> [{report.storage_version!r}]")
+
+
 @main.group()
 def cluster() -> None:
     """A real local control plane (kube-apiserver + etcd) for development and tests."""
