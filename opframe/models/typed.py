@@ -82,3 +82,28 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
+
+
+#: The status condition that says whether the object fits the handlers' models.
+VALID_CONDITION = "Valid"
+
+
+def validity_conditions(body: Mapping[str, Any], problem: str | None, now: str) -> list[dict[str, Any]] | None:
+    """The object's ``status.conditions`` with the Valid condition set (False with ``problem``, True
+    without), or None when nothing changes: no condition is added to an object that fits and never
+    misfitted. The other conditions are kept as they are (a merge patch replaces the whole list)."""
+    status = body.get("status")
+    conditions = list(status.get("conditions") or []) if isinstance(status, Mapping) else []
+    current = next((c for c in conditions if isinstance(c, Mapping) and c.get("type") == VALID_CONDITION), None)
+    if problem is None:
+        if current is None or current.get("status") == "True":
+            return None
+        wanted = {"type": VALID_CONDITION, "status": "True", "reason": "FitsModels",
+                  "message": "the object fits the handlers' models", "lastTransitionTime": now}
+    else:
+        if current is not None and current.get("status") == "False" and current.get("message") == problem:
+            return None
+        wanted = {"type": VALID_CONDITION, "status": "False", "reason": "ModelMismatch", "message": problem,
+                  "lastTransitionTime": now}
+    kept = [_plain(c) for c in conditions if not (isinstance(c, Mapping) and c.get("type") == VALID_CONDITION)]
+    return [*kept, wanted]

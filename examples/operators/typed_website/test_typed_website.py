@@ -89,7 +89,17 @@ def test_typed_handlers_write_a_typed_status_and_misfits_never_reach_them(
         events = eventually(warned, what="a Warning Event about the misfit", timeout=30)
         assert "the object does not fit WebsiteSpec" in events[0]["message"], events[0]["message"]
         assert "spec.replicas: Input should be less than or equal to 10" in events[0]["message"]
-        assert "url" not in (kube_client.get(WEBSITES, "huge", namespace=namespace).get("status") or {})
+        status = eventually(lambda: (kube_client.get(WEBSITES, "huge", namespace=namespace).get("status") or {}).get(
+            "conditions") and kube_client.get(WEBSITES, "huge", namespace=namespace)["status"],
+            what="the Valid condition", timeout=30)
+        (valid,) = [c for c in status["conditions"] if c["type"] == "Valid"]
+        assert (valid["status"], valid["reason"]) == ("False", "ModelMismatch")
+        assert "spec.replicas: Input should be less than or equal to 10" in valid["message"]
+        assert "url" not in status  # the handler never ran
+        kube_client.patch(WEBSITES, "huge", {"spec": {"replicas": 4}}, namespace=namespace)  # fixed by hand
+        fixed = eventually(lambda: (w := kube_client.get(WEBSITES, "huge", namespace=namespace))["status"].get(
+            "servers") == 4 and w, what="the fixed object handled", timeout=30)
+        assert [c["status"] for c in fixed["status"]["conditions"] if c["type"] == "Valid"] == ["True"]
     finally:
         process.stop()
         kube_client.patch(CRDS, "websites.typed.opframe.dev", crd, patch_type="apply", field_manager="test",

@@ -8,6 +8,7 @@ is the current owner (handlers/owners.py), so ``kopf.adopt(child)`` needs no ``o
 
 from __future__ import annotations
 
+import datetime
 import inspect
 import threading
 from collections.abc import Callable, Coroutine, Mapping
@@ -16,7 +17,7 @@ from typing import Any
 from opframe.handlers.handler import Handler
 from opframe.handlers.owners import current_owner
 from opframe.handlers.retries import PermanentError
-from opframe.models.typed import ModelMismatch, TypedCall, typed_parameters
+from opframe.models.typed import ModelMismatch, TypedCall, typed_parameters, validity_conditions
 from opframe.runtime.execution.loops import LoopPool
 
 
@@ -88,15 +89,28 @@ def typed_arguments(handler: Handler, kwargs: Mapping[str, Any]) -> tuple[dict[s
     try:
         typed = TypedCall(parameters, kwargs)
     except ModelMismatch as exc:
+        _set_validity(kwargs, str(exc))
         raise PermanentError(str(exc)) from None
     arguments.update(typed.values)
     return arguments, typed
 
 
+def _set_validity(kwargs: Mapping[str, Any], problem: str | None) -> None:
+    """The object's Valid condition, in the handler's patch, when it changes."""
+    body, patch = kwargs.get("body"), kwargs.get("patch")
+    if not isinstance(body, Mapping) or not isinstance(patch, dict):
+        return
+    conditions = validity_conditions(body, problem, datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    if conditions is not None:
+        patch.setdefault("status", {})["conditions"] = conditions
+
+
 def write_back(typed: TypedCall | None, kwargs: Mapping[str, Any]) -> None:
-    """What the handler changed in a typed status goes into its patch (the reconcile's one PATCH)."""
+    """What the handler changed in a typed status goes into its patch (the reconcile's one PATCH), and a
+    Valid condition that said the object did not fit becomes True."""
     if typed is None:
         return
+    _set_validity(kwargs, None)
     changes = typed.status_changes()
     patch = kwargs.get("patch")
     if changes and isinstance(patch, dict):

@@ -1,4 +1,4 @@
-"""Models to structural schemas (objects.schemas) and resource classes to CRDs (objects.crds), as tables."""
+"""Models to structural schemas (models.schemas) and resource classes to CRDs (models.crds), as tables."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from opframe.models import crds
 from opframe.models.resource import CustomResource, PrinterColumn, Scale
 from opframe.models.schemas import SchemaError, structural
-from opframe.models import crds
 
 
 class Tier(enum.StrEnum):

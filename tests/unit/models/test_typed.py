@@ -1,4 +1,4 @@
-"""Typed kwargs (objects.models.TypedCall): which parameters ask for models, what they get, what an
+"""Typed kwargs (models.typed.TypedCall): which parameters ask for models, what they get, what an
 object that does not fit says, and what a handler's changes to a typed status become."""
 
 from __future__ import annotations
@@ -89,3 +89,23 @@ def test_the_docs_show_the_example_operator_as_it_is() -> None:
     page = (root / "docs" / "typed-resources.md").read_text()
     block = page.split("```python\n", 1)[1].split("```", 1)[0]
     assert block.strip() in (root / "examples" / "operators" / "typed_website" / "operator.py").read_text()
+
+
+OTHER = {"type": "Ready", "status": "True"}
+MISFIT = {"type": "Valid", "status": "False", "reason": "ModelMismatch", "message": "bad", "lastTransitionTime": "t0"}
+
+
+@pytest.mark.parametrize(("conditions", "problem", "expected"), [
+    ([], None, None),  # fits, never misfitted: no condition added
+    ([OTHER], None, None),
+    ([OTHER], "bad", [OTHER, {**MISFIT, "lastTransitionTime": "t1"}]),
+    ([MISFIT, OTHER], "bad", None),  # said already
+    ([MISFIT, OTHER], "worse", [OTHER, {**MISFIT, "message": "worse", "lastTransitionTime": "t1"}]),
+    ([MISFIT, OTHER], None, [OTHER, {"type": "Valid", "status": "True", "reason": "FitsModels",
+                                     "message": "the object fits the handlers' models", "lastTransitionTime": "t1"}]),
+])
+def test_the_valid_condition(conditions: list[dict[str, Any]], problem: str | None,
+                             expected: list[dict[str, Any]] | None) -> None:
+    from opframe.models.typed import validity_conditions
+
+    assert validity_conditions(Body({"status": {"conditions": conditions}}), problem, "t1") == expected

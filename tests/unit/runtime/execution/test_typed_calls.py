@@ -42,6 +42,14 @@ def test_typed_status_changes_go_into_the_patch_and_misfits_are_permanent() -> N
     patch = Patch()
     assert call(handler, {**object_kwargs(body), "patch": patch}, None) == "done"
     assert dict(patch) == {"status": {"seen": 8}}
+    misfit = Patch()
     with pytest.raises(PermanentError, match=r"the object does not fit GadgetSpec, GadgetStatus: spec\.size"):
-        call(handler, {**object_kwargs(Body({"spec": {"size": 40}})), "patch": Patch()}, None)
+        call(handler, {**object_kwargs(Body({"spec": {"size": 40}})), "patch": misfit}, None)
     assert calls == [4]  # the misfit never reached the handler
+    (condition,) = misfit["status"]["conditions"]
+    assert (condition["type"], condition["status"], condition["reason"]) == ("Valid", "False", "ModelMismatch")
+    assert condition["message"].startswith("the object does not fit GadgetSpec, GadgetStatus: spec.size: ")
+    fixed = Patch()  # the object changed and fits: the condition says so
+    call(handler, {**object_kwargs(Body({"spec": {"size": 2}, "status": {"conditions": [condition]}})),
+                   "patch": fixed}, None)
+    assert fixed["status"]["conditions"][0]["status"] == "True" and fixed["status"]["seen"] == 4
