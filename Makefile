@@ -91,6 +91,11 @@ bench-failover: venv controlplane
 bench-admission: venv controlplane
 	$(BIN)/python bench/admission.py
 
+# The per-call price of typed kwargs (pydantic models) against kopf's dict kwargs; in-process, no cluster.
+.PHONY: bench-typed
+bench-typed: venv
+	$(BIN)/python bench/typed_kwargs.py
+
 # opframe against kopf (installed in its own virtual environment), same control plane, one run.
 .PHONY: bench
 bench: venv controlplane
