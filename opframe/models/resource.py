@@ -63,6 +63,8 @@ class Declaration:
     categories: tuple[str, ...] = ()
     served: bool = True
     storage: bool = True
+    #: The version every other converts through (conversion.py): to_hub() and from_hub() on the others.
+    hub: bool = False
     printer_columns: tuple[PrinterColumn, ...] = ()
     scale: Scale | None = None
 
@@ -79,8 +81,12 @@ class Declaration:
 class CustomResource(BaseModel):
     """A custom resource: subclass it with ``group=`` and ``version=`` (and, as needed, ``kind=``,
     ``plural=``, ``singular=``, ``scope=`` "Namespaced" or "Cluster", ``short_names=``, ``categories=``,
-    ``printer_columns=`` (PrinterColumns), ``scale=`` (a Scale), ``storage=``, ``served=``), and give it a
-    ``spec`` field (and a ``status`` one) typed with your models."""
+    ``printer_columns=`` (PrinterColumns), ``scale=`` (a Scale), ``storage=``, ``served=``, ``hub=``), and
+    give it a ``spec`` field (and a ``status`` one) typed with your models.
+
+    Versions: several classes of one resource (same group and kind), one of them ``hub=True``; each other
+    one defines ``to_hub(self) -> Hub`` and ``@classmethod from_hub(cls, hub) -> Self``, and the operator
+    serves the CRD's conversion webhook with them (conversion.py)."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
@@ -99,6 +105,7 @@ class CustomResource(BaseModel):
                                    kind: str | None = None, plural: str | None = None, singular: str | None = None,
                                    scope: str = "Namespaced", short_names: Sequence[str] = (),
                                    categories: Sequence[str] = (), served: bool = True, storage: bool = True,
+                                   hub: bool = False,
                                    printer_columns: Sequence[PrinterColumn] = (), scale: Scale | None = None,
                                    **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
@@ -115,7 +122,7 @@ class CustomResource(BaseModel):
             group=group, version=version, kind=kind, plural=plural or f"{kind.lower()}s",
             singular=singular or kind.lower(), scope=scope, short_names=tuple(short_names),
             categories=tuple(categories), served=served, storage=storage, printer_columns=tuple(printer_columns),
-            scale=scale)
+            scale=scale, hub=hub)
         RESOURCES.append(cls)
 
     @classmethod
