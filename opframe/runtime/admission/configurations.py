@@ -197,6 +197,18 @@ def withdraw(client: KubeClient, kind: Kind, name: str, webhooks: list[dict[str,
     apply(client, kind, name, kept, owner)
 
 
+CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+                namespaced=False)
+
+
+def set_conversion(client: KubeClient, crd: str, client_config: Mapping[str, Any]) -> None:
+    """The CRD ``crd`` converts its versions through the webhook at ``client_config`` (a merge patch of
+    its spec.conversion: the rest of the CRD, written by whoever installed it, stays)."""
+    other = "service" if "url" in client_config else "url"  # a merge patch would keep a stale one
+    client.patch(CRDS, crd, {"spec": {"conversion": {"strategy": "Webhook", "webhook": {
+        "clientConfig": {**client_config, other: None}, "conversionReviewVersions": ["v1"]}}}})
+
+
 CLUSTER_ROLES = Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", namespaced=False)
 
 

@@ -36,6 +36,7 @@ from typing import Any
 from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.memos import Memo
 from opframe.kube.resources import Resource
+from opframe.models.conversion import Conversion
 from opframe.objects.bodies import Body
 from opframe.objects.diffs import diff
 from opframe.objects.patches import Patch
@@ -65,6 +66,8 @@ CONNECTION_TIMEOUT_SECONDS = 30.0
 #: the object; no handler gets this segment.
 PROBE_SEGMENT = "opframe.probe"
 PROBE_WARNING = "opframe: the API server reaches this webhook server"
+#: The path segments of the CRDs' conversion webhooks: this, then the CRD's name.
+CONVERSION_PREFIX = "convert/"
 
 
 def webhook_segment(handler_id: str) -> str:
@@ -81,7 +84,8 @@ class AdmissionServer:
     def __init__(self, handlers: Sequence[tuple[Handler, Resource]], certificates: ServingCertificates, *,
                  loops: LoopPool | None, memo: Memo, indexes: Callable[[], Mapping[str, Any]],
                  address: str = "", port: int = 0, path: str = "", host: str | None = None,
-                 extra: Callable[[], Mapping[str, Any]] | None = None) -> None:
+                 extra: Callable[[], Mapping[str, Any]] | None = None,
+                 conversions: Sequence[Conversion] = ()) -> None:
         self.handlers = list(handlers)
         self.certificates = certificates
         self.loops = loops
@@ -98,6 +102,8 @@ class AdmissionServer:
         self._pool = concurrent.futures.ThreadPoolExecutor(CONCURRENT_REQUESTS, thread_name_prefix="admission")
         self._server: _TLSServer | None = None
         self._thread: threading.Thread | None = None
+        #: The CRDs' conversion webhooks, by request path segment (CONVERSION_PREFIX + the CRD's name).
+        self.conversions = {CONVERSION_PREFIX + conversion.name: conversion for conversion in conversions}
         #: Told (handler ids, outcome: allowed, denied or timeout, seconds) after every review answered.
         self.observer: Callable[[str, str, float], None] | None = None
         #: Set at shutdown's drain: still answering, but not ready, and each answer closes its connection
@@ -132,8 +138,8 @@ class AdmissionServer:
     def request_path(self, handler_id: str) -> str:
         """The path ``handler_id`` is served at (a Service's ``path``; "" for the server's root; PROBE_SEGMENT
         for the probe)."""
-        if handler_id == PROBE_SEGMENT:
-            return f"{self.path}/{PROBE_SEGMENT}"
+        if handler_id == PROBE_SEGMENT or handler_id in self.conversions:
+            return f"{self.path}/{handler_id}"
         return f"{self.path}/{self._segments[handler_id]}" if handler_id else self.path
 
     def segment(self, handler_id: str) -> str:
@@ -146,8 +152,8 @@ class AdmissionServer:
         if not request_path.startswith(self.path + "/"):
             return None
         tail = request_path[len(self.path) + 1:]
-        if tail == PROBE_SEGMENT:
-            return PROBE_SEGMENT
+        if tail == PROBE_SEGMENT or tail in self.conversions:
+            return tail
         for handler_id, segment in self._segments.items():
             if segment == tail:
                 return handler_id
@@ -343,6 +349,12 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         except ValueError as exc:
             self._error(400, f"the body is not JSON ({exc})")
             return
+        if webhook in admission.conversions:
+            if not isinstance(payload, dict) or payload.get("kind") != "ConversionReview":
+                self._error(400, "a conversion webhook answers a ConversionReview")
+                return
+            self._answer(admission.conversions[webhook].review(payload))
+            return
         sslpeer = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
         try:
             answer = admission.review(payload, webhook=webhook, headers=dict(self.headers.items()),
@@ -350,6 +362,10 @@ class _RequestHandler(http.server.BaseHTTPRequestHandler):
         except reviews.ReviewError as exc:
             self._error(exc.code, exc.message)
             return
+        self._answer(answer)
+
+    def _answer(self, answer: Mapping[str, Any]) -> None:
+        admission = self.server.admission
         data = json.dumps(answer).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

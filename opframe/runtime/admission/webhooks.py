@@ -28,10 +28,17 @@ from opframe.handlers.memos import Memo
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
+from opframe.models.conversion import Conversion
 from opframe.runtime.admission import configurations
 from opframe.runtime.admission.authority import Authority, AuthorityError, SharedAuthority
 from opframe.runtime.admission.certificates import CertificateError, ServingCertificates
-from opframe.runtime.admission.serving import PROBE_SEGMENT, PROBE_WARNING, AdmissionServer, reachable_host
+from opframe.runtime.admission.serving import (
+    CONVERSION_PREFIX,
+    PROBE_SEGMENT,
+    PROBE_WARNING,
+    AdmissionServer,
+    reachable_host,
+)
 from opframe.runtime.admission.validators import patch_write
 from opframe.runtime.execution.loops import LoopPool
 from opframe.settings import Settings
@@ -47,7 +54,7 @@ class Webhooks:
     def __init__(self, settings: Settings, handlers: Sequence[tuple[Handler, Resource]], *, client: KubeClient,
                  loops: LoopPool | None, memo: Memo, indexes: Callable[[], Mapping[str, Any]],
                  extra: Callable[[], Mapping[str, Any]] | None = None, own_namespace: str | None = None,
-                 served_namespaces: Sequence[str] = ()) -> None:
+                 served_namespaces: Sequence[str] = (), conversions: Sequence[Conversion] = ()) -> None:
         self.settings = settings
         self.handlers = list(handlers)
         for handler, _ in self.handlers:
@@ -81,8 +88,10 @@ class Webhooks:
             shared=self.authority is not None)
         self.server = AdmissionServer(self.handlers, self.certificates, loops=loops, memo=memo, indexes=indexes,
                                       extra=extra, address=settings.webhook_address, port=settings.webhook_port,
-                                      path=settings.webhook_path, host=host)
+                                      path=settings.webhook_path, host=host, conversions=conversions)
         self._applied: dict[Kind, list[dict[str, Any]]] = {}
+        #: The conversion clientConfig applied to each CRD (by its name).
+        self._converting: dict[str, dict[str, Any]] = {}
         self._leading = False
         self._probing = settings.webhook_probe
         self._probe_client: KubeClient | None = None
@@ -119,7 +128,7 @@ class Webhooks:
         if self.settings.webhook_ca_dump:
             Path(self.settings.webhook_ca_dump).write_bytes(self.certificates.ca_bundle)
         self.server.start()
-        if self.authority is not None or self.settings.webhook_managed:
+        if self.authority is not None or self.settings.webhook_managed or self.server.conversions:
             self._keeper = threading.Thread(target=self._keep, name="webhook-keeper", daemon=True)
             self._keeper.start()
 
@@ -179,6 +188,8 @@ class Webhooks:
                 if step is not None:
                     logger.info("the webhook CA Secret %s: %s step taken", self.authority.name, step.value)
             self._follow(self.authority.load())
+        if self._leading and self.server.conversions:
+            self._keep_conversions()
         if not self._leading or not self.settings.webhook_managed:
             return
         desired = {kind: self.entries(kind) for kind in self._applied}
@@ -238,7 +249,43 @@ class Webhooks:
         return all(name in by_name and all(by_name[name].get(key) == value for key, value in webhook.items())
                    for webhook in webhooks for name in [webhook["name"]])
 
+    def conversion_configs(self) -> dict[str, dict[str, Any]]:
+        """The clientConfig of each CRD's conversion webhook (by the CRD's name)."""
+        config = self._client_config(self.certificates.ca_bundle)
+        return {key[len(CONVERSION_PREFIX):]: config(key) for key in self.server.conversions}
+
+    def _keep_conversions(self) -> None:
+        """The CRDs' spec.conversion as desired (applied again after an edit or a caBundle change)."""
+        for name, client_config in self.conversion_configs().items():
+            stored = None
+            if self._converting.get(name) == client_config:
+                try:
+                    crd = self.client.get(configurations.CRDS, name)
+                except errors.NotFound:
+                    crd = {}
+                stored = ((crd.get("spec") or {}).get("conversion") or {}).get("webhook", {}).get("clientConfig")
+            if stored != client_config:
+                if name in self._converting and self._converting[name] == client_config:
+                    logger.warning("the conversion webhook of the CRD %s was changed by someone else; it is set "
+                                   "again", name)
+                self._apply_conversion(name, client_config)
+
+    def _apply_conversion(self, name: str, client_config: dict[str, Any]) -> None:
+        try:
+            configurations.set_conversion(self.client, name, client_config)
+        except errors.NotFound:
+            raise configurations.ConfigurationError(
+                f"the CRD {name} is not installed; apply it first (opframe crd FILE | kubectl apply -f -)") from None
+        except errors.Forbidden:
+            raise configurations.ConfigurationError(
+                f"RBAC forbids the operator to patch the CRD {name}; grant get and patch on "
+                "customresourcedefinitions in apiextensions.k8s.io with a ClusterRole") from None
+        self._converting[name] = client_config
+        logger.info("the CRD %s converts its versions through this operator's webhook", name)
+
     def _apply(self) -> None:
+        for crd_name, client_config in self.conversion_configs().items():
+            self._apply_conversion(crd_name, client_config)
         name = self.settings.webhook_managed
         if not name:
             return

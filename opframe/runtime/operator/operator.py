@@ -35,6 +35,8 @@ from opframe.kube import errors
 from opframe.kube.client import ClientSettings, KubeClient
 from opframe.kube.credentials import ConnectionInfo
 from opframe.kube.resources import Resource
+from opframe.models.conversion import conversions
+from opframe.models.resource import RESOURCES
 from opframe.runtime.admission import configurations, policies
 from opframe.runtime.admission.authority import AuthorityError
 from opframe.runtime.admission.certificates import CertificateError
@@ -243,13 +245,17 @@ class Operator:
                 own_namespace=service_account_namespace(), served_namespaces=self.namespaces.explicit)
         except ConfigurationError as exc:
             raise StartupError(f"the ValidatingAdmissionPolicies cannot be made: {exc}") from None
-        if served:
+        try:  # resources declared as models in several versions with a hub: their conversion webhook
+            converting = conversions(RESOURCES, {f"{r.plural}.{r.group}" for r in self.resources.values() if r.group})
+        except TypeError as exc:
+            raise StartupError(f"the versions of a resource cannot be converted: {exc}") from None
+        if served or converting:
             try:
                 self.webhooks = Webhooks(self.settings, served, client=self.client, loops=self.loops,
                                          memo=self.memo, indexes=indexes.kwargs,
                                          own_namespace=service_account_namespace(),
                                          served_namespaces=self.namespaces.explicit,
-                                         extra=lambda: {"api": self.api})
+                                         extra=lambda: {"api": self.api}, conversions=converting)
                 self.webhooks.server.observer = self.metrics.observe_admission
                 self.webhooks.start()
             except (CertificateError, AuthorityError, ConfigurationError, errors.KubeError, OSError) as exc:
