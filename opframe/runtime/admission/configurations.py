@@ -18,6 +18,7 @@ its own objects (its Lease, its Secrets); and
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -112,6 +113,12 @@ PROBE_LABEL = "opframe.dev/webhook-probe"
 CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
 
 
+def probe_label(managed: str) -> str:
+    """The probe label's value for the configuration ``managed``: its name, or (a label value holds 63
+    characters at most) a digest of it."""
+    return managed if len(managed) <= 63 else "sha256-" + hashlib.sha256(managed.encode()).hexdigest()[:32]
+
+
 def probe_entry(managed: str, own_namespace: str, client_config: dict[str, Any]) -> dict[str, Any]:
     """The validating entry the leader's reachability probe goes through: dry-run creates of a ConfigMap
     labelled PROBE_LABEL=<managed> in the operator's namespace, and nothing else."""
@@ -125,7 +132,7 @@ def probe_entry(managed: str, own_namespace: str, client_config: dict[str, Any])
         "clientConfig": client_config,
         "timeoutSeconds": 5,
         "admissionReviewVersions": ["v1", "v1beta1"],
-        "objectSelector": {"matchLabels": {PROBE_LABEL: managed}},
+        "objectSelector": {"matchLabels": {PROBE_LABEL: probe_label(managed)}},
         "namespaceSelector": {"matchExpressions": [
             {"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": [own_namespace]}]},
     }

@@ -20,6 +20,7 @@ Invariants:
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import http.server
 import json
 import logging
@@ -119,9 +120,16 @@ class AdmissionServer:
         logger.info("Listening for webhooks at %s", self.url(""))
 
     def stop(self) -> None:
+        """Stop accepting, and end the connections kept alive (the API server's next request then fails
+        over, or learns the server is gone)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            with self._server.connections_lock:
+                open_connections = list(self._server.connections)
+            for connection in open_connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     @property
@@ -291,6 +299,8 @@ class _TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def __init__(self, address: tuple[str, int], handler: type[http.server.BaseHTTPRequestHandler],
                  admission: AdmissionServer) -> None:
         self.admission = admission
+        self.connections: set[ssl.SSLSocket] = set()
+        self.connections_lock = threading.Lock()
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, handler)
 
@@ -305,9 +315,13 @@ class _TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
         except (ssl.SSLError, OSError) as exc:
             logger.debug("TLS handshake with %s failed: %s", client_address, exc)
             return
+        with self.connections_lock:
+            self.connections.add(tls)
         try:
             super().finish_request(tls, client_address)
         finally:
+            with self.connections_lock:
+                self.connections.discard(tls)
             tls.close()
 
 

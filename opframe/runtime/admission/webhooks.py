@@ -211,7 +211,7 @@ class Webhooks:
         self._probe_client.warning_handler = warnings.append
         body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
             "generateName": "opframe-webhook-probe-", "namespace": namespace,
-            "labels": {configurations.PROBE_LABEL: managed}}}
+            "labels": {configurations.PROBE_LABEL: configurations.probe_label(managed)}}}
         try:
             self._probe_client.request("POST", configurations.CONFIGMAPS.path(namespace=namespace), body=body,
                                        query={"dryRun": "All"})
