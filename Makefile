@@ -91,6 +91,11 @@ bench-failover: venv controlplane
 bench-admission: venv controlplane
 	$(BIN)/python bench/admission.py
 
+# A CRD conversion webhook served by the operator: GETs through the version not stored vs the stored one.
+.PHONY: bench-conversion
+bench-conversion: venv controlplane
+	$(BIN)/python bench/conversion.py
+
 # The per-call price of typed kwargs (pydantic models) against kopf's dict kwargs; in-process, no cluster.
 .PHONY: bench-typed
 bench-typed: venv
