@@ -2,7 +2,7 @@
 versions, a hub and a spoke), on one local control plane, same run: GETs of one object through the
 version not stored (each converted by the webhook) against GETs through the storage version (none).
 
-The operator is `opframe run` of tests/e2e/test_conversion.py's operator; the client keeps one
+The operator is `opframe run` of examples/operators/sites/operator.py; the client keeps one
 connection (opframe's KubeClient, its throttle off). Rounds alternate the two kinds of GET.
 
 Usage: python bench/conversion.py [--gets 1000] [--rounds 2] [--out FILE]
@@ -66,7 +66,7 @@ def main() -> int:
                                   env={"OPFRAME_WEBHOOK_ADDRESS": "127.0.0.1", "OPFRAME_WEBHOOK_HOST": "127.0.0.1"})
         process.start().wait_started()
         try:
-            body = {"apiVersion": "conv.opframe.test/v2", "kind": "Site", "metadata": {"name": "shop"},
+            body = {"apiVersion": "sites.opframe.dev/v2", "kind": "Site", "metadata": {"name": "shop"},
                     "spec": {"domain": "shop.example", "replicas": 3, "tls": True}}
             eventually(lambda: client.create(V2, body, namespace="default"), what="the CRD served", timeout=30)
             eventually(lambda: client.get(V1, "shop", namespace="default")["spec"]["host"] == "shop.example",

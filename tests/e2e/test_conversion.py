@@ -1,7 +1,7 @@
-"""A resource declared as models in two versions (a hub and a spoke), its CRD generated, and the
-operator serving the CRD's conversion webhook to the real API server: create through v1, read
-through v2 and back without loss, LIST through the version not stored, the handlers get the version
-they registered for, and a conversion that fails is answered as a failure naming the object."""
+"""A resource declared as models in two versions (a hub and a spoke: examples/operators/sites), its CRD
+generated, and the operator serving the CRD's conversion webhook to the real API server: create through
+v1, read through v2 and back without loss, LIST through the version not stored, the handlers get the
+version they registered for, and a conversion that fails is answered as a failure naming the object."""
 
 from __future__ import annotations
 
@@ -19,64 +19,17 @@ from opframe.testing.operator import OperatorProcess
 
 pytestmark = pytest.mark.e2e
 
-OPERATOR = '''
-from pydantic import BaseModel, Field
-import opframe
-from opframe import on
-
-TLS = "conv.opframe.test/tls"
-
-
-class SpecV2(BaseModel):
-    domain: str
-    replicas: int = 1
-    tls: bool = False
-
-
-class SpecV1(BaseModel):
-    host: str
-    replicas: int = 1
-
-
-class Status(BaseModel):
-    seen_as: str | None = Field(None, alias="seenAs")
-
-
-class SiteV2(opframe.CustomResource, group="conv.opframe.test", version="v2", kind="Site", hub=True):
-    spec: SpecV2
-    status: Status = Field(default_factory=Status)
-
-
-class SiteV1(opframe.CustomResource, group="conv.opframe.test", version="v1", kind="Site", storage=False):
-    spec: SpecV1
-    status: Status = Field(default_factory=Status)
-
-    def to_hub(self) -> SiteV2:
-        if self.spec.host == "explode.example":
-            raise ValueError("this host cannot be converted")
-        annotations = self.metadata.get("annotations") or {}
-        return SiteV2(metadata=self.metadata, status=self.status, spec=SpecV2(
-            domain=self.spec.host, replicas=self.spec.replicas, tls=annotations.get(TLS) == "true"))
-
-    @classmethod
-    def from_hub(cls, hub: SiteV2) -> "SiteV1":
-        annotations = {**(hub.metadata.get("annotations") or {}), TLS: str(hub.spec.tls).lower()}
-        return cls(metadata={**hub.metadata, "annotations": annotations}, status=hub.status,
-                   spec=SpecV1(host=hub.spec.domain, replicas=hub.spec.replicas))
-
-
-@on.create(SiteV1)
-def seen(body, patch, **_):
-    patch.status["seenAs"] = body["apiVersion"]
-'''
+#: The example operator: Site in v1 (a spoke) and v2 (the hub, stored).
+OPERATOR_FILE = Path(__file__).resolve().parents[2] / "examples" / "operators" / "sites" / "operator.py"
+OPERATOR = OPERATOR_FILE.read_text()
 CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
                 namespaced=False)
-V1 = Resource("conv.opframe.test", "v1", "sites", "Site")
-V2 = Resource("conv.opframe.test", "v2", "sites", "Site")
+V1 = Resource("sites.opframe.dev", "v1", "sites", "Site")
+V2 = Resource("sites.opframe.dev", "v2", "sites", "Site")
 
 
 def site(version: str, name: str, spec: dict[str, Any], annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    return {"apiVersion": f"conv.opframe.test/{version}", "kind": "Site",
+    return {"apiVersion": f"sites.opframe.dev/{version}", "kind": "Site",
             "metadata": {"name": name, "annotations": annotations or {}}, "spec": spec}
 
 
@@ -97,7 +50,7 @@ def test_the_operator_converts_between_versions_for_the_api_server(
         process.start().wait_started()
         eventually(lambda: (kube_client.get(CRDS, crd["metadata"]["name"])["spec"]["conversion"] or {}).get(
             "strategy") == "Webhook", what="the CRD converting through the operator", timeout=30)
-        original = site("v1", "shop", {"host": "shop.example", "replicas": 3}, {"conv.opframe.test/tls": "true"})
+        original = site("v1", "shop", {"host": "shop.example", "replicas": 3}, {"sites.opframe.dev/tls": "true"})
 
         def create() -> bool:
             try:
@@ -110,11 +63,11 @@ def test_the_operator_converts_between_versions_for_the_api_server(
 
         eventually(create, what="a create through v1", timeout=30)
         as_v2 = kube_client.get(V2, "shop", namespace=namespace)
-        assert as_v2["apiVersion"] == "conv.opframe.test/v2"
+        assert as_v2["apiVersion"] == "sites.opframe.dev/v2"
         assert as_v2["spec"] == {"domain": "shop.example", "replicas": 3, "tls": True}
         as_v1 = kube_client.get(V1, "shop", namespace=namespace)
         assert as_v1["spec"] == original["spec"]  # v1 -> v2 (stored) -> v1, nothing lost
-        assert as_v1["metadata"]["annotations"]["conv.opframe.test/tls"] == "true"
+        assert as_v1["metadata"]["annotations"]["sites.opframe.dev/tls"] == "true"
         # a round trip the other way: written through v2, read through v1 and v2 again
         kube_client.create(V2, site("v2", "blog", {"domain": "blog.example", "replicas": 2, "tls": False}),
                            namespace=namespace)
@@ -123,10 +76,10 @@ def test_the_operator_converts_between_versions_for_the_api_server(
             "domain": "blog.example", "replicas": 2, "tls": False}
         listed = kube_client.list(V1, namespace=namespace).items  # LIST through the version not stored
         assert sorted((item["apiVersion"], item["spec"]["host"]) for item in listed) == [
-            ("conv.opframe.test/v1", "blog.example"), ("conv.opframe.test/v1", "shop.example")]
+            ("sites.opframe.dev/v1", "blog.example"), ("sites.opframe.dev/v1", "shop.example")]
         # the handler registered for v1 got v1 objects (the API server converted them for its watch)
         eventually(lambda: len([i for i in kube_client.list(V2, namespace=namespace).items
-                                if (i.get("status") or {}).get("seenAs") == "conv.opframe.test/v1"]) == 2,
+                                if (i.get("status") or {}).get("seenAs") == "sites.opframe.dev/v1"]) == 2,
                    what="both handled as v1", timeout=30)
         # a conversion that raises: the API server refuses, naming the object and the reason
         with pytest.raises(errors.ApiError, match="this host cannot be converted"):

@@ -3,6 +3,7 @@ of the node-backed cluster, installed by `helm install`, through its real probes
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -383,3 +384,57 @@ def test_webhooks_through_the_service_two_replicas_and_one_deleted_fails_no_admi
         return True
 
     eventually(gone, what="the configurations and the CA Secret garbage-collected", timeout=60)
+
+
+SITES = Path(__file__).resolve().parents[2] / "examples" / "operators" / "sites"
+SITES_V1 = Resource("sites.opframe.dev", "v1", "sites", "Site")
+SITES_V2 = Resource("sites.opframe.dev", "v2", "sites", "Site")
+CRDS = Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition",
+                namespaced=False)
+
+
+def test_the_sites_example_chart_converts_versions_through_the_service(
+        cluster: tuple[ControlPlane, KubeClient]) -> None:
+    """examples/operators/sites/chart: opframe's chart as a dependency, the CRD generated from the models
+    in its crds/, and the two replicas serving the CRD's conversion webhook through their Service."""
+    plane, client = cluster
+    chart = SITES / "chart"
+    built = helm("dependency", "build", str(chart))
+    assert built.returncode == 0, built.stderr
+    namespace = f"sites-{uuid.uuid4().hex[:8]}"
+    client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    try:
+        installed = helm("install", "sites", str(chart), "--kubeconfig", str(plane.kubeconfig), "-n", namespace,
+                         "--set-file", f"opframe.operator.code={SITES / 'operator.py'}",
+                         "--set", "opframe.image.repository=opframe.local/opframe", "--set", "opframe.image.tag=dev",
+                         "--set", "opframe.image.pullPolicy=Never", "--set", "opframe.resources.requests.cpu=10m",
+                         "--set", "opframe.podDisruptionBudget.enabled=false")
+        assert installed.returncode == 0, installed.stderr
+        eventually(lambda: len(_ready_pods(client, namespace)) == 2, what="two pods Ready", timeout=120)
+        conversion = eventually(lambda: client.get(CRDS, "sites.sites.opframe.dev")["spec"]["conversion"].get(
+            "webhook"), what="the CRD converting through the operator", timeout=60)
+        assert conversion["clientConfig"]["service"] == {"namespace": namespace, "name": "sites-opframe-webhooks",
+                                                         "path": "/convert/sites.sites.opframe.dev", "port": 443}
+
+        def create() -> bool:
+            try:
+                client.create(SITES_V1, {"apiVersion": "sites.opframe.dev/v1", "kind": "Site",
+                                         "metadata": {"name": "shop", "annotations": {"sites.opframe.dev/tls": "true"}},
+                                         "spec": {"host": "shop.example", "replicas": 3}}, namespace=namespace)
+            except errors.ApiError as exc:
+                if "conversion webhook" not in str(exc):
+                    raise
+                return False  # the Service's endpoints and kube-proxy's rules catch up
+            return True
+
+        eventually(create, what="a create through v1, converted to the stored v2", timeout=60)
+        stored = client.get(SITES_V2, "shop", namespace=namespace)
+        assert stored["spec"] == {"domain": "shop.example", "replicas": 3, "tls": True}
+        assert client.get(SITES_V1, "shop", namespace=namespace)["spec"] == {"host": "shop.example", "replicas": 3}
+        eventually(lambda: (client.get(SITES_V2, "shop", namespace=namespace).get("status") or {}).get("seenAs")
+                   == "sites.opframe.dev/v1", what="the handler registered for v1 got v1", timeout=60)
+    finally:
+        helm("uninstall", "sites", "--kubeconfig", str(plane.kubeconfig), "-n", namespace, "--wait")
+        client.delete(NAMESPACES, namespace)
+        with contextlib.suppress(errors.NotFound):
+            client.delete(CRDS, "sites.sites.opframe.dev")  # Helm leaves a chart's crds/ in place

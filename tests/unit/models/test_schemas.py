@@ -172,3 +172,20 @@ def test_a_resource_class_says_what_it_lacks() -> None:
     with pytest.raises(TypeError, match="scope='Global'"):
         class Scoped(CustomResource, group="gadgets.test", version="v1", scope="Global"):
             spec: Spec
+
+
+def test_the_sites_examples_chart_holds_the_crd_its_models_generate() -> None:
+    """examples/operators/sites/chart/crds/ is `opframe crd`'s output for the example (regenerate it with
+    `opframe crd examples/operators/sites/operator.py --chart examples/operators/sites/chart`)."""
+    import importlib.util
+    from pathlib import Path
+
+    import yaml
+
+    example = Path(__file__).resolve().parents[3] / "examples" / "operators" / "sites"
+    spec = importlib.util.spec_from_file_location("sites_example_for_drift", example / "operator.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (generated,) = crds.definitions([module.SiteV2, module.SiteV1])
+    assert yaml.safe_load((example / "chart" / "crds" / "sites.sites.opframe.dev.yaml").read_text()) == generated
