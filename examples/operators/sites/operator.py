@@ -52,5 +52,6 @@ class SiteV1(opframe.CustomResource, group="sites.opframe.dev", version="v1", ki
 
 
 @on.create(SiteV1)
-def seen(body, patch, **_):
-    patch.status["seenAs"] = body["apiVersion"]
+def seen(site: SiteV1, status: Status, **_):
+    """Typed: the whole object as SiteV1 (the version this handler watches), its status as the model."""
+    status.seen_as = site.api_version
