@@ -41,7 +41,14 @@ def test_the_operator_converts_between_versions_for_the_api_server(
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["conversion_sites"] = module
-    spec.loader.exec_module(module)
+    from opframe.handlers.registry import Registry, get_default_registry, set_default_registry
+
+    default = get_default_registry()  # its handlers must not join the process's default registry
+    set_default_registry(Registry())
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        set_default_registry(default)
     (crd,) = definitions([module.SiteV2, module.SiteV1])
     kube_client.create(CRDS, crd)
     process = OperatorProcess([source], kubeconfig=control_plane.kubeconfig, args=["-n", namespace, "--standalone"],

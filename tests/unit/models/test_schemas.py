@@ -186,6 +186,13 @@ def test_the_sites_examples_chart_holds_the_crd_its_models_generate() -> None:
     spec = importlib.util.spec_from_file_location("sites_example_for_drift", example / "operator.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    from opframe.handlers.registry import Registry, get_default_registry, set_default_registry
+
+    default = get_default_registry()  # its handlers must not join the process's default registry
+    set_default_registry(Registry())
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        set_default_registry(default)
     (generated,) = crds.definitions([module.SiteV2, module.SiteV1])
     assert yaml.safe_load((example / "chart" / "crds" / "sites.sites.opframe.dev.yaml").read_text()) == generated
