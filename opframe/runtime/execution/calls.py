@@ -12,7 +12,7 @@ import datetime
 import inspect
 import threading
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from opframe.handlers.handler import Handler
 from opframe.handlers.owners import current_owner
@@ -21,15 +21,24 @@ from opframe.models.typed import ModelMismatch, TypedCall, typed_parameters, val
 from opframe.runtime.execution.loops import LoopPool
 
 
+class _Shape(NamedTuple):
+    """What the runtime needs to know of a handler's signature."""
+
+    var_keyword: bool
+    names: frozenset[str]
+    #: The parameters that ask for typed kwargs (models/typed.py).
+    typed: dict[str, Any]
+
+
 class _Signature:
-    """Which keyword arguments a function accepts (computed once per handler)."""
+    """A function's _Shape (computed once per handler)."""
 
     #: by code object: closures made per call (kopf's sub-handlers) share one entry, so it stays bounded.
-    _cache: dict[Any, tuple[bool, frozenset[str]]] = {}
+    _cache: dict[Any, _Shape] = {}
     _lock = threading.Lock()
 
     @classmethod
-    def accepts(cls, fn: Callable[..., Any]) -> tuple[bool, frozenset[str]]:
+    def of(cls, fn: Callable[..., Any]) -> _Shape:
         try:
             hash(fn)
         except TypeError:  # e.g. a callable dataclass instance: inspect it each time
@@ -44,37 +53,15 @@ class _Signature:
         return result
 
     @staticmethod
-    def _inspect(fn: Callable[..., Any]) -> tuple[bool, frozenset[str]]:
+    def _inspect(fn: Callable[..., Any]) -> _Shape:
         try:
             parameters = inspect.signature(fn).parameters.values()
         except (TypeError, ValueError):
-            result: tuple[bool, frozenset[str]] = (True, frozenset())
-        else:
-            var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
-            names = frozenset(p.name for p in parameters
-                              if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD))
-            result = (var_keyword, names)
-        return result
-
-
-class _Typed:
-    """Which parameters of a function ask for typed kwargs (computed once per code object)."""
-
-    _cache: dict[Any, dict[str, Any]] = {}
-    _lock = threading.Lock()
-
-    @classmethod
-    def parameters(cls, fn: Callable[..., Any]) -> dict[str, Any]:
-        key = getattr(fn, "__code__", None)
-        if key is None:
-            return typed_parameters(fn)
-        with cls._lock:
-            known = cls._cache.get(key)
-        if known is None:
-            known = typed_parameters(fn)
-            with cls._lock:
-                cls._cache[key] = known
-        return known
+            return _Shape(True, frozenset(), {})
+        var_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
+        names = frozenset(p.name for p in parameters
+                          if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD))
+        return _Shape(var_keyword, names, typed_parameters(fn))
 
 
 def typed_arguments(handler: Handler, kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], TypedCall | None]:
@@ -83,7 +70,7 @@ def typed_arguments(handler: Handler, kwargs: Mapping[str, Any]) -> tuple[dict[s
     PermanentError naming the fields: the handler is not called, and not retried until the object
     changes."""
     arguments = accepted_kwargs(handler, kwargs)
-    parameters = _Typed.parameters(handler.fn)
+    parameters = _Signature.of(handler.fn).typed
     if not parameters:
         return arguments, None
     try:
@@ -124,7 +111,7 @@ def accepted_kwargs(handler: Handler, kwargs: Mapping[str, Any]) -> dict[str, An
 
 def accepted_by(fn: Callable[..., Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments ``fn`` takes (all of them with ``**kwargs``)."""
-    var_keyword, names = _Signature.accepts(fn)
+    var_keyword, names, _ = _Signature.of(fn)
     return dict(kwargs) if var_keyword else {k: v for k, v in kwargs.items() if k in names}
 
 
