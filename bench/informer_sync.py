@@ -12,6 +12,12 @@ in a fresh Python process (so RSS figures do not leak between them):
   - opframe: Reflector -> DeltaFIFO -> Indexer (the informer's full path).
   - baseline: kubernetes.watch.Watch().stream with model deserialisation into a dict.
 
+* representations: what each way of keeping the N objects costs, on the objects as
+  listed (managedFields dropped): Python heap bytes per object (tracemalloc) against
+  the object's JSON size, and the time to encode one and decode it back. The dicts as
+  parsed (the cache before issue 20), the dicts with every string interned, the JSON
+  bytes (the cache now), and the JSON compressed with zlib.
+
 Usage: python bench/informer_sync.py [--objects 10000] [--repeat 3]
 Writes bench/results/<date>-informer.json and prints a table with ratios.
 """
@@ -141,9 +147,58 @@ def worker_baseline_watch(kubeconfig: str, namespace: str, objects: int, from_rv
     return {"seconds": elapsed, "events_per_second": objects / elapsed}
 
 
+def _interned(value: Any) -> Any:
+    import sys as _sys
+
+    if isinstance(value, dict):
+        return {_sys.intern(k): _interned(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interned(v) for v in value]
+    return _sys.intern(value) if isinstance(value, str) else value
+
+
+def worker_representations(items_file: str, namespace: str, objects: int) -> dict[str, Any]:
+    """Heap bytes per object (tracemalloc) and encode/decode time, per representation."""
+    import tracemalloc
+    import zlib
+
+    import orjson
+
+    raws = [orjson.dumps(item) for item in orjson.loads(Path(items_file).read_bytes())]
+    assert len(raws) == objects, len(raws)
+    json_bytes = sum(map(len, raws)) / objects
+    kinds: dict[str, tuple[Any, Any]] = {
+        "dicts as parsed": (orjson.loads, None),
+        "dicts, strings interned": (lambda raw: _interned(orjson.loads(raw)), None),
+        "JSON bytes": (lambda raw: orjson.dumps(orjson.loads(raw)), orjson.loads),
+        "JSON bytes, zlib level 1": (lambda raw: zlib.compress(orjson.dumps(orjson.loads(raw)), 1),
+                                     lambda kept: orjson.loads(zlib.decompress(kept))),
+    }
+    figures: dict[str, Any] = {"json_bytes_per_object": json_bytes}
+    for name, (keep, decode) in kinds.items():
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        started = time.perf_counter()
+        kept = {i: keep(raw) for i, raw in enumerate(raws)}
+        keep_us = (time.perf_counter() - started) / objects * 1e6
+        heap = (tracemalloc.get_traced_memory()[0] - base) / objects
+        tracemalloc.stop()
+        decode_us = 0.0
+        if decode is not None:
+            started = time.perf_counter()
+            for value in kept.values():
+                decode(value)
+            decode_us = (time.perf_counter() - started) / objects * 1e6
+        figures[name] = {"heap_bytes_per_object": heap, "of_json": heap / json_bytes,
+                         "parse_and_keep_us": keep_us, "decode_us": decode_us}
+        del kept
+    return figures
+
+
 WORKERS = {
     "opframe-sync": worker_opframe_sync, "baseline-sync": worker_baseline_sync,
     "opframe-watch": worker_opframe_watch, "baseline-watch": worker_baseline_watch,
+    "representations": worker_representations,
 }
 
 
@@ -180,6 +235,8 @@ def main() -> int:
         return 0
 
     sys.path.insert(0, str(HERE.parent))
+    import orjson
+
     from opframe.kube import ClientSettings, KubeClient, Resource, load_configuration
     from opframe.testing import ControlPlane
 
@@ -197,6 +254,15 @@ def main() -> int:
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             list(pool.map(lambda i: client.create(configmaps, configmap("bench", i)), range(options.objects)))
         print(f"  created in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        # The objects as the cache gets them: as listed, managedFields dropped (the default transform).
+        listed = client.list_all(configmaps, namespace="bench").items
+        for item in listed:
+            item.get("metadata", {}).pop("managedFields", None)
+        items_file = Path(kubeconfig).with_name("bench-items.json")
+        items_file.write_bytes(orjson.dumps(listed))
+        json_bytes = sum(len(orjson.dumps(item)) for item in listed) / len(listed)
+        results["json_bytes_per_object"] = json_bytes
+        results["representations"] = run_worker("representations", str(items_file), "bench", str(len(listed)))
         for round_ in range(options.repeat):
             for name in ("opframe-watch", "baseline-watch", "opframe-sync", "baseline-sync"):
                 extra = [from_rv] if name.endswith("watch") else []
@@ -213,6 +279,8 @@ def main() -> int:
          median("baseline-sync", "peak_rss") / 2**20),
         ("bytes per cached object", median("opframe-sync", "bytes_per_object"),
          median("baseline-sync", "bytes_per_object")),
+        ("bytes per cached object / JSON size", median("opframe-sync", "bytes_per_object") / json_bytes,
+         median("baseline-sync", "bytes_per_object") / json_bytes),
         ("watch events/s into the cache", median("opframe-watch", "events_per_second"),
          median("baseline-watch", "events_per_second")),
     ]
@@ -222,6 +290,12 @@ def main() -> int:
     print(f"{'figure':34} {'opframe':>12} {'baseline':>12} {'opframe/baseline':>17}")
     for label, ours, theirs in rows:
         print(f"{label:34} {ours:12.2f} {theirs:12.2f} {ours / theirs:17.2f}")
+    print(f"\nJSON size per object (as listed, managedFields dropped): {json_bytes:.0f} bytes")
+    print(f"{'representation':28} {'heap B/object':>14} {'x JSON':>7} {'parse+keep us':>14} {'decode us':>10}")
+    for name, figure in results["representations"].items():
+        if isinstance(figure, dict):
+            print(f"{name:28} {figure['heap_bytes_per_object']:14.0f} {figure['of_json']:7.2f} "
+                  f"{figure['parse_and_keep_us']:14.1f} {figure['decode_us']:10.1f}")
     out = HERE / "results" / f"{results['date']}-informer.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

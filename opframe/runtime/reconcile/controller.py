@@ -48,7 +48,7 @@ import orjson
 
 from opframe.cache.fifo import DeletedFinalStateUnknown, DeltaObject
 from opframe.cache.informer import SharedIndexInformer
-from opframe.cache.store import object_key, split_key
+from opframe.cache.store import Indexer, object_key, split_key
 from opframe.handlers.bookkeeping import Bookkeeping, ForeignBookkeeping
 from opframe.handlers.causes import Reason, detect
 from opframe.handlers.handler import CHANGE_KINDS, Handler, Kind
@@ -192,10 +192,19 @@ class Controller:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    def cached(self, key: str) -> dict[str, Any] | None:
+    def _indexer(self, key: str) -> Indexer | None:
         namespace = split_key(key)[0]
         informer = self.informers.get(namespace) if namespace in self.informers else self.informers.get(None)
-        return informer.indexer.get_by_key(key) if informer is not None else None
+        return informer.indexer if informer is not None else None
+
+    def cached(self, key: str) -> dict[str, Any] | None:
+        indexer = self._indexer(key)
+        return indexer.get_by_key(key) if indexer is not None else None
+
+    def cached_raw(self, key: str) -> bytes | None:
+        """The cached object's JSON: what each reconcile decodes its private copies from."""
+        indexer = self._indexer(key)
+        return indexer.get_raw(key) if indexer is not None else None
 
     def activate(self) -> None:
         """Start handling: index the whole cache, queue every object (on.event handlers see each as
@@ -208,11 +217,12 @@ class Controller:
                 if self.context.namespace_matches(split_key(key)[0])]
         if self.context.indexes.declares(self.resource):
             self.context.indexes.rebuild(self.resource, (
-                (key, orjson.dumps(body)) for key in keys if (body := self.cached(key)) is not None),
+                (key, raw) for key in keys if (raw := self.cached_raw(key)) is not None),
                 memo_for=self.kwargs.memo_for)
         for key in keys:
-            # The cache's objects are on.event's initial listing (kopf: type None), also after a takeover.
-            self.notices.record(key, None, self.cached(key))
+            if self.notices.keep_events:
+                # The cache's objects are on.event's initial listing (kopf: type None), also after a takeover.
+                self.notices.record(key, None, self.cached(key))
             self.queue.add(key)
         for index in range(self.workers):
             for target, kind in ((self._work_loop, "worker"), (self._finish_loop, "finisher")):
@@ -277,20 +287,19 @@ class Controller:
     def _begin(self, key: str) -> bool:
         """Start reconciling ``key``. True if it now waits for an async handler."""
         notices = self.notices.take(key)
-        cached = self.cached(key)
-        raw = orjson.dumps(cached) if cached is not None else None
+        raw = self.cached_raw(key)
         self.context.indexes.refresh(self.resource, key, raw, memo=self.kwargs.memo_for(key) if raw else None)
         for event_type, event_body in notices.events:
             self.invoker.run_event_handlers(key, event_type, orjson.dumps(event_body))
-        if cached is None or raw is None:
+        if raw is None:
             self._on_gone(key, notices.deleted_body)
             return False
-        if not self.writer.expectation_met(key, cached):
+        body = fresh_body(raw)
+        if not self.writer.expectation_met(key, body):
             return False
         with self._lock:
             first_sight = key not in self._seen
             self._seen.add(key)
-        body = fresh_body(raw)
         cause = detect(body, bookkeeping=self.context.bookkeeping, first_sight=first_sight, include=self._include)
         if first_sight and self.context.unadopted is not None and cause.reason is Reason.CREATE:
             self._warn_unadopted(key, body)

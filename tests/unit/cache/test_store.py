@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from opframe.cache.informer import SharedIndexInformer
@@ -218,3 +219,50 @@ def test_3_4_deleting_an_unknown_key_is_a_no_op() -> None:
     indexer.delete_key("ns/missing")
     assert indexer.list_keys() == ["ns/a"]
     assert "ns/a" in indexer
+
+
+# -- the compact store: JSON bytes, a bounded cache of decoded bodies ----------------------------
+
+
+def test_objects_are_kept_as_their_json_and_read_back_equal() -> None:
+    indexer = Indexer({"app": by_app})
+    added = obj("a", app="web")
+    indexer.add(added)
+    assert orjson.loads(indexer.get_raw("ns/a") or b"") == added
+    assert indexer.get_raw("ns/missing") is None
+    indexer.delete_key("ns/a")
+    assert indexer.get_raw("ns/a") is None
+
+
+def test_the_decoded_cache_is_bounded_and_evicted_objects_decode_equal() -> None:
+    from opframe.cache import store
+
+    indexer = Indexer({NAMESPACE_INDEX: index_by_namespace, "app": by_app})
+    count = store.DECODED_CACHE_SIZE * 3
+    for i in range(count):
+        indexer.add(obj(f"o{i:05d}", f"ns{i % 7}", app=f"app{i % 5}"))
+    assert len(indexer._decoded) == store.DECODED_CACHE_SIZE
+    first = indexer.get_by_key("ns0/o00000")  # long evicted: decoded from its JSON
+    assert first == obj("o00000", "ns0", app="app0")
+    assert names(indexer.by_index("app", "app3")) == [f"o{i:05d}" for i in range(count) if i % 5 == 3]
+    assert len(indexer.list()) == count
+    # An update of an evicted object moves it between index values (its old values come from its JSON).
+    indexer.update(obj("o00003", "ns3", rv="2", app="moved"))
+    assert indexer.index_keys("app", "moved") == ["ns3/o00003"]
+    assert "ns3/o00003" not in indexer.index_keys("app", "app3")
+    indexer.delete_key("ns1/o00001")
+    assert "ns1/o00001" not in indexer.index_keys("app", "app1")
+    assert "ns1/o00001" not in indexer.index_keys(NAMESPACE_INDEX, "ns1")
+    assert len(indexer._decoded) <= store.DECODED_CACHE_SIZE
+
+
+def test_a_write_replaces_the_decoded_body_of_its_key() -> None:
+    indexer = Indexer()
+    indexer.add(obj("a", rv="1"))
+    assert indexer.get_by_key("ns/a") == obj("a", rv="1")  # now decoded and kept
+    indexer.update(obj("a", rv="2"))
+    assert indexer.get_by_key("ns/a") == obj("a", rv="2")
+    indexer.replace([obj("a", rv="3")])
+    assert indexer.get_by_key("ns/a") == obj("a", rv="3")
+    indexer.delete_key("ns/a")
+    assert indexer.get_by_key("ns/a") is None
