@@ -204,9 +204,11 @@ WORKERS = {
 
 # -- the driver ------------------------------------------------------------------------------
 
-def run_worker(name: str, *args: str) -> dict[str, Any]:
+def run_worker(name: str, *args: str, tree: Path | None = None) -> dict[str, Any]:
+    """Run one measurement in a fresh process; ``tree``: import opframe from that checkout instead."""
+    env = {**os.environ, "PYTHONPATH": str(tree)} if tree is not None else None
     output = subprocess.run([sys.executable, __file__, "--worker", name, *args], check=True,
-                            capture_output=True, text=True, timeout=1200)
+                            capture_output=True, text=True, timeout=1200, env=env)
     result: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
     return result
 
@@ -224,6 +226,8 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--before", type=Path, default=None,
+                        help="a checkout of an earlier commit: its informer's sync is measured too, same run")
     parser.add_argument("--worker")
     parser.add_argument("args", nargs="*")
     options = parser.parse_args()
@@ -269,6 +273,10 @@ def main() -> int:
                 result = run_worker(name, kubeconfig, "bench", str(options.objects), *extra)
                 results["runs"].setdefault(name, []).append(result)
                 print(f"  round {round_ + 1} {name}: {result}", file=sys.stderr)
+            if options.before is not None:
+                result = run_worker("opframe-sync", kubeconfig, "bench", str(options.objects), tree=options.before)
+                results["runs"].setdefault("before-sync", []).append(result)
+                print(f"  round {round_ + 1} before-sync ({options.before}): {result}", file=sys.stderr)
 
     def median(name: str, field: str) -> float:
         return statistics.median(r[field] for r in results["runs"][name])
@@ -290,6 +298,17 @@ def main() -> int:
     print(f"{'figure':34} {'opframe':>12} {'baseline':>12} {'opframe/baseline':>17}")
     for label, ours, theirs in rows:
         print(f"{label:34} {ours:12.2f} {theirs:12.2f} {ours / theirs:17.2f}")
+    if options.before is not None:
+        results["before"] = {"tree": str(options.before), **{
+            label: {"before": median("before-sync", field), "now": median("opframe-sync", field),
+                    "ratio": median("opframe-sync", field) / median("before-sync", field)}
+            for label, field in (("initial sync time (s)", "seconds"), ("peak RSS during sync", "peak_rss"),
+                                 ("bytes per cached object", "bytes_per_object"))}}
+        print(f"\nagainst {options.before} (same run, median of {options.repeat}):")
+        for label, figure in results["before"].items():
+            if isinstance(figure, dict):
+                print(f"{label:34} before {figure['before']:12.2f} now {figure['now']:12.2f} "
+                      f"now/before {figure['ratio']:.2f}")
     print(f"\nJSON size per object (as listed, managedFields dropped): {json_bytes:.0f} bytes")
     print(f"{'representation':28} {'heap B/object':>14} {'x JSON':>7} {'parse+keep us':>14} {'decode us':>10}")
     for name, figure in results["representations"].items():

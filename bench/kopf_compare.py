@@ -369,9 +369,10 @@ class Bench:
             wait_for(converged, 1800, f"S2 {framework} convergence")
             seconds = time.monotonic() - started
             time.sleep(3)  # calls still in flight count too
+            calls = operator.entries()[baseline:]
             return {"objects": count, "updates_each": updates, "writes_seconds": written,
-                    "seconds_to_converge": seconds, "handler_calls": len(operator.entries()) - baseline,
-                    "server": usage.since()}
+                    "seconds_to_converge": seconds, "handler_calls": len(calls),
+                    "breakdown": storm_breakdown(calls), "server": usage.since()}
         finally:
             if operator:
                 operator.stop()
@@ -457,6 +458,39 @@ class Bench:
             self.clear(namespace)
 
 
+def storm_breakdown(calls: list[list[Any]]) -> dict[str, Any]:
+    """Where a storm's handler calls come from, from the journal (name, value seen, time):
+
+    * first: an object's first call of the storm;
+    * newer: a later call that saw a newer value than the object's previous call (a change
+      that arrived while, or after, the previous one was handled);
+    * repeat: a call that saw the same value as the object's previous call (the same spec
+      handled twice: a wasted call);
+    * older: a call that saw an older value than a previous one (out of order).
+
+    With the spread of calls per object and the gaps between an object's consecutive calls.
+    """
+    last: dict[str, tuple[Any, float]] = {}
+    kinds = {"first": 0, "newer": 0, "repeat": 0, "older": 0}
+    gaps: list[float] = []
+    per_object: dict[str, int] = {}
+    for name, value, at, *_ in calls:
+        per_object[name] = per_object.get(name, 0) + 1
+        if name not in last:
+            kinds["first"] += 1
+        else:
+            previous, previous_at = last[name]
+            gaps.append(at - previous_at)
+            kinds["newer" if value > previous else "repeat" if value == previous else "older"] += 1
+        if name not in last or value >= last[name][0]:
+            last[name] = (value, at)
+    counts = sorted(per_object.values()) or [0]
+    return {**kinds, "calls_per_object": {"min": counts[0], "median": statistics.median(counts),
+                                          "max": counts[-1]},
+            "gap_between_calls_ms": {"p50": 1000 * statistics.median(gaps) if gaps else None,
+                                     "p10": 1000 * sorted(gaps)[len(gaps) // 10] if gaps else None}}
+
+
 def bare_watch(namespace: str, journal: Path) -> int:
     """S3's floor: a process that only watches the bench objects (no framework, no cache,
     no handler) and notes when each change arrives; run beside each operator under test."""
@@ -506,6 +540,25 @@ def run_scenarios(bench: Bench, runs: dict[str, Any], sizes: list[int], scale: l
                 runs.setdefault(scenario, {})[framework] = run()
 
 
+def storm_study(workdir: Path, count: int, out: Path) -> int:
+    """S2 alone (the writer alone, then each framework), with each framework's call breakdown."""
+    from opframe.testing import ControlPlane
+
+    with ControlPlane() as plane:
+        bench = Bench.on(plane, workdir)
+        runs = {"writer_alone": bench.s2(None, count=count),
+                **{framework: bench.s2(framework, count=count) for framework in ("opframe", "kopf")}}
+    out.write_text(json.dumps({"date": datetime.date.today().isoformat(), "objects": count, "runs": runs}, indent=2))
+    print(f"S2 storm, {count} objects x 20 updates; the writer alone: {runs['writer_alone']['writes_seconds']:.1f} s")
+    for framework in ("opframe", "kopf"):
+        run = runs[framework]
+        print(f"{framework:8} converged in {run['seconds_to_converge']:.1f} s "
+              f"(x{run['seconds_to_converge'] / runs['writer_alone']['writes_seconds']:.2f} the writer alone), "
+              f"{run['handler_calls']} calls: {run['breakdown']}")
+    print(f"written to {out.relative_to(ROOT)}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter windows, for a smoke run")
@@ -513,6 +566,7 @@ def main() -> int:
     parser.add_argument("--resume", type=Path, metavar="PARTIAL_JSON",
                         help="keep the runs of a run that stopped early (its partial results file) and do the rest "
                              "on a fresh control plane; the results say which scenarios came from which")
+    parser.add_argument("--only", choices=["S2"], help="run only this scenario (a study; no summary table)")
     parser.add_argument("--bare-watch", nargs=2, metavar=("NAMESPACE", "JOURNAL"), help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.bare_watch:
@@ -549,6 +603,8 @@ def main() -> int:
             "note": "everything else ran on a second control plane; each ratio compares runs on one plane"}
     out = HERE / "results" / f"{results['date']}{'-quick' if quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    if options.only == "S2":
+        return storm_study(workdir, 100 if quick else 1000, out.with_name(f"{results['date']}-storm.json"))
     with ControlPlane() as plane:
         bench = Bench.on(plane, workdir)
         runs = results["runs"]

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     workers: int = Field(16, ge=1, le=256, description="Worker threads per watched kind (handlers mostly wait "
                                                       "on I/O, so threads are cheap; one key is never handled by "
                                                       "two at once).")
+    burst_window: float = Field(0.1, ge=0, description="An object changed again within this many seconds of its "
+                                "previous change is in a burst: it is handled once the changes stop for this long "
+                                "(its first change is handled at once). Coalesces update storms into few handler "
+                                "calls; 0 handles every change as soon as a worker is free.")
+    burst_max_delay: float = Field(1.0, ge=0, description="Seconds a change in a burst may wait at most: an object "
+                                   "that never stops changing is still handled this often.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_format: Literal["text", "json", "plain", "full"] = Field("text", description="Log line format.")
     kubeconfig: str | None = Field(None, description="Path of a kubeconfig; default: $KUBECONFIG, "

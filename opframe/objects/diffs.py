@@ -125,15 +125,19 @@ def resolve_path(body: Mapping[str, Any] | None, path: tuple[str, ...]) -> Any:
     return value
 
 
-def essence(body: Mapping[str, Any], *, own_prefix: str, include: tuple[tuple[str, ...], ...] = ()) -> dict[str, Any]:
+def essence(body: Mapping[str, Any], *, own_prefix: str, include: tuple[tuple[str, ...], ...] = (),
+            copied: bool = True) -> dict[str, Any]:
     """The essence of ``body``; annotations starting with ``own_prefix`` or under a
     prefix another operator marked as managed (kopf's convention) are left out.
 
     ``include`` adds fields that are otherwise outside the essence, such as
     ``("status", "phase")``: opframe tracks a status field when a handler names it
     (``field="status.phase"``), where kopf would ignore every status change.
+    ``copied=False`` shares the body's values instead of deep copies: for comparing, never
+    for keeping or changing.
     """
-    result = {key: copy.deepcopy(value) for key, value in body.items() if key not in SYSTEM_TOP_LEVEL}
+    clone = copy.deepcopy if copied else _same
+    result = {key: clone(value) for key, value in body.items() if key not in SYSTEM_TOP_LEVEL}
     metadata = body.get("metadata") or {}
     labels = metadata.get("labels") or {}
     all_annotations: Mapping[str, Any] = metadata.get("annotations") or {}
@@ -158,8 +162,20 @@ def essence(body: Mapping[str, Any], *, own_prefix: str, include: tuple[tuple[st
         target = result
         for part in path[:-1]:
             target = target.setdefault(part, {})
-        target[path[-1]] = copy.deepcopy(value)
+        target[path[-1]] = clone(value)
     return result
+
+
+def same_essence(old: Mapping[str, Any], new: Mapping[str, Any], *, own_prefix: str,
+                 include: tuple[tuple[str, ...], ...] = ()) -> bool:
+    """Whether two states of an object have the same essence: a change between them (our own
+    bookkeeping write, a status-only change, a new resourceVersion alone) is no change to handle."""
+    return essence(old, own_prefix=own_prefix, include=include, copied=False) == essence(
+        new, own_prefix=own_prefix, include=include, copied=False)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def managed_prefixes(annotations: Mapping[str, Any]) -> frozenset[str]:

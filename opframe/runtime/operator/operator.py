@@ -37,6 +37,7 @@ from opframe.kube.credentials import ConnectionInfo
 from opframe.kube.resources import Resource
 from opframe.models.conversion import conversions
 from opframe.models.resource import RESOURCES
+from opframe.queue.bursts import Bursts
 from opframe.runtime.admission import configurations, policies
 from opframe.runtime.admission.authority import AuthorityError
 from opframe.runtime.admission.certificates import CertificateError
@@ -236,8 +237,9 @@ class Operator:
                     min_watch_timeout=self.settings.watch_timeout or MIN_WATCH_TIMEOUT)
                 informers[namespace] = self.informers[resource, namespace] = informer
                 self.metrics.watch_reflector(name, _stats_of(informer))
-            self.controllers[resource] = Controller(context, resource, handlers, informers,
-                                                    workers=self.settings.workers)
+            self.controllers[resource] = Controller(
+                context, resource, handlers, informers, workers=self.settings.workers,
+                bursts=Bursts(window=self.settings.burst_window, max_delay=self.settings.burst_max_delay))
         served = [(handler, resource) for handler, resource in admission if not policies.is_policy(handler)]
         try:  # cel= handlers: the API server enforces them; no webhook server for them alone
             self.admission_policies = policies.policies(

@@ -59,7 +59,9 @@ from opframe.handlers.retries import RetryPolicy
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
+from opframe.objects.diffs import same_essence
 from opframe.objects.patches import Patch
+from opframe.queue.bursts import Bursts
 from opframe.queue.metrics import NO_METRICS
 from opframe.queue.ratelimiting import RateLimitingQueue
 from opframe.queue.workqueue import ShutDown
@@ -128,7 +130,8 @@ class _Reconcile:
 
 class Controller:
     def __init__(self, context: RuntimeContext, resource: Resource, handlers: list[Handler],
-                 informers: Mapping[str | None, SharedIndexInformer], *, workers: int) -> None:
+                 informers: Mapping[str | None, SharedIndexInformer], *, workers: int,
+                 bursts: Bursts | None = None) -> None:
         self.context = context
         self.resource = resource
         self.handlers = handlers
@@ -137,6 +140,8 @@ class Controller:
         self.name = resource.qualified_name
         recorder = context.metrics.queue_recorder(self.name) if context.metrics is not None else NO_METRICS
         self.queue: RateLimitingQueue[str] = RateLimitingQueue(name=self.name, metrics=recorder)
+        #: When a key changing in quick succession is handled (queue/bursts.py); off unless given.
+        self.bursts = bursts if bursts is not None else Bursts(window=0.0, max_delay=0.0)
         #: Fields outside the essence that some handler names (status.*): tracked too.
         self._include = tuple(sorted({h.field for h in handlers if h.kind in CHANGE_KINDS
                                       and h.field and h.field[0] == "status"}))
@@ -171,7 +176,10 @@ class Controller:
         self._notify(None if is_in_initial_list else "ADDED", obj)
 
     def on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
-        self._notify("MODIFIED", new)
+        # Decided here, once, before the queue: a change outside the essence (our own write's echo,
+        # status alone, a new resourceVersion) is no change for bursts; the key is queued at once.
+        changed = not same_essence(old, new, own_prefix=self.context.bookkeeping.own_prefix, include=self._include)
+        self._notify("MODIFIED", new, changed=changed)
 
     def on_delete(self, obj: DeltaObject) -> None:
         if isinstance(obj, DeletedFinalStateUnknown):
@@ -179,7 +187,8 @@ class Controller:
         else:
             self._notify("DELETED", obj)
 
-    def _notify(self, event_type: str | None, body: dict[str, Any] | None, key: str | None = None) -> None:
+    def _notify(self, event_type: str | None, body: dict[str, Any] | None, key: str | None = None,
+                changed: bool = True) -> None:
         if not self.active:
             return  # a standby keeps its caches warm and does nothing else
         if key is None:
@@ -188,7 +197,11 @@ class Controller:
         if not self.context.namespace_matches(split_key(key)[0]):
             return
         self.notices.record(key, event_type, body)
-        self.queue.add(key)
+        delay = self.bursts.change(key) if changed else 0.0
+        if delay > 0:
+            self.queue.add_after(key, delay)
+        else:
+            self.queue.add(key)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -286,6 +299,10 @@ class Controller:
 
     def _begin(self, key: str) -> bool:
         """Start reconciling ``key``. True if it now waits for an async handler."""
+        settling = self.bursts.begin(key)
+        if settling > 0:  # still changing in a burst: come back when it is quiet
+            self.queue.add_after(key, settling)
+            return False
         notices = self.notices.take(key)
         raw = self.cached_raw(key)
         self.context.indexes.refresh(self.resource, key, raw, memo=self.kwargs.memo_for(key) if raw else None)
@@ -456,6 +473,7 @@ class Controller:
         self.daemons.forget(key)
         self.kwargs.forget(key)
         self.queue.forget(key)
+        self.bursts.forget(key)
 
     def tracked_keys(self) -> int:
         """How many keys hold per-key state anywhere (for tests: nothing outlives its key)."""

@@ -15,6 +15,7 @@ from opframe.objects.diffs import (
     parse_path,
     reduce,
     resolve_path,
+    same_essence,
     without_managed,
 )
 
@@ -285,3 +286,39 @@ def test_diff_operations_are_a_str_enum() -> None:
     operations = {item.operation for item in diff({"a": 1, "b": 1}, {"b": 2, "c": 3})}
     assert operations == {opframe.DiffOperation.ADD, opframe.DiffOperation.CHANGE, opframe.DiffOperation.REMOVE}
     assert json.dumps(sorted(operations)) == '["add", "change", "remove"]'
+
+
+_BASE = {"apiVersion": "v1", "kind": "Thing", "spec": {"size": 1},
+         "metadata": {"name": "a", "resourceVersion": "1", "labels": {"app": "x"},
+                      "annotations": {"team": "red", "opframe.dev/last-handled-configuration": "{}"}},
+         "status": {"phase": "Ready"}}
+
+
+def _changed(**changes: Any) -> dict[str, Any]:
+    body = {**_BASE, "metadata": {**_BASE["metadata"], "annotations": {**_BASE["metadata"]["annotations"]}}}
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        target = body
+        for part in parents:
+            target[part] = dict(target.get(part) or {})
+            target = target[part]
+        target[last] = value
+    return body
+
+
+@pytest.mark.parametrize(("new", "include", "same"), [
+    (_changed(metadata__resourceVersion="2"), (), True),  # a new resourceVersion alone
+    (_changed(status__phase="Failed"), (), True),  # status alone
+    (_changed(metadata__finalizers=["opframe.dev/finalizer"]), (), True),  # our finalizer
+    (_changed(metadata__annotations={"team": "red", "opframe.dev/last-handled-configuration": '{"x": 1}'}),
+     (), True),  # our own bookkeeping write coming back
+    (_changed(spec={"size": 2}), (), False),
+    (_changed(data={"k": "v"}), (), False),  # any other top-level field
+    (_changed(metadata__labels={"app": "y"}), (), False),
+    (_changed(metadata__annotations={"team": "blue", "opframe.dev/last-handled-configuration": "{}"}), (), False),
+    (_changed(status__phase="Failed"), (("status", "phase"),), False),  # a handler names status.phase
+])
+def test_same_essence_tells_changes_to_handle_from_the_rest(new: dict[str, Any], include: tuple[tuple[str, ...], ...],
+                                                            same: bool) -> None:
+    assert same_essence(_BASE, new, own_prefix=OWN, include=include) is same
+    assert essence(_BASE, own_prefix=OWN) == essence(_BASE, own_prefix=OWN, copied=False)
