@@ -189,6 +189,47 @@ def test_a_burst_of_50_updates_during_a_slow_handler_leads_to_at_most_2_more_cal
     assert calls[-1]["diff"][0][0] == "change" and calls[-1]["diff"][0][3] == "51"
 
 
+def test_a_storm_of_updates_is_handled_when_it_stops_and_lone_changes_at_once(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    # A window of 2 s (default 0.1 s) keeps the storm one burst on CI's noisy cores, and makes waiting
+    # for it (2 s) tell from handling at once (milliseconds).
+    operator_factory('''
+    @on.startup()
+    def configure(settings, **_):
+        settings.burst_window = 2.0
+        settings.burst_max_delay = 30.0
+
+    @on.update("configmaps", labels={"app": "test"})
+    def updated(name, new, **_):
+        note(handler="update", name=name, value=new["data"]["n"], at=time.time())
+        if new["data"]["n"] == "1":
+            time.sleep(1.2)  # its own write then comes back 1.2 s after the change: no change of its own
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "s", n="0"))
+    time.sleep(2.5)  # a window after the creation: the next change is a lone one
+
+    def change(value: str) -> float:
+        kube_client.patch(CONFIGMAPS, "s", {"data": {"n": value}}, namespace=namespace)
+        return time.time()
+
+    def handled_after(value: str, sent: float) -> float:
+        (call,) = journal.wait_count(1, handler="update", value=value)
+        return float(call["at"]) - sent
+
+    assert handled_after("1", change("1")) < 1.5  # a lone change: at once, not after the window
+    time.sleep(2.3)  # 2.3 s after "1" (a lone change again), 1.1 s after the operator's own write
+    assert handled_after("2", change("2")) < 1.5  # so its own write did not count as a change
+    time.sleep(2.5)
+    before = len(journal.entries(handler="update"))
+    for n in range(3, 33):  # a storm: 30 changes as fast as a client can
+        change(str(n))
+    journal.wait_for(lambda: any(e["value"] == "32" for e in journal.entries(handler="update")), 30, "the last value")
+    time.sleep(2.5)  # any call still to come
+    storm = [e["value"] for e in journal.entries(handler="update")[before:]]
+    assert len(storm) <= 3 and storm[-1] == "32", storm  # its first change at once, then its last when quiet
+
+
 def test_deletion_runs_the_delete_handler_and_finishes_after_a_restart(
         kube_client: KubeClient, namespace: str, journal: Journal,
         operator_factory: Callable[..., OperatorProcess]) -> None:
