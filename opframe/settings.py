@@ -38,6 +38,9 @@ class Settings(BaseSettings):
                                 "calls; 0 handles every change as soon as a worker is free.")
     burst_max_delay: float = Field(1.0, ge=0, description="Seconds a change in a burst may wait at most: an object "
                                    "that never stops changing is still handled this often.")
+    backlog_window: float = Field(60.0, gt=0, description="Seconds a kind's work queue may grow without emptying "
+                                  "before the operator logs that it is falling behind (once, with the figures) and "
+                                  "shows it in /metrics (opframe_workqueue_falling_behind) and /readyz.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_format: Literal["text", "json", "plain", "full"] = Field("text", description="Log line format.")
     kubeconfig: str | None = Field(None, description="Path of a kubeconfig; default: $KUBECONFIG, "

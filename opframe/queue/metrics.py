@@ -12,11 +12,15 @@ on read.
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 from collections.abc import Hashable
 from typing import Protocol
 
 from opframe.kube.clock import REAL_CLOCK, Clock
+from opframe.queue.backlog import Backlog, State, Transition
+
+logger = logging.getLogger("opframe.queue")
 
 #: The recorder keeps the most recent latencies for tests and reports; older ones live
 #: only in the sink's histograms, so a long-running operator's memory stays flat.
@@ -64,9 +68,13 @@ class QueueMetricsRecorder:
     (an add that only marks an item dirty while it is queued is not counted).
     """
 
-    def __init__(self, *, clock: Clock = REAL_CLOCK, sink: QueueMetricsSink | None = None) -> None:
+    def __init__(self, *, clock: Clock = REAL_CLOCK, sink: QueueMetricsSink | None = None, name: str = "",
+                 backlog: Backlog | None = None) -> None:
         self._clock = clock
         self._sink = sink
+        self.name = name
+        #: Whether the queue falls behind (backlog.py), fed the depth at each add and get; logged once per change.
+        self.backlog = backlog
         self._lock = threading.Lock()
         self._added_at: dict[Hashable, float] = {}
         self._started_at: dict[Hashable, float] = {}
@@ -85,6 +93,7 @@ class QueueMetricsRecorder:
         if self._sink is not None:
             self._sink.add()
             self._sink.depth(depth)
+        self._observe_backlog(depth)
 
     def on_get(self, item: Hashable) -> None:
         with self._lock:
@@ -97,6 +106,14 @@ class QueueMetricsRecorder:
         if self._sink is not None:
             self._sink.depth(depth)
             self._sink.queue_latency(latency)
+        self._observe_backlog(depth)
+
+    def _observe_backlog(self, depth: int) -> None:
+        if self.backlog is None:
+            return
+        transition = self.backlog.observe(depth)
+        if transition is not None:
+            log_backlog(self.name, transition, self.backlog.window)
 
     def on_done(self, item: Hashable) -> None:
         with self._lock:
@@ -124,3 +141,14 @@ class QueueMetricsRecorder:
         with self._lock:
             now = self._clock.now()
             return max((now - started for started in self._started_at.values()), default=0.0)
+
+
+def log_backlog(name: str, transition: Transition, window: float) -> None:
+    """The one log line of a queue's change of state, with its figures and the fix."""
+    if transition.state is State.BEHIND:
+        logger.warning("work queue %s is falling behind: %d keys waiting, %d %.0f s before, never empty for %.0f s; "
+                       "the workers cannot keep up: raise workers (OPFRAME_WORKERS) or make the handlers faster "
+                       "(workqueue_work_duration_seconds in /metrics)", name, transition.depth,
+                       transition.depth_a_window_ago, window, transition.nonempty_for)
+    else:
+        logger.info("work queue %s caught up: %d keys waiting", name, transition.depth)

@@ -254,3 +254,35 @@ def database_reachable(**_):
                        "opframe_relists_total", "opframe_watch_events_total",
                        "opframe_api_request_duration_seconds_bucket"):
             assert series in names, series
+
+
+def test_a_queue_falling_behind_is_logged_once_and_shown_in_metrics_and_readyz(
+        control_plane: ControlPlane, kube_client: KubeClient, namespace: str, journal: Journal,
+        tmp_path: Path) -> None:
+    """Issue 20, bad input: an informer that cannot keep up is said, once, with its figures."""
+    slow = tmp_path / "slow_operator.py"
+    slow.write_text(PRELUDE + '''
+@on.create("configmaps", labels={"app": "test"})
+def created(name, **_):
+    note(handler="create", name=name)
+    time.sleep(1.0)  # one worker, a second per object: it cannot keep up with two objects a second
+''')
+    port = free_port()
+    with OperatorProcess([slow], kubeconfig=control_plane.kubeconfig,
+                         args=["-n", namespace, "--health-port", str(port), "--workers", "1"],
+                         env={"JOURNAL": str(journal.path), "OPFRAME_BACKLOG_WINDOW": "4"}) as operator:
+        operator.wait_started()
+        for i in range(16):  # two a second for 8 s: the queue grows for twice the window
+            kube_client.create(CONFIGMAPS, configmap(namespace, f"b{i:02d}"))
+            time.sleep(0.5)
+        eventually(lambda: "is falling behind" in operator.output(), what="the falling-behind line", timeout=30)
+        code, body = _get(port, "/readyz?verbose")
+        assert code == 200 and "[+]queue-configmaps ok: falling behind: " in body, body
+        metrics = _get(port, "/metrics")[1]
+        assert 'opframe_workqueue_falling_behind{name="configmaps"} 1.0' in metrics, [
+            line for line in metrics.splitlines() if "falling" in line]
+        journal.wait_count(16, timeout=60, handler="create")  # the workers work it off
+        eventually(lambda: "caught up" in operator.output(), what="the caught-up line", timeout=30)
+        assert _get(port, "/readyz?verbose")[1].count("falling behind") == 0
+        lines = [line for line in operator.output().splitlines() if "falling behind" in line]
+        assert len(lines) == 1 and "OPFRAME_WORKERS" in lines[0], lines

@@ -37,6 +37,7 @@ from opframe.kube.credentials import ConnectionInfo
 from opframe.kube.resources import Resource
 from opframe.models.conversion import conversions
 from opframe.models.resource import RESOURCES
+from opframe.queue.backlog import Backlog
 from opframe.queue.bursts import Bursts
 from opframe.runtime.admission import configurations, policies
 from opframe.runtime.admission.authority import AuthorityError
@@ -239,7 +240,8 @@ class Operator:
                 self.metrics.watch_reflector(name, _stats_of(informer))
             self.controllers[resource] = Controller(
                 context, resource, handlers, informers, workers=self.settings.workers,
-                bursts=Bursts(window=self.settings.burst_window, max_delay=self.settings.burst_max_delay))
+                bursts=Bursts(window=self.settings.burst_window, max_delay=self.settings.burst_max_delay),
+                backlog=Backlog(window=self.settings.backlog_window))
         served = [(handler, resource) for handler, resource in admission if not policies.is_policy(handler)]
         try:  # cel= handlers: the API server enforces them; no webhook server for them alone
             self.admission_policies = policies.policies(
@@ -363,6 +365,12 @@ class Operator:
                 return None
             return check
 
+        def backlog_check(controller: Controller) -> Callable[[], str | Passed | None]:
+            def check() -> str | Passed | None:
+                detail = controller.backlog.detail() if controller.backlog is not None else None
+                return None if detail is None else Passed(detail)
+            return check
+
         def workers_check(controller: Controller) -> Callable[[], str | None]:
             def check() -> str | None:
                 if controller.active and not controller.queue.shutting_down and not controller.threads_alive():
@@ -380,6 +388,8 @@ class Operator:
             ("leader-election", lambda: "lost the lease" if self.lost_leadership.is_set() else None),
         ]
         readiness += [(f"watch-{i.name}", connected_check(i)) for i in self.informers.values()]
+        # A queue falling behind is shown, not failed: the replica still serves (and a restart would not help).
+        readiness += [(f"queue-{r.qualified_name}", backlog_check(c)) for r, c in self.controllers.items()]
         if self.webhooks is not None:
             readiness.append(("webhook-server", self.webhooks.reachable))
         probes_path: str | None = None

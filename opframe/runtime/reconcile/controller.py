@@ -61,8 +61,9 @@ from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
 from opframe.objects.diffs import same_essence
 from opframe.objects.patches import Patch
+from opframe.queue.backlog import Backlog
 from opframe.queue.bursts import Bursts
-from opframe.queue.metrics import NO_METRICS
+from opframe.queue.metrics import NO_METRICS, QueueMetrics, QueueMetricsRecorder
 from opframe.queue.ratelimiting import RateLimitingQueue
 from opframe.queue.workqueue import ShutDown
 from opframe.runtime.execution.filtering import FilterEvaluator
@@ -131,14 +132,18 @@ class _Reconcile:
 class Controller:
     def __init__(self, context: RuntimeContext, resource: Resource, handlers: list[Handler],
                  informers: Mapping[str | None, SharedIndexInformer], *, workers: int,
-                 bursts: Bursts | None = None) -> None:
+                 bursts: Bursts | None = None, backlog: Backlog | None = None) -> None:
         self.context = context
         self.resource = resource
         self.handlers = handlers
         self.informers = dict(informers)
         self.workers = workers
         self.name = resource.qualified_name
-        recorder = context.metrics.queue_recorder(self.name) if context.metrics is not None else NO_METRICS
+        #: Whether the queue falls behind the informer (queue/backlog.py): logged, in /metrics and /readyz.
+        self.backlog = backlog
+        recorder: QueueMetrics = (
+            context.metrics.queue_recorder(self.name, backlog) if context.metrics is not None
+            else QueueMetricsRecorder(name=self.name, backlog=backlog) if backlog is not None else NO_METRICS)
         self.queue: RateLimitingQueue[str] = RateLimitingQueue(name=self.name, metrics=recorder)
         #: When a key changing in quick succession is handled (queue/bursts.py); off unless given.
         self.bursts = bursts if bursts is not None else Bursts(window=0.0, max_delay=0.0)

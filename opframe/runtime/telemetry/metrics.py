@@ -31,6 +31,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from opframe.cache.reflector import ReflectorStats
+from opframe.queue.backlog import Backlog
+from opframe.queue.backlog import State as BacklogState
 from opframe.queue.metrics import QueueMetricsRecorder
 
 #: Handler and API latencies span milliseconds (a status patch) to minutes (a slow handler).
@@ -73,11 +75,17 @@ class _LiveCollector(Collector):
                                        labels=["name"])
         longest = GaugeMetricFamily("workqueue_longest_running_processor_seconds",
                                     "Seconds the longest running item has been processed.", labels=["name"])
+        behind = GaugeMetricFamily("opframe_workqueue_falling_behind", "1 while the work queue's depth has grown "
+                                   "for a backlog window without it emptying (the workers cannot keep up), else 0.",
+                                   labels=["name"])
         for name, recorder in self._metrics.queue_recorders():
             unfinished.add_metric([name], recorder.unfinished_work_seconds())
             longest.add_metric([name], recorder.longest_running_processor_seconds())
+            if recorder.backlog is not None:
+                behind.add_metric([name], 1.0 if recorder.backlog.state is BacklogState.BEHIND else 0.0)
         yield unfinished
         yield longest
+        yield behind
         families = {
             "watches": CounterMetricFamily("opframe_watch_restarts", "Watches re-opened without a relist.",
                                            labels=["resource"]),
@@ -133,8 +141,8 @@ class OperatorMetrics:
         self.admission_requests.labels(handlers, outcome).inc()
         self.admission_duration.labels(handlers).observe(seconds)
 
-    def queue_recorder(self, name: str) -> QueueMetricsRecorder:
-        recorder = QueueMetricsRecorder(sink=_QueueSink(self, name))
+    def queue_recorder(self, name: str, backlog: Backlog | None = None) -> QueueMetricsRecorder:
+        recorder = QueueMetricsRecorder(sink=_QueueSink(self, name), name=name, backlog=backlog)
         with self._lock:
             self._queues.append((name, recorder))
         return recorder
