@@ -13,8 +13,8 @@ in a fresh Python process (so RSS figures do not leak between them):
   - baseline: kubernetes.watch.Watch().stream with model deserialisation into a dict.
 
 * representations: what each way of keeping the N objects costs, on the objects as
-  listed (managedFields dropped): Python heap bytes per object (tracemalloc) against
-  the object's JSON size, and the time to encode one and decode it back. The dicts as
+  listed (managedFields dropped), each in a fresh process: RSS growth per object against
+  the object's JSON size, and the time to make one and decode it back. The dicts as
   parsed (the cache before issue 20), the dicts with every string interned, the JSON
   bytes (the cache now), and the JSON compressed with zlib.
 
@@ -29,7 +29,6 @@ import concurrent.futures
 import datetime
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,13 @@ def rss_bytes() -> int:
 
 
 def peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """This process's RSS high-water mark (VmHWM). Not getrusage's ru_maxrss: Linux keeps that across
+    exec, so a worker would report its parent's peak if that was higher."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 # -- the measured workers (run in child processes) ------------------------------------------
@@ -60,7 +65,10 @@ def worker_opframe_sync(kubeconfig: str, namespace: str, objects: int) -> dict[s
     configmaps = Resource("", "v1", "configmaps", "ConfigMap")
     before = rss_bytes()
     started = time.perf_counter()
-    informer = SharedIndexInformer(ResourceListerWatcher(client, configmaps, namespace=namespace))
+    # As the operator runs it: a streaming watch-list unless OPFRAME_WATCH_LIST says otherwise.
+    watch_list = os.environ.get("OPFRAME_WATCH_LIST", "true").lower() in ("1", "true", "yes")
+    informer = SharedIndexInformer(ResourceListerWatcher(client, configmaps, namespace=namespace),
+                                   use_watch_list=watch_list)
     informer.start()
     assert informer.wait_for_sync(timeout=600)
     elapsed = time.perf_counter() - started
@@ -68,7 +76,7 @@ def worker_opframe_sync(kubeconfig: str, namespace: str, objects: int) -> dict[s
     after = rss_bytes()
     informer.stop()
     return {"seconds": elapsed, "rss_growth": after - before, "peak_rss": peak_rss_bytes(),
-            "bytes_per_object": (after - before) / objects}
+            "bytes_per_object": (after - before) / objects, "watch_list": watch_list}
 
 
 def worker_baseline_sync(kubeconfig: str, namespace: str, objects: int) -> dict[str, Any]:
@@ -157,48 +165,49 @@ def _interned(value: Any) -> Any:
     return _sys.intern(value) if isinstance(value, str) else value
 
 
-def worker_representations(items_file: str, namespace: str, objects: int) -> dict[str, Any]:
-    """Heap bytes per object (tracemalloc) and encode/decode time, per representation."""
-    import tracemalloc
+#: The ways of keeping the objects measured by worker_representation: (keep one, decode one back).
+REPRESENTATIONS = ("dicts as parsed", "dicts, strings interned", "JSON bytes", "JSON bytes, zlib level 1")
+
+
+def worker_representation(items_file: str, name: str, objects: int) -> dict[str, Any]:
+    """In a fresh process: the RSS growth per object of keeping the listed objects one way, and the time
+    to make one and to decode one back. The objects are read first as one JSON line each (kept alive
+    throughout, so only the representation's own memory is counted)."""
     import zlib
 
     import orjson
 
-    raws = [orjson.dumps(item) for item in orjson.loads(Path(items_file).read_bytes())]
+    from opframe.cache.store import encode
+
+    raws = Path(items_file).read_bytes().splitlines()
     assert len(raws) == objects, len(raws)
-    json_bytes = sum(map(len, raws)) / objects
-    kinds: dict[str, tuple[Any, Any]] = {
+    keep, decode = {
         "dicts as parsed": (orjson.loads, None),
         "dicts, strings interned": (lambda raw: _interned(orjson.loads(raw)), None),
-        "JSON bytes": (lambda raw: orjson.dumps(orjson.loads(raw)), orjson.loads),
+        "JSON bytes": (lambda raw: encode(orjson.loads(raw)), orjson.loads),
         "JSON bytes, zlib level 1": (lambda raw: zlib.compress(orjson.dumps(orjson.loads(raw)), 1),
                                      lambda kept: orjson.loads(zlib.decompress(kept))),
-    }
-    figures: dict[str, Any] = {"json_bytes_per_object": json_bytes}
-    for name, (keep, decode) in kinds.items():
-        tracemalloc.start()
-        base = tracemalloc.get_traced_memory()[0]
+    }[name]
+    before = rss_bytes()
+    started = time.perf_counter()
+    kept = {i: keep(raw) for i, raw in enumerate(raws)}
+    keep_us = (time.perf_counter() - started) / objects * 1e6
+    growth = (rss_bytes() - before) / objects
+    decode_us = 0.0
+    if decode is not None:
         started = time.perf_counter()
-        kept = {i: keep(raw) for i, raw in enumerate(raws)}
-        keep_us = (time.perf_counter() - started) / objects * 1e6
-        heap = (tracemalloc.get_traced_memory()[0] - base) / objects
-        tracemalloc.stop()
-        decode_us = 0.0
-        if decode is not None:
-            started = time.perf_counter()
-            for value in kept.values():
-                decode(value)
-            decode_us = (time.perf_counter() - started) / objects * 1e6
-        figures[name] = {"heap_bytes_per_object": heap, "of_json": heap / json_bytes,
-                         "parse_and_keep_us": keep_us, "decode_us": decode_us}
-        del kept
-    return figures
+        for value in kept.values():
+            decode(value)
+        decode_us = (time.perf_counter() - started) / objects * 1e6
+    json_bytes = sum(map(len, raws)) / objects
+    return {"rss_bytes_per_object": growth, "of_json": growth / json_bytes, "parse_and_keep_us": keep_us,
+            "decode_us": decode_us}
 
 
 WORKERS = {
     "opframe-sync": worker_opframe_sync, "baseline-sync": worker_baseline_sync,
     "opframe-watch": worker_opframe_watch, "baseline-watch": worker_baseline_watch,
-    "representations": worker_representations,
+    "representation": worker_representation,
 }
 
 
@@ -206,7 +215,8 @@ WORKERS = {
 
 def run_worker(name: str, *args: str, tree: Path | None = None) -> dict[str, Any]:
     """Run one measurement in a fresh process; ``tree``: import opframe from that checkout instead."""
-    env = {**os.environ, "PYTHONPATH": str(tree)} if tree is not None else None
+    # The earlier tree as it ran: its operator's default was a LIST (watch_list false until issue 20).
+    env = {**os.environ, "PYTHONPATH": str(tree), "OPFRAME_WATCH_LIST": "false"} if tree is not None else None
     output = subprocess.run([sys.executable, __file__, "--worker", name, *args], check=True,
                             capture_output=True, text=True, timeout=1200, env=env)
     result: dict[str, Any] = json.loads(output.stdout.strip().splitlines()[-1])
@@ -262,11 +272,12 @@ def main() -> int:
         listed = client.list_all(configmaps, namespace="bench").items
         for item in listed:
             item.get("metadata", {}).pop("managedFields", None)
-        items_file = Path(kubeconfig).with_name("bench-items.json")
-        items_file.write_bytes(orjson.dumps(listed))
+        items_file = Path(kubeconfig).with_name("bench-items.jsonl")
+        items_file.write_bytes(b"\n".join(orjson.dumps(item) for item in listed))
         json_bytes = sum(len(orjson.dumps(item)) for item in listed) / len(listed)
         results["json_bytes_per_object"] = json_bytes
-        results["representations"] = run_worker("representations", str(items_file), "bench", str(len(listed)))
+        results["representations"] = {
+            name: run_worker("representation", str(items_file), name, str(len(listed))) for name in REPRESENTATIONS}
         for round_ in range(options.repeat):
             for name in ("opframe-watch", "baseline-watch", "opframe-sync", "baseline-sync"):
                 extra = [from_rv] if name.endswith("watch") else []
@@ -310,11 +321,10 @@ def main() -> int:
                 print(f"{label:34} before {figure['before']:12.2f} now {figure['now']:12.2f} "
                       f"now/before {figure['ratio']:.2f}")
     print(f"\nJSON size per object (as listed, managedFields dropped): {json_bytes:.0f} bytes")
-    print(f"{'representation':28} {'heap B/object':>14} {'x JSON':>7} {'parse+keep us':>14} {'decode us':>10}")
+    print(f"{'representation':28} {'RSS B/object':>13} {'x JSON':>7} {'parse+keep us':>14} {'decode us':>10}")
     for name, figure in results["representations"].items():
-        if isinstance(figure, dict):
-            print(f"{name:28} {figure['heap_bytes_per_object']:14.0f} {figure['of_json']:7.2f} "
-                  f"{figure['parse_and_keep_us']:14.1f} {figure['decode_us']:10.1f}")
+        print(f"{name:28} {figure['rss_bytes_per_object']:13.0f} {figure['of_json']:7.2f} "
+              f"{figure['parse_and_keep_us']:14.1f} {figure['decode_us']:10.1f}")
     out = HERE / "results" / f"{results['date']}-informer.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -57,8 +57,11 @@ class Settings(BaseSettings):
                                 "re-opened from its last resourceVersion (no relist). Default: "
                                 f"{DEFAULT_INACTIVITY_TIMEOUT:g} s "
                                 "(kube-apiserver bookmarks a watch about once a minute once its cache has moved on).")
-    watch_list: bool = Field(False, description="Use streaming watch-list (sendInitialEvents) for the "
-                                                "initial sync, falling back to LIST.")
+    watch_list: bool = Field(True, description="Sync the cache with a streaming watch-list (sendInitialEvents: "
+                             "objects one by one, never the whole collection in one answer), falling back to LIST "
+                             "where the API server does not stream; as client-go >= 1.35 (WatchListClient). "
+                             "false: always LIST, which kube-apiserver answers at resourceVersion 0 in one "
+                             "piece from its cache, whatever the page size.")
     default_backoff: float | None = Field(None, gt=0, description="Seconds before a failed handler without "
                                           "backoff= runs again (kopf's settings.execution.default_backoff). Unset: "
                                           "exponential with jitter, 1 s doubling up to 5 min.")

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from opframe.cache.store import Object, object_key
+from opframe.cache.store import Object, Packed, object_key
 
 
 class DeltaType(enum.Enum):
@@ -43,13 +43,14 @@ class DeletedFinalStateUnknown:
     """A tombstone: the object was deleted while we were not watching; ``obj`` is its last known state."""
 
     key: str
-    obj: Object | None
+    obj: Object | Packed | None
 
 
-DeltaObject = Object | DeletedFinalStateUnknown
+#: A dict, the same packed by the transform (the informer's), or a tombstone.
+DeltaObject = Object | Packed | DeletedFinalStateUnknown
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Delta:
     type: DeltaType
     object: DeltaObject
@@ -66,12 +67,12 @@ class FIFOClosedError(Exception):
     """``pop`` on a closed, empty FIFO."""
 
 
-Transform = Callable[[Object], Object]
+Transform = Callable[[Object], Object | Packed]
 Process = Callable[[list[Delta], bool], None]
 
 
 def delta_key(obj: DeltaObject) -> str:
-    if isinstance(obj, DeletedFinalStateUnknown):
+    if isinstance(obj, (DeletedFinalStateUnknown, Packed)):
         return obj.key
     return object_key(obj)
 
@@ -122,12 +123,20 @@ class DeltaFIFO:
                 return
             self._queue_action(DeltaType.DELETED, obj)
 
-    def replace(self, objects: Iterable[Object], resource_version: str = "") -> None:
+    def prepare(self, objects: Iterable[Object]) -> list[Object | Packed]:
+        """The transform applied ahead, as each page of a LIST arrives: the Reflector keeps what
+        this returns for ``replace``, which does not transform it again (a transform that packs
+        objects thus keeps a whole LIST packed, never as dicts at once)."""
+        if self._transform is None:
+            return list(objects)
+        return [self._transform(obj) for obj in objects]
+
+    def replace(self, objects: Iterable[Object | Packed], resource_version: str = "") -> None:
         """The whole current state: Replaced for each object, tombstones for what disappeared (2.6)."""
         with self._cond:
             keys: set[str] = set()
             for obj in objects:
-                key = object_key(obj)
+                key = delta_key(obj)
                 keys.add(key)
                 self._queue_action(self._replace_type, obj, transform=True)
             queued_deletions = 0
@@ -165,8 +174,8 @@ class DeltaFIFO:
         """``transform`` defaults to "not a Sync": a Replace emitted as Sync still brings new objects."""
         if transform is None:
             transform = kind is not DeltaType.SYNC
-        if transform and self._transform is not None and not isinstance(obj, DeletedFinalStateUnknown):
-            obj = self._transform(obj)
+        if transform and self._transform is not None and isinstance(obj, dict):
+            obj = self._transform(obj)  # not a tombstone, nor an object packed already (prepare)
         key = delta_key(obj)
         deltas = self._items.get(key)
         if deltas is None:
@@ -194,6 +203,8 @@ class DeltaFIFO:
                     return False
             key = self._queue.popleft()
             deltas = self._items.pop(key)
+            if not self._items:
+                self._items = {}  # a dict never shrinks: after a LIST of 100,000 keys, give its table back
             is_in_initial_list = self._initial_population_count > 0
             if is_in_initial_list:
                 self._initial_population_count -= 1

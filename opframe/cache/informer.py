@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from opframe.cache.fifo import DeletedFinalStateUnknown, Delta, DeltaFIFO, DeltaObject, DeltaType, delta_key
 from opframe.cache.listwatch import ListerWatcher
 from opframe.cache.reflector import Reflector
-from opframe.cache.store import NAMESPACE_INDEX, Indexer, IndexFunc, Object, index_by_namespace
+from opframe.cache.store import NAMESPACE_INDEX, Indexer, IndexFunc, Object, Packed, index_by_namespace, unpacked
 from opframe.kube.clock import REAL_CLOCK, Clock
 
 logger = logging.getLogger("opframe.informer")
@@ -79,9 +79,12 @@ class EventHandlerFuncs:
 
 @dataclasses.dataclass(frozen=True)
 class _Notification:
+    """What a handler hears; objects may be Packed here and are unpacked (each handler its own dict)
+    when delivered, so a buffer of 100,000 initial adds holds JSON bytes, not dicts."""
+
     kind: str  # "add", "update", "delete"
     new: DeltaObject | None = None
-    old: Object | None = None
+    old: Object | Packed | None = None
     is_in_initial_list: bool = False
 
 
@@ -148,15 +151,18 @@ class HandlerRegistration:
                     return
                 notification = self._buffer.popleft()
             try:
+                new = unpacked(notification.new)
                 if notification.kind == "add":
-                    assert isinstance(notification.new, dict)
-                    self.handler.on_add(notification.new, notification.is_in_initial_list)
+                    assert isinstance(new, dict)
+                    self.handler.on_add(new, notification.is_in_initial_list)
                 elif notification.kind == "update":
-                    assert isinstance(notification.new, dict) and notification.old is not None
-                    self.handler.on_update(notification.old, notification.new)
+                    assert isinstance(new, dict) and notification.old is not None
+                    self.handler.on_update(unpacked(notification.old), new)
                 else:
-                    assert notification.new is not None
-                    self.handler.on_delete(notification.new)
+                    if isinstance(new, DeletedFinalStateUnknown):
+                        new = DeletedFinalStateUnknown(new.key, unpacked(new.obj))
+                    assert new is not None
+                    self.handler.on_delete(new)
             except Exception:
                 key = delta_key(notification.new) if notification.new is not None else "?"
                 logger.exception("%s: handler %r failed on %s of %s", self._informer.name, self.handler,
@@ -177,7 +183,9 @@ class SharedIndexInformer:
         self._clock = clock
         self.default_resync_period = resync_period
         self.indexer = Indexer({NAMESPACE_INDEX: index_by_namespace, **(indexers or {})})
-        self.fifo = DeltaFIFO(known_objects=self.indexer, transform=transform, emit_replaced=True)
+        # Objects are packed as they arrive (after the transform): the FIFO, a LIST's pages and the
+        # cache hold JSON bytes; dicts live only while one is being handled.
+        self.fifo = DeltaFIFO(known_objects=self.indexer, transform=_packing(transform), emit_replaced=True)
         self.reflector = Reflector(lister_watcher, self.fifo, name=self.name, clock=clock,
                                    **reflector_options)
         self._registrations: list[HandlerRegistration] = []
@@ -202,8 +210,8 @@ class SharedIndexInformer:
             self._registrations.append(registration)
             if self._started:
                 registration.start()
-                for obj in self.indexer.list():
-                    registration.add(_Notification("add", obj, is_in_initial_list=True))
+                for packed in self.indexer.list_packed():
+                    registration.add(_Notification("add", packed, is_in_initial_list=True))
         return registration
 
     def remove_event_handler(self, registration: HandlerRegistration) -> None:
@@ -282,11 +290,14 @@ class SharedIndexInformer:
                 self._distribute(_Notification("delete", obj), sync=False)
                 continue
             assert not isinstance(obj, DeletedFinalStateUnknown)
-            old = self.indexer.get(obj)
-            if old is not None:
-                self.indexer.update(obj)
-                notification = _Notification("update", obj, old)
-                if _resource_version(old) != _resource_version(obj):
+            packed = obj if isinstance(obj, Packed) else Packed.of(obj)
+            old_raw = self.indexer.get_raw(packed.key)
+            if old_raw is not None:
+                self.indexer.update(packed, decoded=None if isinstance(obj, Packed) else obj)
+                notification = _Notification("update", obj, Packed(packed.key, old_raw))
+                # The same JSON is the same resourceVersion (a relist's unchanged object, a resync):
+                # compared as bytes, nothing decoded.
+                if old_raw != packed.raw:
                     self._distribute(notification, sync=False)
                 elif delta.type is DeltaType.SYNC:
                     self._distribute(notification, sync=True)
@@ -299,7 +310,7 @@ class SharedIndexInformer:
                         if registration.should_resync(now):
                             registration.add(notification)
             else:
-                self.indexer.add(obj)
+                self.indexer.add(packed, decoded=None if isinstance(obj, Packed) else obj)
                 self._distribute(_Notification("add", obj, is_in_initial_list=is_in_initial_list), sync=False)
 
     def _distribute(self, notification: _Notification, *, sync: bool) -> None:
@@ -334,9 +345,11 @@ class SharedIndexInformer:
         return f"<SharedIndexInformer {self.name}>"
 
 
-def _resource_version(obj: Object) -> str | None:
-    metadata = obj.get("metadata")
-    return metadata.get("resourceVersion") if isinstance(metadata, dict) else None
+def _packing(transform: Callable[[Object], Object] | None) -> Callable[[Object], Packed]:
+    """The FIFO's transform: the informer's (if any), then packed."""
+    if transform is None:
+        return Packed.of
+    return lambda obj: Packed.of(transform(obj))
 
 
 def wait_for_cache_sync(*has_synced: Callable[[], bool], timeout: float | None = None,

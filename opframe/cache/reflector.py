@@ -95,7 +95,10 @@ class ReflectorStore(Protocol):
     def add(self, obj: Object) -> None: ...
     def update(self, obj: Object) -> None: ...
     def delete(self, obj: Object) -> None: ...
-    def replace(self, objects: list[Object], resource_version: str) -> None: ...
+    def prepare(self, objects: list[Object]) -> list[Any]:
+        """What to keep of a LIST's page (or a streaming list's object) until ``replace``."""
+        ...
+    def replace(self, objects: list[Any], resource_version: str) -> None: ...
 
 
 class State(enum.Enum):
@@ -291,7 +294,7 @@ class Reflector:
         self.stats.last_activity = self._clock.now()
         return self._next(State.WATCH)
 
-    def _list_all(self, resource_version: str) -> tuple[list[Object], str]:
+    def _list_all(self, resource_version: str) -> tuple[list[Any], str]:
         """Every page; semantics 1.6 for page sizes and for a continue token that expired."""
         limit: int | None = self.page_size
         if resource_version not in ("", "0") and not self._paginated_result:
@@ -299,7 +302,7 @@ class Reflector:
         self.stats.last_attempt = self._clock.now()
         page = self.lister_watcher.list(resource_version=resource_version, limit=limit, continue_token=None)
         self.stats.last_activity = self._clock.now()
-        items = list(page.items)
+        items = self.store.prepare(page.items)
         list_rv = page.resource_version
         if page.continue_token and resource_version == "0":
             # Only a paged answer at "0" shows the watch cache is off; "" is always served
@@ -316,9 +319,9 @@ class Reflector:
                 self.stats.last_attempt = self._clock.now()
                 full = self.lister_watcher.list(resource_version=resource_version, limit=None,
                                                 continue_token=None)
-                return list(full.items), full.resource_version
+                return self.store.prepare(full.items), full.resource_version
             self.stats.last_activity = self._clock.now()
-            items.extend(page.items)
+            items.extend(self.store.prepare(page.items))
         return items, list_rv
 
     # -- WATCH ----------------------------------------------------------------------------
@@ -378,7 +381,7 @@ class Reflector:
             return self._next(State.LIST)
         return self._consume(stream, initial=[])
 
-    def _consume(self, stream: EventStream, *, initial: list[Object] | None) -> State:
+    def _consume(self, stream: EventStream, *, initial: list[Any] | None) -> State:
         """Apply a stream's events to the store until it ends; return the next state.
 
         ``initial`` is a list while a streaming list is still sending its initial events.
@@ -435,7 +438,7 @@ class Reflector:
         self.use_watch_list = False
         return self._next(State.LIST)
 
-    def _apply(self, kind: str, obj: dict[str, Any], initial: list[Object] | None) -> list[Object] | None:
+    def _apply(self, kind: str, obj: dict[str, Any], initial: list[Any] | None) -> list[Any] | None:
         metadata = obj["metadata"]
         resource_version = metadata["resourceVersion"]
         if not isinstance(resource_version, str):
@@ -455,7 +458,7 @@ class Reflector:
         if initial is not None:
             if kind != "ADDED":
                 raise ValueError(f"{kind} during the initial events of a streaming list")
-            initial.append(obj)
+            initial.extend(self.store.prepare([obj]))
             return initial
         if kind == "ADDED":
             self.store.add(obj)

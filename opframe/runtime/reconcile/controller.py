@@ -48,7 +48,7 @@ import orjson
 
 from opframe.cache.fifo import DeletedFinalStateUnknown, DeltaObject
 from opframe.cache.informer import SharedIndexInformer
-from opframe.cache.store import Indexer, object_key, split_key
+from opframe.cache.store import Indexer, object_key, split_key, unpacked
 from opframe.handlers.bookkeeping import Bookkeeping, ForeignBookkeeping
 from opframe.handlers.causes import Reason, detect
 from opframe.handlers.handler import CHANGE_KINDS, Handler, Kind
@@ -187,10 +187,11 @@ class Controller:
         self._notify("MODIFIED", new, changed=changed)
 
     def on_delete(self, obj: DeltaObject) -> None:
+        # The informer hands handlers dicts (unpacked); unpacked() only satisfies the types here.
         if isinstance(obj, DeletedFinalStateUnknown):
-            self._notify("DELETED", obj.obj, key=obj.key)
+            self._notify("DELETED", unpacked(obj.obj), key=obj.key)
         else:
-            self._notify("DELETED", obj)
+            self._notify("DELETED", unpacked(obj))
 
     def _notify(self, event_type: str | None, body: dict[str, Any] | None, key: str | None = None,
                 changed: bool = True) -> None:

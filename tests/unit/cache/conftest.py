@@ -181,6 +181,9 @@ class RecordingStore:
         self.log.append(("delete", self._key(obj), obj["metadata"]["resourceVersion"]))
         self.objects.pop(self._key(obj), None)
 
+    def prepare(self, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(objects)
+
     def replace(self, objects: list[dict[str, Any]], resource_version: str) -> None:
         self.log.append(("replace", resource_version, *sorted(self._key(obj) for obj in objects)))
         self.objects = {self._key(obj): obj for obj in objects}

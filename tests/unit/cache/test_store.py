@@ -266,3 +266,18 @@ def test_a_write_replaces_the_decoded_body_of_its_key() -> None:
     assert indexer.get_by_key("ns/a") == obj("a", rv="3")
     indexer.delete_key("ns/a")
     assert indexer.get_by_key("ns/a") is None
+
+
+def test_the_namespace_index_costs_nothing_until_asked_for_and_is_kept_right_after() -> None:
+    indexer = Indexer({NAMESPACE_INDEX: index_by_namespace, "app": by_app})
+    for i in range(10):
+        indexer.add(obj(f"o{i}", f"ns{i % 2}", app="web"))
+    assert NAMESPACE_INDEX not in indexer._indices and "app" in indexer._indices
+    assert indexer.index_keys(NAMESPACE_INDEX, "ns1") == [f"ns1/o{i}" for i in (1, 3, 5, 7, 9)]
+    indexer.add(obj("new", "ns2"))
+    indexer.delete_key("ns1/o1")
+    assert indexer.index_values(NAMESPACE_INDEX) == ["ns0", "ns1", "ns2"]
+    assert indexer.index_keys(NAMESPACE_INDEX, "ns1") == [f"ns1/o{i}" for i in (3, 5, 7, 9)]
+    indexer.replace([obj("only", "ns9")])
+    assert names(indexer.by_index(NAMESPACE_INDEX, "ns9")) == ["only"]
+    assert indexer.index_values(NAMESPACE_INDEX) == ["ns9"]
