@@ -105,3 +105,8 @@ bench-typed: venv
 .PHONY: bench
 bench: venv controlplane
 	$(BIN)/python bench/kopf_compare.py
+
+# S2 of `make bench` alone (the writer alone, opframe with bursts off, opframe, kopf), with where each call came from.
+.PHONY: bench-storm
+bench-storm: venv controlplane kopf-venv
+	$(BIN)/python bench/kopf_compare.py --only S2

@@ -77,8 +77,9 @@ def worker_opframe_sync(kubeconfig: str, namespace: str, objects: int) -> dict[s
     assert len(informer.indexer) == objects, len(informer.indexer)
     after = rss_bytes()
     informer.stop()
-    raws = [raw for key in informer.indexer.list_keys() if (raw := informer.indexer.get_raw(key)) is not None]
-    received = sum(map(len, raws)) / objects if raws else None  # None: an earlier tree's cache (dicts)
+    get_raw = getattr(informer.indexer, "get_raw", None)  # None: an earlier tree's cache (dicts)
+    raws = [raw for key in informer.indexer.list_keys() if (raw := get_raw(key)) is not None] if get_raw else []
+    received = sum(map(len, raws)) / objects if raws else None
     return {"seconds": elapsed, "rss_growth": after - before, "peak_rss": peak_rss_bytes(),
             "bytes_per_object": (after - before) / objects, "watch_list": watch_list,
             "json_bytes_received": received}

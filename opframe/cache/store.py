@@ -173,9 +173,8 @@ class Indexer:
             key, raw, body = object_key(obj), encode(obj), obj
         with self._lock:
             old_raw = self._items.get(key)
-            new_raw = raw
             self._reindex(key, None if old_raw is None else lambda: self._decode(key, old_raw, remember=False),
-                          lambda: body if body is not None else orjson.loads(new_raw))
+                          lambda: body if body is not None else orjson.loads(raw))
             self._items[key] = raw
             if body is not None:
                 self._remember(key, body)

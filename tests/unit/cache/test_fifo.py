@@ -16,7 +16,7 @@ from opframe.cache.fifo import (
     FIFOClosedError,
     delta_key,
 )
-from opframe.cache.store import Indexer
+from opframe.cache.store import Indexer, Packed
 
 JOIN_SECONDS = 2.0
 STILL_WAITING_SECONDS = 0.03
@@ -402,3 +402,23 @@ def test_2_9_an_add_before_any_replace_counts_as_populated() -> None:
     assert fifo.has_synced()
     fifo.replace([pod("b")], "10")  # not the first population any more
     assert fifo.has_synced()
+
+
+def test_2_4_prepare_applies_the_transform_ahead_and_replace_keeps_packed_objects_as_they_are() -> None:
+    calls: list[str] = []
+
+    def pack(obj: dict[str, Any]) -> Packed:
+        calls.append(obj["metadata"]["name"])
+        return Packed.of(obj)
+
+    fifo = DeltaFIFO(transform=pack)
+    page = fifo.prepare([pod("a", "1"), pod("b", "1")])  # as each page of a LIST arrives
+    assert calls == ["a", "b"] and all(isinstance(obj, Packed) for obj in page)
+    fifo.replace(page, "10")
+    assert calls == ["a", "b"]  # not transformed again
+    (delta,) = fifo.deltas("ns/a")
+    assert delta.type is DeltaType.REPLACED and isinstance(delta.object, Packed)
+    assert delta.object.unpack() == pod("a", "1")
+    fifo.replace([], "11")  # a's pending Packed becomes its tombstone's last state
+    assert isinstance(fifo.deltas("ns/a")[-1].object, DeletedFinalStateUnknown)
+    assert DeltaFIFO().prepare([pod("c")]) == [pod("c")]  # no transform: the objects as they are
