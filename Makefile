@@ -83,6 +83,12 @@ bench-informer: venv controlplane
 bench-operator: venv controlplane
 	$(BIN)/python bench/operator_runtime.py --rate 50 --seconds 20
 
+# 100,000 objects of a custom resource: opframe's operator (sync, memory, idle CPU, latency, a standby
+# replica, a relist after 410) against client-go (bench/goprobe, built with Go on first use) and kopf.
+.PHONY: bench-scale
+bench-scale: venv controlplane
+	$(BIN)/python bench/scale.py
+
 .PHONY: bench-failover
 bench-failover: venv controlplane
 	$(BIN)/python bench/leader_failover.py --kills 10

@@ -340,11 +340,19 @@ class Bench:
         self.clear(namespace)
         return result
 
-    def s2(self, framework: str | None, count: int = 1000, updates: int = 20) -> dict[str, Any]:
-        """The update storm; with ``framework=None`` the writer alone, with no operator running."""
+    def s2(self, framework: str | None, count: int = 1000, updates: int = 20,
+           bare_watch: bool = False) -> dict[str, Any]:
+        """The update storm; with ``framework=None`` the writer alone, with no operator running (and with
+        ``bare_watch``, beside a process that only watches the objects: what watching alone costs)."""
         namespace = self.namespace(f"s2-{framework or 'writer'}")
         self.create_objects(namespace, count)
         operator = self.start(framework, "storm", namespace) if framework else None
+        watcher = None
+        if bare_watch:
+            watcher_journal = self.workdir / f"bare-watch-{namespace}.jsonl"
+            watcher = subprocess.Popen([sys.executable, __file__, "--bare-watch", namespace, str(watcher_journal)],
+                                       env={**os.environ, "KUBECONFIG": str(self.kubeconfig)})
+            wait_for(watcher_journal.exists, 60, "S2 bare watch started")
         try:
             if operator:
                 wait_for(lambda: len({e[0] for e in operator.entries()}) >= count, 900, f"S2 {framework} create")
@@ -376,6 +384,9 @@ class Bench:
         finally:
             if operator:
                 operator.stop()
+            if watcher is not None:
+                watcher.terminate()
+                watcher.wait(30)
             self.clear(namespace)
 
     def s3(self, framework: str, rate: float = 50.0, seconds: float = 60.0) -> dict[str, Any]:
@@ -540,25 +551,34 @@ def run_scenarios(bench: Bench, runs: dict[str, Any], sizes: list[int], scale: l
                 runs.setdefault(scenario, {})[framework] = run()
 
 
-def storm_study(workdir: Path, count: int, out: Path) -> int:
-    """S2 alone (the writer alone, then each framework), with each framework's call breakdown."""
+def storm_study(workdir: Path, count: int, out: Path, windows: list[float]) -> int:
+    """S2 alone (the writer alone and beside a bare watch, then each framework), with each framework's
+    call breakdown; opframe also with bursts off and with each of ``windows`` as its burst_window."""
     from opframe.testing import ControlPlane
 
     with ControlPlane() as plane:
         bench = Bench.on(plane, workdir)
-        runs = {"writer_alone": bench.s2(None, count=count)}
+        runs = {"writer_alone": bench.s2(None, count=count),
+                "writer_beside_a_bare_watch": bench.s2(None, count=count, bare_watch=True)}
         os.environ["OPFRAME_BURST_WINDOW"] = "0"  # opframe before bursts: every change handled when a worker is free
         try:
             runs["opframe, bursts off"] = bench.s2("opframe", count=count)
         finally:
             del os.environ["OPFRAME_BURST_WINDOW"]
+        for window in windows:
+            os.environ["OPFRAME_BURST_WINDOW"] = str(window)
+            try:
+                runs[f"opframe, burst_window {window:g}"] = bench.s2("opframe", count=count)
+            finally:
+                del os.environ["OPFRAME_BURST_WINDOW"]
         for framework in ("opframe", "kopf"):
             runs[framework] = bench.s2(framework, count=count)
     out.write_text(json.dumps({"date": datetime.date.today().isoformat(), "objects": count, "runs": runs}, indent=2))
-    print(f"S2 storm, {count} objects x 20 updates; the writer alone: {runs['writer_alone']['writes_seconds']:.1f} s")
-    for framework in ("opframe, bursts off", "opframe", "kopf"):
+    print(f"S2 storm, {count} objects x 20 updates; the writer alone: {runs['writer_alone']['writes_seconds']:.1f} s, "
+          f"beside a bare watch: {runs['writer_beside_a_bare_watch']['writes_seconds']:.1f} s")
+    for framework in [name for name in runs if not name.startswith("writer")]:
         run = runs[framework]
-        print(f"{framework:20} converged in {run['seconds_to_converge']:.1f} s "
+        print(f"{framework:28} converged in {run['seconds_to_converge']:.1f} s "
               f"(x{run['seconds_to_converge'] / runs['writer_alone']['writes_seconds']:.2f} the writer alone), "
               f"{run['handler_calls']} calls: {run['breakdown']}")
     print(f"written to {out.relative_to(ROOT)}")
@@ -573,6 +593,8 @@ def main() -> int:
                         help="keep the runs of a run that stopped early (its partial results file) and do the rest "
                              "on a fresh control plane; the results say which scenarios came from which")
     parser.add_argument("--only", choices=["S2"], help="run only this scenario (a study; no summary table)")
+    parser.add_argument("--storm-windows", type=float, nargs="*", default=[],
+                        help="with --only S2: opframe also with these burst_window values")
     parser.add_argument("--bare-watch", nargs=2, metavar=("NAMESPACE", "JOURNAL"), help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.bare_watch:
@@ -610,7 +632,8 @@ def main() -> int:
     out = HERE / "results" / f"{results['date']}{'-quick' if quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     if options.only == "S2":
-        return storm_study(workdir, 100 if quick else 1000, out.with_name(f"{results['date']}-storm.json"))
+        return storm_study(workdir, 100 if quick else 1000, out.with_name(f"{results['date']}-storm.json"),
+                           options.storm_windows)
     with ControlPlane() as plane:
         bench = Bench.on(plane, workdir)
         runs = results["runs"]

@@ -12,7 +12,10 @@ Invariants:
   buffer: a slow handler never blocks the watch or the other handlers (4.4);
 * a handler that raises is logged and gets its next notification (4.4);
 * an update whose old and new resourceVersion are equal is a resync, delivered only
-  to handlers whose resync period is due (4.2);
+  to handlers whose resync period is due (4.2); it is told by the packed JSON being
+  equal (the resourceVersion is in it), with nothing decoded;
+* objects travel packed (store.Packed: JSON bytes) from the FIFO's transform to the
+  Indexer; each handler gets them unpacked, a dict of its own, when delivered;
 * a handler added after start first receives an add for every cached object (4.5);
 * a handler has synced when the informer has synced and it has handled every
   add of the initial list (4.6).
