@@ -7,7 +7,8 @@ is processed once per pop with its whole story, oldest delta first.
 Invariants:
 
 * a key is in ``_queue`` exactly when it is in ``_items``, and at most once (2.1);
-* ``_items[key]`` is never an empty list;
+* ``_items[key]`` is one Delta, or a list of two or more (a LIST of 100,000 keys makes
+  no list per key: 80 bytes each that the allocator would keep after the pops);
 * only a trailing pair of Deleted deltas is ever merged (2.3): the newer is kept if
   the older is a tombstone, else the older;
 * ``pop`` calls ``process`` while holding the lock, as client-go does, so that the
@@ -95,7 +96,7 @@ class DeltaFIFO:
         self._transform = transform
         self._replace_type = DeltaType.REPLACED if emit_replaced else DeltaType.SYNC
         self._cond = threading.Condition()
-        self._items: dict[str, list[Delta]] = {}
+        self._items: dict[str, Delta | list[Delta]] = {}
         self._queue: collections.deque[str] = collections.deque()
         self._populated = False
         self._initial_population_count = 0
@@ -143,7 +144,7 @@ class DeltaFIFO:
             for key, deltas in list(self._items.items()):
                 if key in keys:
                     continue
-                newest = deltas[-1].object
+                newest = (deltas[-1] if isinstance(deltas, list) else deltas).object
                 last_known = newest.obj if isinstance(newest, DeletedFinalStateUnknown) else newest
                 queued_deletions += 1
                 self._queue_action(DeltaType.DELETED, DeletedFinalStateUnknown(key, last_known))
@@ -177,13 +178,15 @@ class DeltaFIFO:
         if transform and self._transform is not None and isinstance(obj, dict):
             obj = self._transform(obj)  # not a tombstone, nor an object packed already (prepare)
         key = delta_key(obj)
-        deltas = self._items.get(key)
-        if deltas is None:
-            self._items[key] = [Delta(kind, obj)]
+        queued = self._items.get(key)
+        if queued is None:
+            self._items[key] = Delta(kind, obj)
             self._queue.append(key)
         else:
+            deltas = queued if isinstance(queued, list) else [queued]
             deltas.append(Delta(kind, obj))
             _deduplicate(deltas)
+            self._items[key] = deltas if len(deltas) > 1 else deltas[0]
         self._cond.notify()
 
     # -- the consumer (the informer) --------------------------------------------------------
@@ -202,7 +205,8 @@ class DeltaFIFO:
                 if not self._cond.wait(timeout):
                     return False
             key = self._queue.popleft()
-            deltas = self._items.pop(key)
+            queued = self._items.pop(key)
+            deltas = queued if isinstance(queued, list) else [queued]
             if not self._items:
                 self._items = {}  # a dict never shrinks: after a LIST of 100,000 keys, give its table back
             is_in_initial_list = self._initial_population_count > 0
@@ -231,7 +235,8 @@ class DeltaFIFO:
 
     def deltas(self, key: str) -> list[Delta]:
         with self._cond:
-            return list(self._items.get(key, ()))
+            queued = self._items.get(key)
+            return [] if queued is None else list(queued) if isinstance(queued, list) else [queued]
 
     @property
     def lock(self) -> threading.Condition:

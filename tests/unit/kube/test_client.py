@@ -79,3 +79,16 @@ def test_retry_honours_retry_after_up_to_a_cap() -> None:
 ])
 def test_only_safe_retries_are_made(method: str, error: BaseException, retried: bool) -> None:
     assert _retryable(method)(_state(error)) is retried
+
+
+@pytest.mark.parametrize("read_size", [1, 7, 64, 2**16])
+def test_lines_split_across_reads_are_joined_and_a_last_line_without_newline_counts(
+        read_size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import opframe.kube.client as client_module
+
+    monkeypatch.setattr(client_module, "STREAM_READ_SIZE", read_size)
+    lines = [b'{"type":"ADDED","object":{"metadata":{"name":"o%d","resourceVersion":"%d"}}}' % (i, i)
+             for i in range(20)]
+    body = b"\n".join(lines[:10]) + b"\n \n\r\n" + b"\n".join(lines[10:])  # blank lines; no newline at the end
+    events = list(_stream(body))
+    assert [e.object["metadata"]["name"] for e in events] == [f"o{i}" for i in range(20)]
