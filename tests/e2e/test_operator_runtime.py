@@ -192,7 +192,7 @@ def test_a_burst_of_50_updates_during_a_slow_handler_leads_to_at_most_2_more_cal
 def test_a_storm_of_updates_is_handled_when_it_stops_and_lone_changes_at_once(
         kube_client: KubeClient, namespace: str, journal: Journal,
         operator_factory: Callable[..., OperatorProcess]) -> None:
-    # A window of 2 s (default 0.1 s) keeps the storm one burst on CI's noisy cores, and makes waiting
+    # A window of 2 s (default 0.25 s) keeps the storm one burst on CI's noisy cores, and makes waiting
     # for it (2 s) tell from handling at once (milliseconds).
     operator_factory('''
     @on.startup()
