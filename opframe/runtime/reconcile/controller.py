@@ -183,7 +183,9 @@ class Controller:
     def on_update(self, old: dict[str, Any], new: dict[str, Any]) -> None:
         # Decided here, once, before the queue: a change outside the essence (our own write's echo,
         # status alone, a new resourceVersion) is no change for bursts; the key is queued at once.
-        changed = not same_essence(old, new, own_prefix=self.context.bookkeeping.own_prefix, include=self._include)
+        # Only bursts ask: with them off (burst_window 0) the essences are not compared at all.
+        changed = not self.bursts.window or not same_essence(
+            old, new, own_prefix=self.context.bookkeeping.own_prefix, include=self._include)
         self._notify("MODIFIED", new, changed=changed)
 
     def on_delete(self, obj: DeltaObject) -> None:
