@@ -12,7 +12,12 @@ Written as a state machine with one step function. States and transitions::
      +--error--> BACKOFF -> LIST
 
     WATCH_LIST (streaming list, if enabled) --initial-events-end--> WATCH (same stream)
-         \\--any error before the end--> LIST (the first plain list: no wait; plain LIST from then on)
+         \\--any error before the end of the first one--> LIST (no wait; plain LIST from then on)
+         \\--a passing error in a relist--> BACKOFF -> WATCH_LIST;  refused in a relist --> BACKOFF -> LIST
+
+While streaming lists are on, every (re)list is one: each arrow to LIST above leads to
+WATCH_LIST instead, so a relist after a 410 streams its objects (and the store packs each as
+it arrives) rather than decoding one unpaged LIST of them all at once.
 
 The one backoff rule, decided in ``_next`` and nowhere else: going (back) to LIST always
 waits one backoff delay first, except the very first LIST; re-opening a WATCH waits one
@@ -343,8 +348,11 @@ class Reflector:
     def _open(self, *, send_initial_events: bool) -> EventStream:
         timeout = self._watch_timeout()
         self.stats.last_attempt = self._clock.now()
+        resource_version = self.last_sync_resource_version
+        if send_initial_events and self._resource_version_unavailable:
+            resource_version = ""
         stream = self.lister_watcher.watch(
-            resource_version=self.last_sync_resource_version or None,
+            resource_version=resource_version or None,
             timeout_seconds=timeout, inactivity_timeout=self._read_timeout(timeout),
             send_initial_events=send_initial_events,
         )
@@ -371,15 +379,32 @@ class Reflector:
         return self._consume(stream, initial=None)
 
     def _step_watch_list(self) -> State:
+        if self.last_sync_resource_version:
+            self.stats.relists += 1
         try:
             stream = self._open(send_initial_events=True)
         except _Stop:
             raise
         except (errors.KubeError, OSError) as exc:
-            logger.info("%s: streaming list failed (%s); falling back to LIST", self.name, exc)
-            self.use_watch_list = False
-            return self._next(State.LIST)
+            return self._watch_list_failed(exc)
         return self._consume(stream, initial=[])
+
+    def _watch_list_failed(self, error: BaseException | None) -> State:
+        """A streaming list failed before its initial events ended (``error`` None: the stream ended).
+
+        The first one falls back to plain LIST for good, at once (client-go: making progress is
+        better than deadlocking). A relist that failed for a passing reason (the connection, a
+        stall, an early end, 429, a server error, a resourceVersion the server no longer or not
+        yet has) streams again after one backoff delay; one the server refused lists from then on.
+        """
+        if self.last_sync_resource_version and _passing(error):
+            if isinstance(error, errors.ApiError) and (_is_expired(error) or _is_too_large_resource_version(error)):
+                self._resource_version_unavailable = True  # ask for the newest state (semantics 1.7)
+            return self._next(State.LIST, error=error)
+        logger.info("%s: streaming list failed (%s); falling back to LIST", self.name,
+                    error or "the stream ended before its initial events")
+        self.use_watch_list = False
+        return self._next(State.LIST)
 
     def _consume(self, stream: EventStream, *, initial: list[Any] | None) -> State:
         """Apply a stream's events to the store until it ends; return the next state.
@@ -397,9 +422,7 @@ class Reflector:
                 if event.type == "ERROR":
                     error = errors.from_status(event.object)
                     if initial is not None:
-                        logger.info("%s: streaming list failed (%s); falling back to LIST", self.name, error)
-                        self.use_watch_list = False
-                        return self._next(State.LIST)
+                        return self._watch_list_failed(error)
                     return self._stream_error(error)
                 try:
                     initial = self._apply(event.type, event.object, initial)
@@ -421,7 +444,7 @@ class Reflector:
         if isinstance(cause, errors.WatchStalledError):
             self.stats.stalls += 1
         if initial is not None:
-            return self._fall_back_to_list()
+            return self._watch_list_failed(cause)
         run = _WatchRun(started, self._clock.now(), count, cause)
         if isinstance(cause, errors.WatchStalledError):
             logger.warning("%s: %s; re-opening the watch from resourceVersion %s", self.name, cause,
@@ -433,11 +456,6 @@ class Reflector:
         self.stats.rewatches += 1
         return self._next(State.WATCH, watch=run)
 
-    def _fall_back_to_list(self) -> State:
-        logger.info("%s: streaming list ended before its initial events; falling back to LIST", self.name)
-        self.use_watch_list = False
-        return self._next(State.LIST)
-
     def _apply(self, kind: str, obj: dict[str, Any], initial: list[Any] | None) -> list[Any] | None:
         metadata = obj["metadata"]
         resource_version = metadata["resourceVersion"]
@@ -448,6 +466,7 @@ class Reflector:
             if initial is not None and (metadata.get("annotations") or {}).get(
                     INITIAL_EVENTS_END_ANNOTATION) == "true":
                 self.store.replace(initial, resource_version)
+                self._resource_version_unavailable = False
                 initial = None
             if initial is None:  # during the initial events the store is not at this RV yet
                 self.last_sync_resource_version = resource_version
@@ -494,6 +513,7 @@ class Reflector:
           between any two list-and-watch rounds (semantics 1.3). The one immediate retry at
           RV "" after a LIST answered 410 (1.7) happens inside that LIST step and is no
           transition;
+        * while streaming lists are on, a (re)list is a WATCH_LIST, under the same rule;
         * the first WATCH after a successful LIST is opened at once;
         * re-opening a WATCH waits one backoff delay when the previous watch was unhealthy:
           it failed with an error of any kind (opening it, or an ERROR event in it), or it
@@ -519,6 +539,8 @@ class Reflector:
             self._on_watch_error(error)
         first_list = self.stats.lists == 0 and not self.last_sync_resource_version
         wait = not first_list if to is State.LIST else error is not None
+        if to is State.LIST and self.use_watch_list:
+            to = State.WATCH_LIST  # every (re)list streams while streaming lists are on
         if not wait:
             return to
         self._after_backoff = to
@@ -551,6 +573,16 @@ class Reflector:
             logger.info("%s: %s", self.name, error)
         else:
             logger.error("%s: %s", self.name, error)
+
+
+def _passing(error: BaseException | None) -> bool:
+    """An error that says nothing against trying the same request again later."""
+    if error is None or isinstance(error, (errors.TransportError, OSError)):
+        return True
+    if isinstance(error, errors.ApiError):
+        return (isinstance(error, errors.TooManyRequests) or error.code >= 500 or _is_expired(error)
+                or _is_too_large_resource_version(error))
+    return False
 
 
 def _is_expired(error: errors.ApiError) -> bool:

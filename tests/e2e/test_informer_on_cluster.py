@@ -162,13 +162,17 @@ def test_stalled_watch_hits_the_inactivity_timeout_and_resumes(control_plane: Co
             informer.stop()
 
 
+@pytest.mark.parametrize("watch_list", [False, True], ids=["list", "watch-list"])
 def test_compacted_resource_version_relists_and_delivers_tombstones(
-        control_plane: ControlPlane, kube_client: KubeClient, proxy: ChaosProxy, namespace: str) -> None:
+        control_plane: ControlPlane, kube_client: KubeClient, proxy: ChaosProxy, namespace: str,
+        watch_list: bool) -> None:
+    """With streaming lists on (the operator's default), the relist streams too: no LIST at all."""
     for name in ("keep", "gone-1", "gone-2"):
         kube_client.create(CONFIGMAPS, _configmap(namespace, name))
     recorder = Recorder()
     with _client(control_plane, proxy.url) as client:
-        informer = SharedIndexInformer(ResourceListerWatcher(client, CONFIGMAPS, namespace=namespace))
+        informer = SharedIndexInformer(ResourceListerWatcher(client, CONFIGMAPS, namespace=namespace),
+                                       use_watch_list=watch_list)
         try:
             _start(informer, recorder)
             proxy.refuse()  # the operator is cut off ...
@@ -186,7 +190,10 @@ def test_compacted_resource_version_relists_and_delivers_tombstones(
                               <= recorder.keys("delete-tombstone"), timeout=60)
             recorder.wait_for(lambda: f"{namespace}/new" in recorder.keys("add"))
             recorder.wait_for(lambda: f"{namespace}/keep" in recorder.keys("update"))
-            assert informer.reflector.stats.relists >= 1
+            stats = informer.reflector.stats
+            assert stats.relists >= 1
+            assert stats.lists == (0 if watch_list else 1 + stats.relists), stats
+            assert informer.reflector.use_watch_list is watch_list
             assert sorted(informer.indexer.list_keys()) == [f"{namespace}/keep", f"{namespace}/new"]
         finally:
             informer.stop()

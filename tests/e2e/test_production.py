@@ -286,3 +286,48 @@ def created(name, **_):
         assert _get(port, "/readyz?verbose")[1].count("falling behind") == 0
         lines = [line for line in operator.output().splitlines() if "falling behind" in line]
         assert len(lines) == 1 and "OPFRAME_WORKERS" in lines[0], lines
+
+
+def test_events_dropped_while_a_worker_is_busy_are_said_and_counted(
+        control_plane: ControlPlane, kube_client: KubeClient, namespace: str, journal: Journal,
+        tmp_path: Path) -> None:
+    """Issue 20, bad input: memory pressure never drops events silently. An on.event handler holds
+    its object's worker while more than MAX_EVENTS_PER_KEY watch events arrive for that object:
+    the oldest are dropped (so memory stays bounded), and the drop is logged with its count and
+    counted in /metrics."""
+    from opframe.runtime.reconcile.notices import MAX_EVENTS_PER_KEY
+
+    release = tmp_path / "release"
+    source = tmp_path / "events_operator.py"
+    source.write_text(PRELUDE + f'''
+@on.event("configmaps", labels={{"app": "test"}})
+def seen(name, event, **_):
+    note(handler="event", name=name, n=(event["object"].get("data") or {{}}).get("n"))
+    while not os.path.exists({str(release)!r}):
+        time.sleep(0.05)
+''')
+    port = free_port()
+    extra = 40
+    with OperatorProcess([source], kubeconfig=control_plane.kubeconfig,
+                         args=["-n", namespace, "--health-port", str(port)],
+                         env={"JOURNAL": str(journal.path)}) as operator:
+        operator.wait_started()
+        kube_client.create(CONFIGMAPS, configmap(namespace, "busy"))
+        journal.wait_count(1, handler="event", name="busy")  # its worker now waits for the release
+        for n in range(MAX_EVENTS_PER_KEY + extra):
+            kube_client.patch(CONFIGMAPS, "busy", {"data": {"n": str(n)}}, namespace=namespace)
+        last = str(MAX_EVENTS_PER_KEY + extra - 1)
+        time.sleep(1.0)  # the watch delivers the last events
+        release.touch()
+        journal.wait_for(lambda: any(e.get("n") == last for e in journal.entries(handler="event")),
+                         timeout=60, what="the last change seen by the event handler")
+        lines = [line for line in operator.output().splitlines() if "were not given to on.event" in line]
+        assert len(lines) == 1, lines
+        dropped = int(lines[0].split(" watch events were not given")[0].rsplit(" ", 1)[-1])
+        assert dropped == extra, (dropped, lines)
+        seen = [e["n"] for e in journal.entries(handler="event", name="busy")]
+        # the first call, then the newest MAX_EVENTS_PER_KEY changes, in order, none twice
+        assert seen[1:] == [str(n) for n in range(extra, MAX_EVENTS_PER_KEY + extra)], (len(seen), seen[:3])
+        metrics = _get(port, "/metrics")[1]
+        assert f'opframe_watch_events_dropped_total{{resource="configmaps"}} {float(extra)}' in metrics, [
+            line for line in metrics.splitlines() if "dropped" in line]

@@ -75,7 +75,7 @@ from opframe.runtime.execution.stopping import DaemonStoppingReason
 from opframe.runtime.reconcile import planner
 from opframe.runtime.reconcile.daemons import DaemonKeeper
 from opframe.runtime.reconcile.indexes import OperatorIndexes
-from opframe.runtime.reconcile.notices import Notices
+from opframe.runtime.reconcile.notices import MAX_EVENTS_PER_KEY, Notices
 from opframe.runtime.reconcile.planner import Plan
 from opframe.runtime.reconcile.timers import Timers, TimerSchedule
 from opframe.runtime.reconcile.writer import ObjectWriter
@@ -204,7 +204,10 @@ class Controller:
             key = object_key(body)
         if not self.context.namespace_matches(split_key(key)[0]):
             return
-        self.notices.record(key, event_type, body)
+        if event_type == "DELETED" and body is not None:
+            self.notices.record_deleted(key, body)
+        if self.notices.keep_events and body is not None:
+            self.notices.record_event(key, event_type, orjson.dumps(body))
         delay = self.bursts.change(key) if changed else 0.0
         if delay > 0:
             self.queue.add_after(key, delay)
@@ -241,9 +244,10 @@ class Controller:
                 (key, raw) for key in keys if (raw := self.cached_raw(key)) is not None),
                 memo_for=self.kwargs.memo_for)
         for key in keys:
-            if self.notices.keep_events:
+            raw = self.cached_raw(key) if self.notices.keep_events else None
+            if raw is not None:
                 # The cache's objects are on.event's initial listing (kopf: type None), also after a takeover.
-                self.notices.record(key, None, self.cached(key))
+                self.notices.record_event(key, None, raw)
             self.queue.add(key)
         for index in range(self.workers):
             for target, kind in ((self._work_loop, "worker"), (self._finish_loop, "finisher")):
@@ -297,6 +301,16 @@ class Controller:
 
     # -- reconcile ------------------------------------------------------------------------------
 
+    def _report_dropped(self, key: str, dropped: int) -> None:
+        """Events for on.event handlers beyond the per-object bound were dropped (the oldest first):
+        said once per visit of the key, and counted in /metrics."""
+        object_logger(key).warning(
+            "%d watch events were not given to on.event handlers: more than %d arrived while this object's "
+            "worker was busy, and the oldest were dropped; a slow handler of this kind holds the worker "
+            "(make it faster or async, or raise the workers)", dropped, MAX_EVENTS_PER_KEY)
+        if self.context.metrics is not None:
+            self.context.metrics.events_dropped.labels(self.name).inc(dropped)
+
     def _warn_unadopted(self, key: str, body: Mapping[str, Any]) -> None:
         unadopted = self.context.unadopted
         if unadopted is not None and unadopted.diff_base(body) is not None:
@@ -312,10 +326,12 @@ class Controller:
             self.queue.add_after(key, settling)
             return False
         notices = self.notices.take(key)
+        if notices.dropped_events:
+            self._report_dropped(key, notices.dropped_events)
         raw = self.cached_raw(key)
         self.context.indexes.refresh(self.resource, key, raw, memo=self.kwargs.memo_for(key) if raw else None)
-        for event_type, event_body in notices.events:
-            self.invoker.run_event_handlers(key, event_type, orjson.dumps(event_body))
+        for event_type, event_raw in notices.events:
+            self.invoker.run_event_handlers(key, event_type, event_raw)
         if raw is None:
             self._on_gone(key, notices.deleted_body)
             return False
@@ -456,7 +472,7 @@ class Controller:
             self.writer.apply(key, patch)
             object_logger(key).info("released the finalizer of an object that no longer matches any handler")
         except errors.Conflict:
-            self.notices.record(key, "DELETED", fresh)  # try again with its state then
+            self.notices.record_deleted(key, fresh)  # try again with its state then
             self.queue.add_after(key, CONFLICT_RETRY_DELAY)
         except errors.NotFound:
             pass

@@ -4,7 +4,9 @@ The informer's notification thread only records here and enqueues the key; it ru
 no user code. A worker that takes the key takes its notices with it, in one step:
 
 * the watch events, in order, for ``on.event`` handlers (only recorded when the kind
-  has some); at most ``MAX_EVENTS_PER_KEY`` are kept, the oldest dropped first;
+  has some), each as its object's JSON (a tenth of a decoded body's memory: at start-up
+  every cached object is one); at most ``MAX_EVENTS_PER_KEY`` are kept, the oldest
+  dropped first, with a count the controller reports;
 * the object's last known body when it was deleted, for optional delete handlers and
   for releasing a finalizer on an object that left the watch.
 
@@ -25,7 +27,8 @@ MAX_EVENTS_PER_KEY = 1000
 
 @dataclasses.dataclass
 class KeyNotices:
-    events: list[tuple[str | None, dict[str, Any]]] = dataclasses.field(default_factory=list)
+    #: (event type, the object's JSON); kopf's type None for the initial listing.
+    events: list[tuple[str | None, bytes]] = dataclasses.field(default_factory=list)
     dropped_events: int = 0
     deleted_body: dict[str, Any] | None = None
 
@@ -36,19 +39,21 @@ class Notices:
         self._lock = threading.Lock()
         self._by_key: dict[str, KeyNotices] = {}
 
-    def record(self, key: str, event_type: str | None, body: dict[str, Any] | None) -> None:
-        """Record a notification. ``body`` is the cache's own dict: never mutated here or later."""
-        if body is None or (not self.keep_events and event_type != "DELETED"):
+    def record_event(self, key: str, event_type: str | None, raw: bytes) -> None:
+        """A watch event for on.event handlers (nothing is kept when the kind has none)."""
+        if not self.keep_events:
             return
         with self._lock:
             notices = self._by_key.setdefault(key, KeyNotices())
-            if event_type == "DELETED":
-                notices.deleted_body = body
-            if self.keep_events:
-                notices.events.append((event_type, body))
-                if len(notices.events) > MAX_EVENTS_PER_KEY:
-                    del notices.events[0]
-                    notices.dropped_events += 1
+            notices.events.append((event_type, raw))
+            if len(notices.events) > MAX_EVENTS_PER_KEY:
+                del notices.events[0]
+                notices.dropped_events += 1
+
+    def record_deleted(self, key: str, body: dict[str, Any]) -> None:
+        """The object's last known body, on its deletion. ``body`` is never mutated here or later."""
+        with self._lock:
+            self._by_key.setdefault(key, KeyNotices()).deleted_body = body
 
     def take(self, key: str) -> KeyNotices:
         with self._lock:

@@ -127,7 +127,11 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
     if not chosen:
         if cause.reason is Reason.DELETE and not daemons_running:
             _remove_finalizer(patch, body, bookkeeping)
-        elif cause.reason in (Reason.CREATE, Reason.UPDATE):
+        elif cause.reason in (Reason.CREATE, Reason.UPDATE) and any(
+                prematches(h, cause, matching) for h in change_handlers):
+            # kopf's rule: some change handler of the kind is interested in the object, only not in
+            # this cause; the diff-base records what was seen. When none is, the object is left
+            # untouched, so it is handled as created once it starts to match (kopf's "stealth mode").
             _set_diff_base(patch, cause, bookkeeping, has_marker)
         return empty
     progress = copy.deepcopy(cause.progress)
@@ -324,6 +328,26 @@ def release(body: Mapping[str, Any], bookkeeping: Bookkeeping) -> Patch | None:
     return patch
 
 
+def prematches(handler: Handler, cause: Cause, matching: Collection[str]) -> bool:
+    """Whether ``handler`` is interested in the object at all, whatever the cause (kopf's
+    ``prematch``): its filters pass (``matching``) and, with ``field=``, the field is in the old or
+    the new state with a ``value=`` that matches either. Whether the field changed is not asked."""
+    return handler.id in matching and _field_value_passes(handler, cause)
+
+
+def _field_value_passes(handler: Handler, cause: Cause) -> bool:
+    """``field=`` with ``value=``: the field is in the old or the new state, and a plain value matches
+    either (a callable value= was called with the object by the caller: ``matching``)."""
+    if not handler.field:
+        return True
+    old = filters.field_value(cause.old, handler.field)
+    new = filters.field_value(cause.new, handler.field)
+    if handler.value is filters.UNSET:
+        return old is not filters.MISSING or new is not filters.MISSING
+    return filters.has_callbacks(handler.value) or filters.match_value(old, handler.value, _no_callbacks) \
+        or filters.match_value(new, handler.value, _no_callbacks)
+
+
 def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str],
             first_sight: bool = False, old_new: Collection[str] = frozenset()) -> list[tuple[Handler, diffs.Diff]]:
     """The handlers this cause runs, with the diff each sees (reduced for field handlers).
@@ -347,17 +371,12 @@ def _select(cause: Cause, handlers: Sequence[Handler], matching: Collection[str]
                 and (cause.reason is Reason.UPDATE or (cause.reason is Reason.DELETE and handler.deleted))):
             continue
         handler_diff = full
+        if not _field_value_passes(handler, cause):
+            continue
         if handler.field:
             handler_diff = diffs.reduce(full, handler.field)
             old = filters.field_value(cause.old, handler.field)
             new = filters.field_value(cause.new, handler.field)
-            if handler.value is filters.UNSET:
-                if old is filters.MISSING and new is filters.MISSING:
-                    continue
-            elif not filters.has_callbacks(handler.value) and not (
-                    filters.match_value(old, handler.value, _no_callbacks)
-                    or filters.match_value(new, handler.value, _no_callbacks)):
-                continue  # a callable value= was called with the object by the caller (``matching``)
             if handler.kind in (Kind.FIELD, Kind.UPDATE) and not handler_diff:
                 continue
             if cause.reason is Reason.UPDATE and not _old_new_pass(handler, old, new, old_new):

@@ -112,6 +112,9 @@ class OperatorMetrics:
                                      ["resource", "handler"], registry=r)
         self.handler_errors = Counter("opframe_handler_errors", "Handler invocations that raised.",
                                       ["resource", "handler"], registry=r)
+        self.events_dropped = Counter("opframe_watch_events_dropped", "Watch events not given to on.event "
+                                      "handlers: more than the per-object bound arrived while its worker was busy.",
+                                      ["resource"], registry=r)
         self.handler_duration = Histogram("opframe_handler_duration_seconds", "Handler run time.",
                                           ["resource", "handler"], buckets=LATENCY_BUCKETS, registry=r)
         self.queue_depth = Gauge("workqueue_depth", "Items waiting in the work queue.", ["name"], registry=r)

@@ -600,6 +600,73 @@ def test_1_14_watch_list_that_cannot_open_falls_back_to_a_plain_list(
     assert lister_watcher.kinds() == ["watch", "list"]
 
 
+def watch_listed(lw: ScriptedListerWatcher, store: RecordingStore, clock: FakeClock) -> Reflector:
+    """A Reflector with streaming lists on that has streamed ``a`` (synced at RV 7) and is watching."""
+    reflector = make_reflector(lw, store, clock, use_watch_list=True)
+    lw.on_watch(event("ADDED", "a", "5"), bookmark("7", end=True))
+    steps(reflector, State.WATCH)
+    return reflector
+
+
+def test_1_14_relist_after_410_streams_too_from_the_last_rv(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    """A relist is a streaming list while they are on: no unpaged LIST of every object."""
+    reflector = watch_listed(lister_watcher, recording_store, clock)
+    lister_watcher.on_watch(event("ADDED", "b", "8"), status(410, "Expired", "too old resource version"))
+    lister_watcher.on_watch(event("ADDED", "a", "5"), event("ADDED", "c", "9"), bookmark("10", end=True))
+    steps(reflector, State.BACKOFF, State.WATCH_LIST, State.WATCH)
+    assert lister_watcher.list_calls == []
+    relist = lister_watcher.watch_calls[-1]
+    assert (relist.resource_version, relist.send_initial_events) == ("8", True)
+    assert recording_store.log[-1] == ("replace", "10", "a", "c")  # b is gone: the replace drops it
+    assert reflector.stats.relists == 1 and reflector.use_watch_list
+
+
+@pytest.mark.parametrize("failure", [
+    errors.TransportError("connection reset by peer"),
+    errors.WatchStalledError("delivered nothing for 330 s"),
+    status(500, "InternalError"),
+    status(429, "TooManyRequests"),
+    None,  # the stream ends before the initial events do
+], ids=["dropped", "stalled", "status-500", "status-429", "ended"])
+def test_1_14_relist_that_fails_for_a_passing_reason_backs_off_and_streams_again(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
+        failure: WatchEvent | errors.KubeError | None) -> None:
+    reflector = watch_listed(lister_watcher, recording_store, clock)
+    lister_watcher.on_watch(status(410, "Expired"))
+    script: list[WatchEvent | errors.KubeError] = [event("ADDED", "a", "5")]
+    if failure is not None:
+        script.append(failure)
+    lister_watcher.on_watch(*script)
+    lister_watcher.on_watch(event("ADDED", "a", "5"), bookmark("12", end=True))
+    steps(reflector, State.BACKOFF, State.WATCH_LIST, State.BACKOFF, State.WATCH_LIST, State.WATCH)
+    assert lister_watcher.list_calls == [] and reflector.use_watch_list
+    assert recording_store.log[-1] == ("replace", "12", "a")
+
+
+def test_1_14_relist_whose_resource_version_expired_streams_the_newest_state(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = watch_listed(lister_watcher, recording_store, clock)
+    lister_watcher.on_watch(status(410, "Expired"))
+    lister_watcher.on_watch(status(410, "Expired", "too old resource version: 7"))
+    lister_watcher.on_watch(event("ADDED", "a", "5"), bookmark("20", end=True))
+    lister_watcher.on_watch(event("ADDED", "b", "21"))
+    steps(reflector, State.BACKOFF, State.WATCH_LIST, State.BACKOFF, State.WATCH_LIST, State.WATCH, State.WATCH)
+    assert [(c.resource_version, c.send_initial_events) for c in lister_watcher.watch_calls[2:]] == [
+        ("7", True), (None, True), ("20", False)]
+
+
+def test_1_14_relist_the_server_refuses_to_stream_lists_from_then_on(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock) -> None:
+    reflector = watch_listed(lister_watcher, recording_store, clock)
+    lister_watcher.on_watch(status(410, "Expired"))
+    lister_watcher.on_watch_error(errors.BadRequest(400, "sendInitialEvents is not supported"))
+    lister_watcher.on_list([pod("a", "5")], "30")
+    steps(reflector, State.BACKOFF, State.WATCH_LIST, State.BACKOFF, State.LIST, State.WATCH)
+    assert reflector.use_watch_list is False
+    assert lister_watcher.list_calls[0].resource_version == "7"
+
+
 # -- stop ------------------------------------------------------------------------------------------
 
 

@@ -235,10 +235,28 @@ def test_a_deleted_objects_running_daemons_keep_the_finalizer_and_the_delete_rec
     assert "finalizers" not in (no_delete_handlers.patch.get("metadata") or {})
 
 
-def test_filtered_out_create_records_the_diff_base_without_running_anything() -> None:
+def test_an_object_no_change_handler_matches_is_left_untouched() -> None:
+    """kopf's "be blind to it": no diff-base, no marker, so it is handled as created once it matches."""
+    for body in (obj({"replicas": 1}), obj({"replicas": 2}, handled={"replicas": 1})):
+        result = planned(body, matching=set())
+        assert result.steps == [] and not result.patch, result.patch
+    # a handler whose field= is absent from the object is not interested in it either
+    with_field = planned(obj({"other": 1}), [FIELD, handler("on_create_replicas", Kind.CREATE,
+                                                              field=("spec", "replicas"))])
+    assert with_field.steps == [] and not with_field.patch
+    # nor one whose value= matches neither the old nor the new value
+    valued = handler("on_create_three", Kind.CREATE, field=("spec", "replicas"), value=3)
+    assert not planned(obj({"replicas": 1}), [valued]).patch
+
+
+def test_an_object_matched_by_a_handler_of_another_cause_records_the_diff_base() -> None:
+    """Only an update handler matches a new object: nothing runs, and the diff-base records what was
+    seen, so the next change is an update (kopf's ``skip``)."""
     body = obj({"replicas": 1})
-    result = planned(body, matching=set())
+    result = planned(body, matching={UPDATE.id})
     assert result.steps == [] and ANNOTATIONS.last_handled in result.patch["metadata"]["annotations"]
+    unchanged_field = planned(obj({"replicas": 2}, handled={"replicas": 2, "other": 1}), [FIELD])
+    assert unchanged_field.steps == [] and ANNOTATIONS.last_handled in unchanged_field.patch["metadata"]["annotations"]
 
 
 def test_release_removes_only_our_finalizer() -> None:
