@@ -87,6 +87,8 @@ CREATE_THREADS = 32
 LATENCY_RATE = 50.0
 #: The operator's memory goal (the issue's): the whole process, at 100,000 objects.
 GOAL_MIB = 400
+#: What one run measures (``--only`` picks some).
+PARTS = ["opframe", "pair", "client-go", "kopf", "relist"]
 
 OPERATOR = '''
 import json, os, time
@@ -494,8 +496,9 @@ def worker_relist(kubeconfig: str, namespace: str, count: int) -> int:
 
     synced -> "pause": the watch is closed and its re-opening held (no bookmark can move its
     resourceVersion while the driver compacts etcd and restarts kube-apiserver) -> "go": the held
-    re-watch goes on from the compacted resourceVersion: 410, one backoff delay, a LIST, the
-    store replaced. Reports each step's seconds and the VmHWM during the relist alone."""
+    re-watch goes on from the compacted resourceVersion: 410, one backoff delay, a relist
+    (streamed, as the operator's default watch-list does, or a LIST), the store replaced.
+    Reports each step's seconds and the VmHWM during the relist alone."""
     import logging
 
     from opframe.cache.informer import SharedIndexInformer
@@ -512,6 +515,7 @@ def worker_relist(kubeconfig: str, namespace: str, count: int) -> int:
     gate.set()
     held = threading.Event()
     lists: list[tuple[float, float, int]] = []
+    streams: list[float] = []  # when each streaming list (watch with its initial events) was opened
 
     class HeldListerWatcher(ResourceListerWatcher):
         """The informer's own lister-watcher, with a gate before each watch and a clock on each list."""
@@ -522,6 +526,8 @@ def worker_relist(kubeconfig: str, namespace: str, count: int) -> int:
             if not gate.is_set():
                 held.set()
                 gate.wait()
+            if options.get("send_initial_events"):
+                streams.append(time.perf_counter())
             self.stream = super().watch(**options)
             return self.stream
 
@@ -534,7 +540,7 @@ def worker_relist(kubeconfig: str, namespace: str, count: int) -> int:
     resource = Resource(GROUP, VERSION, PLURAL, KIND)
     client = KubeClient(load_configuration(kubeconfig))
     lister_watcher = HeldListerWatcher(client, resource, namespace=namespace)
-    # As the operator runs it: a streaming watch-list first (its default), a LIST after a 410.
+    # As the operator runs it: streaming lists (its default), for the first list and the relist.
     informer = SharedIndexInformer(lister_watcher, use_watch_list=True)
     replaced: list[float] = []
     replace = informer.fifo.replace
@@ -569,6 +575,7 @@ def worker_relist(kubeconfig: str, namespace: str, count: int) -> int:
         except OSError:
             hwm_reset = False
         lists.clear()
+        streams.clear()
         began = time.perf_counter()
         gate.set()
         # A 410 and one backoff delay (at most 1.6 s) come first: a relist not begun within 2 minutes never will.
@@ -578,8 +585,10 @@ def worker_relist(kubeconfig: str, namespace: str, count: int) -> int:
         replaced_at = replaced[-1]
         wait_for(lambda: len(informer.fifo) == 0, 1800, "the relist's deltas processed", interval=0.01)
         drained = time.perf_counter()
-        say(event="relisted", seconds_to_list_start=lists[0][0] - began if lists else None,
+        starts = [start for start, *_ in lists] + streams
+        say(event="relisted", seconds_to_list_start=min(starts) - began if starts else None,
             list_seconds=sum(end - start for start, end, _ in lists), list_items=[n for *_, n in lists],
+            streamed_lists=len(streams),
             seconds_to_replaced=replaced_at - began, seconds_to_processed=drained - began,
             objects=len(informer.indexer), hwm_reset=hwm_reset, hwm_before=hwm_before,
             hwm=proc_status(os.getpid(), "VmHWM"), rss=proc_status(os.getpid(), "VmRSS"),
@@ -898,6 +907,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="2,000 objects and short windows, for a smoke run")
     parser.add_argument("--kopf-limit", type=float, default=900.0,
                         help="seconds kopf may take to see every object before it is stopped and run at N/10")
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS,
+                        help="run these parts only (the results file is then named -partial)")
     parser.add_argument("--build-goprobe", action="store_true", help="build bench/goprobe if missing, and exit")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
@@ -926,7 +937,9 @@ def main() -> int:
         "client_go": "k8s.io/client-go v0.36.3 dynamicinformer, managedFields dropped by a transform",
         "kopf": "kopf 1.45.2, kopf run --standalone -n <namespace>", "runs": {}}
     runs: dict[str, Any] = results["runs"]
-    suffix = "-quick" if options.quick else ""
+    parts = set(options.only)
+    suffix = ("-quick" if options.quick else "") + ("" if parts == set(PARTS) else "-partial")
+    results["parts"] = sorted(parts)
     out = HERE / "results" / f"{results['date']}-scale{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     # Defaults for etcd and kube-apiserver: nothing had to change for 100,000 objects (etcd's quota is
@@ -952,22 +965,27 @@ def main() -> int:
             print(f"  {count} created in {seconds:.1f} s ({count / seconds:.0f}/s); etcd data dir "
                   f"{results['create']['etcd_data_dir_bytes'] / MIB:.0f} MiB", file=sys.stderr, flush=True)
 
-            print("opframe operator ...", file=sys.stderr, flush=True)
-            runs["opframe"] = run_opframe(plane, client, resource, workdir, NAMESPACE, count, windows, latency=True)
-            print(f"  {runs['opframe']}", file=sys.stderr, flush=True)
-            print("opframe, two replicas with leader election ...", file=sys.stderr, flush=True)
-            runs["pair"] = run_pair(plane, workdir, count, windows)
-            print(f"  {runs['pair']}", file=sys.stderr, flush=True)
-            print("client-go ...", file=sys.stderr, flush=True)
-            runs["client-go"] = run_clientgo(plane, workdir, count, windows)
-            print(f"  {runs['client-go']}", file=sys.stderr, flush=True)
-            runs["client-go-managed-fields"] = run_clientgo(plane, workdir, count, windows, keep_managed_fields=True,
-                                                            idle=False)
-            print(f"  keeping managedFields: {runs['client-go-managed-fields']}", file=sys.stderr, flush=True)
-            print(f"kopf (limit {options.kopf_limit:.0f} s) ...", file=sys.stderr, flush=True)
-            runs["kopf"] = run_kopf(plane, workdir, NAMESPACE, count, windows, options.kopf_limit)
-            print(f"  {runs['kopf']}", file=sys.stderr, flush=True)
-            if not runs["kopf"]["completed"]:
+            if "opframe" in parts:
+                print("opframe operator ...", file=sys.stderr, flush=True)
+                runs["opframe"] = run_opframe(plane, client, resource, workdir, NAMESPACE, count, windows,
+                                              latency=True)
+                print(f"  {runs['opframe']}", file=sys.stderr, flush=True)
+            if "pair" in parts:
+                print("opframe, two replicas with leader election ...", file=sys.stderr, flush=True)
+                runs["pair"] = run_pair(plane, workdir, count, windows)
+                print(f"  {runs['pair']}", file=sys.stderr, flush=True)
+            if "client-go" in parts:
+                print("client-go ...", file=sys.stderr, flush=True)
+                runs["client-go"] = run_clientgo(plane, workdir, count, windows)
+                print(f"  {runs['client-go']}", file=sys.stderr, flush=True)
+                runs["client-go-managed-fields"] = run_clientgo(plane, workdir, count, windows,
+                                                                keep_managed_fields=True, idle=False)
+                print(f"  keeping managedFields: {runs['client-go-managed-fields']}", file=sys.stderr, flush=True)
+            if "kopf" in parts:
+                print(f"kopf (limit {options.kopf_limit:.0f} s) ...", file=sys.stderr, flush=True)
+                runs["kopf"] = run_kopf(plane, workdir, NAMESPACE, count, windows, options.kopf_limit)
+                print(f"  {runs['kopf']}", file=sys.stderr, flush=True)
+            if "kopf" in parts and not runs["kopf"]["completed"]:
                 tenth = max(1, count // 10)
                 print(f"kopf did not finish: {tenth} objects in {TENTH_NAMESPACE} for kopf and opframe ...",
                       file=sys.stderr, flush=True)
@@ -978,10 +996,10 @@ def main() -> int:
                 runs["opframe-tenth"] = run_opframe(plane, client, resource, workdir, TENTH_NAMESPACE, tenth, windows,
                                                     latency=False)
                 print(f"  {runs['opframe-tenth']}", file=sys.stderr, flush=True)
-            # Last: it restarts kube-apiserver.
-            print("relist after 410 (SharedIndexInformer in a worker) ...", file=sys.stderr, flush=True)
-            runs["relist"] = run_relist(plane, resource, workdir, count)
-            print(f"  {runs['relist']}", file=sys.stderr, flush=True)
+            if "relist" in parts:  # last: it restarts kube-apiserver
+                print("relist after 410 (SharedIndexInformer in a worker) ...", file=sys.stderr, flush=True)
+                runs["relist"] = run_relist(plane, resource, workdir, count)
+                print(f"  {runs['relist']}", file=sys.stderr, flush=True)
             results["etcd_data_dir_bytes_at_end"] = du(plane.workdir / "etcd")
         except BaseException:
             out.write_text(json.dumps({**results, "partial": True}, indent=2))
@@ -989,6 +1007,11 @@ def main() -> int:
                   file=sys.stderr)
             raise
 
+    if parts != set(PARTS):  # a partial run: its figures as measured, no table against the others
+        out.write_text(json.dumps(results, indent=2))
+        print(f"partial run ({', '.join(sorted(parts))}) written to {out.relative_to(ROOT)}")
+        shutil.rmtree(workdir, ignore_errors=True)
+        return 0
     results["table"] = main_rows(runs, windows)
     create = results["create"]
     print(f"\n{count} {QUALIFIED} in one namespace: created in {create['seconds']:.1f} s "
@@ -1012,8 +1035,10 @@ def main() -> int:
     print(f"latency: {lat['changes']} changes at {lat['achieved_rate']:.1f}/s, {lat['handled']} handled, "
           f"max {lat['max_ms']:.1f} ms")
     relisted = runs["relist"]["relisted"]
-    print(f"relist: 410 + backoff {relisted['seconds_to_list_start']:.2f} s, LIST {relisted['list_seconds']:.2f} s "
-          f"({relisted['list_items']} items), store replaced at {relisted['seconds_to_replaced']:.2f} s; "
+    how = (f"streamed ({relisted.get('streamed_lists')} watch-list)" if relisted.get("streamed_lists") else
+           f"LIST {relisted['list_seconds']:.2f} s ({relisted['list_items']} items)")
+    print(f"relist: 410 + backoff {relisted['seconds_to_list_start']:.2f} s, {how}, "
+          f"store replaced at {relisted['seconds_to_replaced']:.2f} s; "
           f"reflector {relisted['delta']}; kube-apiserver restart + watch cache "
           f"{runs['relist']['apiserver_restart_seconds']:.1f} s")
     for name in ("opframe", "client-go", "client-go-managed-fields", "kopf"):
