@@ -615,11 +615,11 @@ def watch_cache_ready(client: Any, resource: Any, namespace: str) -> bool:
     return not any(event.type == "ERROR" for event in events)
 
 
-def run_relist(plane: Any, resource: Any, workdir: Path, count: int) -> dict[str, Any]:
+def run_relist(plane: Any, resource: Any, workdir: Path, count: int, namespace: str = NAMESPACE) -> dict[str, Any]:
     from opframe.kube import ClientSettings, KubeClient, Resource, load_configuration
 
     log = open(workdir / "relist-worker.log", "wb")  # noqa: SIM115 - closed below
-    worker = subprocess.Popen([sys.executable, __file__, "--worker", "relist", str(plane.kubeconfig), NAMESPACE,
+    worker = subprocess.Popen([sys.executable, __file__, "--worker", "relist", str(plane.kubeconfig), namespace,
                                str(count)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
     assert worker.stdin is not None and worker.stdout is not None
     lines = Lines(worker.stdout)
@@ -647,7 +647,7 @@ def run_relist(plane: Any, resource: Any, workdir: Path, count: int) -> dict[str
         plane.stop_apiserver()
         plane.start_apiserver()
         client = KubeClient(load_configuration(plane.kubeconfig), ClientSettings(retry_budget=60))
-        wait_for(lambda: watch_cache_ready(client, resource, NAMESPACE), 600, "the watch cache after the restart",
+        wait_for(lambda: watch_cache_ready(client, resource, namespace), 600, "the watch cache after the restart",
                  interval=0.5)
         result["apiserver_restart_seconds"] = time.monotonic() - began
         send("go")
@@ -878,6 +878,58 @@ def main_rows(runs: dict[str, Any], windows: Windows) -> list[dict[str, Any]]:
     ])
 
 
+def run_linear(plane: Any, client: Any, resource: Any, workdir: Path, sizes: list[int],
+               windows: Windows) -> dict[str, Any]:
+    """The operator and a relist at each size, each in a namespace of its own (``scale-<n>``), the
+    operator serving that namespace alone; size 0 is the baseline the per-object costs are taken from."""
+    runs: dict[str, Any] = {}
+    for size in sizes:
+        namespace = f"scale-{size}"
+        print(f"{size} objects in {namespace} ...", file=sys.stderr, flush=True)
+        created = create_objects(client, resource, namespace, size, latency=False)
+        run = run_opframe(plane, client, resource, workdir, namespace, size, windows, latency=False)
+        run["create_seconds"] = created
+        run["relist"] = run_relist(plane, resource, workdir, size, namespace)
+        print(f"  {run}", file=sys.stderr, flush=True)
+        runs[str(size)] = run
+    return runs
+
+
+def linear_rows(runs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per size: what it took, and per object above the size-0 baseline (the marginal cost)."""
+    base = runs.get("0")
+    rows: list[dict[str, Any]] = []
+    for size, run in runs.items():
+        n = int(size)
+        relisted = run["relist"]["relisted"]
+        synced = run["relist"]["synced"]
+        figures = {
+            "objects": n,
+            "sync_s": run["readyz_seconds"],
+            "handled_s": run["handled_seconds"],
+            "idle_rss_mib": run["idle"]["rss"] / MIB,
+            "idle_cpu_s": run["idle"]["cpu_seconds"],
+            "peak_hwm_mib": run["end"]["hwm"] / MIB,
+            "relist_s": relisted["seconds_to_processed"] - (relisted["seconds_to_list_start"] or 0.0),
+            "relist_hwm_above_synced_mib": (relisted["hwm"] - synced["rss"]) / MIB,
+        }
+        if base is not None and n:
+            brelisted, bsynced = base["relist"]["relisted"], base["relist"]["synced"]
+            figures.update({
+                "sync_us_per_object": (run["readyz_seconds"] - base["readyz_seconds"]) / n * 1e6,
+                "handled_us_per_object": (run["handled_seconds"] - base["handled_seconds"]) / n * 1e6,
+                "idle_rss_bytes_per_object": (run["idle"]["rss"] - base["idle"]["rss"]) / n,
+                "idle_cpu_ms_per_1000_objects": (run["idle"]["cpu_seconds"] - base["idle"]["cpu_seconds"])
+                / n * 1e6,
+                "relist_us_per_object": (figures["relist_s"] - (
+                    brelisted["seconds_to_processed"] - (brelisted["seconds_to_list_start"] or 0.0))) / n * 1e6,
+                "relist_peak_bytes_per_object": ((relisted["hwm"] - synced["rss"])
+                                                 - (brelisted["hwm"] - bsynced["rss"])) / n,
+            })
+        rows.append(figures)
+    return rows
+
+
 def tenth_rows(runs: dict[str, Any], windows: Windows) -> list[dict[str, Any]]:
     opframe, kopf = runs["opframe-tenth"], runs["kopf-tenth"]
     kopf = kopf if kopf.get("completed") else None
@@ -907,6 +959,9 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="2,000 objects and short windows, for a smoke run")
     parser.add_argument("--kopf-limit", type=float, default=900.0,
                         help="seconds kopf may take to see every object before it is stopped and run at N/10")
+    parser.add_argument("--sizes", nargs="+", type=int,
+                        help="the linear-cost run: the operator and a relist at each size (e.g. 0 1000 10000 "
+                             "100000; 0 is the baseline), nothing else")
     parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS,
                         help="run these parts only (the results file is then named -partial)")
     parser.add_argument("--build-goprobe", action="store_true", help="build bench/goprobe if missing, and exit")
@@ -945,6 +1000,8 @@ def main() -> int:
     # Defaults for etcd and kube-apiserver: nothing had to change for 100,000 objects (etcd's quota is
     # its 2 GiB default, far above the data dir's size, which is reported). Only the start timeout is
     # longer: the relist restarts kube-apiserver, whose watch cache then lists every object.
+    if options.sizes:
+        return main_linear(options.sizes, windows, workdir, results)
     with ControlPlane(start_timeout=600) as plane:
         try:
             client = KubeClient(load_configuration(plane.kubeconfig),
@@ -1047,6 +1104,35 @@ def main() -> int:
     verdict = "met" if peak <= GOAL_MIB else "NOT met"
     results["goal"] = {"mib": GOAL_MIB, "objects": count, "opframe_peak_mib": peak, "met": peak <= GOAL_MIB}
     print(f"goal <= {GOAL_MIB} MiB for the operator process at {count} objects: peak VmHWM {peak:.1f} MiB: {verdict}")
+    out.write_text(json.dumps(results, indent=2))
+    print(f"written to {out.relative_to(ROOT)}")
+    shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def main_linear(sizes: list[int], windows: Windows, workdir: Path, results: dict[str, Any]) -> int:
+    from opframe.kube import ClientSettings, KubeClient, load_configuration
+    from opframe.testing import ControlPlane, install_crd
+
+    results.update(objects=sizes, parts=["linear"])
+    out = HERE / "results" / f"{results['date']}-scale-linear.json"
+    with ControlPlane(start_timeout=600) as plane:
+        client = KubeClient(load_configuration(plane.kubeconfig),
+                            ClientSettings(qps=5000, burst=5000, request_timeout=600))
+        resource = install_crd(client, CRD, timeout=60)
+        try:
+            results["runs"] = run_linear(plane, client, resource, workdir, sorted(sizes), windows)
+        except BaseException:
+            out.write_text(json.dumps({**results, "partial": True}, indent=2))
+            print(f"stopped early; the runs so far are in {out.relative_to(ROOT)} (logs in {workdir})",
+                  file=sys.stderr)
+            raise
+    results["table"] = rows = linear_rows(results["runs"])
+    columns = list(rows[-1])
+    print("\n" + " ".join(f"{c:>14.14}" for c in columns))
+    for row in rows:
+        print(" ".join(f"{row.get(c, float('nan')):>14.2f}" if c != "objects" else f"{row[c]:>14d}"
+                       for c in columns))
     out.write_text(json.dumps(results, indent=2))
     print(f"written to {out.relative_to(ROOT)}")
     shutil.rmtree(workdir, ignore_errors=True)

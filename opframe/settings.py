@@ -60,8 +60,9 @@ class Settings(BaseSettings):
                                 f"{DEFAULT_INACTIVITY_TIMEOUT:g} s "
                                 "(kube-apiserver bookmarks a watch about once a minute once its cache has moved on).")
     watch_list: bool = Field(True, description="Sync the cache with a streaming watch-list (sendInitialEvents: "
-                             "objects one by one, never the whole collection in one answer), falling back to LIST "
-                             "where the API server does not stream; as client-go >= 1.35 (WatchListClient). "
+                             "objects one by one, never the whole collection in one answer; relists too), "
+                             "falling back to LIST where the API server does not stream; as client-go >= 1.35 "
+                             "(WatchListClient). "
                              "false: always LIST, which kube-apiserver answers at resourceVersion 0 in one "
                              "piece from its cache, whatever the page size.")
     default_backoff: float | None = Field(None, gt=0, description="Seconds before a failed handler without "
