@@ -151,6 +151,8 @@ class Controller:
         self._include = tuple(sorted({h.field for h in handlers if h.kind in CHANGE_KINDS
                                       and h.field and h.field[0] == "status"}))
         self.notices = Notices(keep_events=any(h.kind is Kind.EVENT for h in handlers))
+        #: Some index function reads this kind: each visit re-indexes the object.
+        self._indexed = context.indexes.declares(resource)
         self.writer = ObjectWriter(context.client, resource, context.bookkeeping)
         self.daemons = DaemonKeeper(context.loops, apply=self._write_daemon_patch,
                                     default_backoff=context.default_backoff, on_exit=self.queue.add)
@@ -329,7 +331,8 @@ class Controller:
         if notices.dropped_events:
             self._report_dropped(key, notices.dropped_events)
         raw = self.cached_raw(key)
-        self.context.indexes.refresh(self.resource, key, raw, memo=self.kwargs.memo_for(key) if raw else None)
+        if self._indexed:
+            self.context.indexes.refresh(self.resource, key, raw, memo=self.kwargs.memo_for(key) if raw else None)
         for event_type, event_raw in notices.events:
             self.invoker.run_event_handlers(key, event_type, event_raw)
         if raw is None:
