@@ -146,6 +146,24 @@ def test_4_1_relist_of_an_existing_object_is_an_update(
         "a": "3", "b": "1", "c": "4"}
 
 
+def test_a_relisted_unchanged_object_shares_the_cached_bytes(
+        lister_watcher: ScriptedListerWatcher, new_informer: Factory) -> None:
+    """While a relist holds every object again beside the cache, the unchanged ones are the cache's
+    own bytes (a relist's peak memory is then not the cache twice over); a changed one is new."""
+    lister_watcher.on_list([pod("a", "1"), pod("b", "1")], "10")
+    first = lister_watcher.on_watch(hold_open=True)
+    lister_watcher.on_list([pod("a", "1"), pod("b", "2")], "20")
+    lister_watcher.on_watch(hold_open=True)
+    informer = new_informer()
+    informer.start()
+    eventually(lambda: len(informer.indexer.list_keys()) == 2, "the initial list")
+    before = {key: informer.indexer.get_raw(key) for key in ("ns/a", "ns/b")}
+    first.push(expired())
+    eventually(lambda: rv_of(informer.indexer.get_by_key("ns/b") or {}) == "2", "the relist")
+    assert informer.indexer.get_raw("ns/a") is before["ns/a"]
+    assert informer.indexer.get_raw("ns/b") is not before["ns/b"]
+
+
 def test_4_1_deleted_events_and_relists_that_lack_an_object_reach_on_delete(
         lister_watcher: ScriptedListerWatcher, new_informer: Factory) -> None:
     lister_watcher.on_list([pod("a", "1"), pod("b", "2"), pod("c", "3")], "10")
