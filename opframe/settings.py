@@ -208,6 +208,16 @@ class NamespaceSelector:
         explicit = self.explicit
         return explicit[0] if len(explicit) == 1 else None
 
+    def describe(self) -> str:
+        """The namespaces served, in words (the start-up line says it)."""
+        if self.all_namespaces:
+            served = "all namespaces"
+        elif self.explicit:
+            served = ("namespace " if len(self.explicit) == 1 else "namespaces ") + ", ".join(self.explicit)
+        else:
+            served = "namespaces matching " + ", ".join(self.include)
+        return served + (" except " + ", ".join(self.exclude) if self.exclude else "")
+
     def matches(self, namespace: str | None) -> bool:
         if namespace is None:  # cluster-scoped objects (namespaces, nodes, ...) belong to no namespace
             return True

@@ -566,9 +566,13 @@ class Reflector:
             raise _Stop()
 
     def _log_watch_error(self, error: BaseException) -> None:
-        """semantics 1.12: expired at debug, clean EOF silent, broken stream at info, else error."""
+        """semantics 1.12: expired at debug, clean EOF silent, broken stream at info, else error.
+        A 429 is info too: kube-apiserver answers it while its watch cache initialises (at its start,
+        so at a fresh cluster's), and it is retried after the backoff delay (client-go: V(2) info)."""
         if isinstance(error, errors.ApiError) and _is_expired(error):
             logger.debug("%s: %s", self.name, error)
+        elif isinstance(error, errors.TooManyRequests):
+            logger.info("%s: %s; trying again after a backoff delay", self.name, error)
         elif isinstance(error, errors.TransportError):
             logger.info("%s: %s", self.name, error)
         else:

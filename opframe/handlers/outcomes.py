@@ -50,3 +50,7 @@ class Failure:
     retry_in: float | None  # None: failed for good
     #: kopf's words for it, after "Handler 'x' " (RetryDecision.told).
     told: str = ""
+    #: The exception whose traceback is logged with it (retries.traceback_of), if any.
+    error: BaseException | None = None
+    #: ErrorsMode.IGNORED: logged as a failure, counted as a success (kopf's rule).
+    ignored: bool = False

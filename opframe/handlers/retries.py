@@ -95,6 +95,13 @@ class RetryDecision:
     told: str = ""
 
 
+def traceback_of(error: BaseException) -> BaseException | None:
+    """The error whose traceback goes into the log line of a failed attempt (``exc_info=``): any
+    exception a handler raised, but not TemporaryError or PermanentError, which say what went
+    wrong themselves (kopf logs the first with ``logger.exception`` and the others without)."""
+    return None if isinstance(error, (TemporaryError, PermanentError)) else error
+
+
 class _Attempt:
     """The minimum of tenacity's RetryCallState that wait strategies read."""
 

@@ -31,7 +31,8 @@ def eventually(check: Callable[[], T | None], *, what: str | Callable[[], str], 
                interval: float = POLL_INTERVAL, error: type[AssertionError] = AssertionError) -> T:
     """Call ``check`` until its result is truthy and return it.
 
-    ``errors.NotFound`` from the check counts as a falsy result. After ``timeout``
+    A 404 from the check counts as a falsy result: opframe's ``errors.NotFound`` and the
+    ``kubernetes`` client's ``ApiException`` with status 404 alike. After ``timeout``
     seconds ``error`` is raised with ``what`` (a callable is called then, so the message
     can show the state at the time of failure).
     """
@@ -42,12 +43,21 @@ def eventually(check: Callable[[], T | None], *, what: str | Callable[[], str], 
             result = check()
         except errors.NotFound:
             result = None
+        except Exception as exc:
+            if not _not_found(exc):
+                raise
+            result = None
         if result:
             return result
         if time.monotonic() > deadline:
             described = what() if callable(what) else what
             raise error(f"timed out after {timeout:.0f} s waiting for {described}")
         time.sleep(interval)
+
+
+def _not_found(error: Exception) -> bool:
+    """The ``kubernetes`` client's (or any client's) "404 Not Found": an exception with ``status`` 404."""
+    return getattr(error, "status", None) == 404
 
 
 def install_crd(client: KubeClient, crd: dict[str, Any], *, timeout: float = DEFAULT_TIMEOUT) -> Resource:

@@ -83,7 +83,7 @@ def test_each_cause_fires_once_and_a_succeeded_handler_never_reruns(
 def test_temporary_error_is_retried_after_its_delay_and_permanent_error_stops(
         kube_client: KubeClient, namespace: str, journal: Journal,
         operator_factory: Callable[..., OperatorProcess]) -> None:
-    operator_factory('''
+    operator = operator_factory('''
     @on.create("configmaps", labels={"app": "test"})
     def flaky(name, retry, **_):
         note(handler="flaky", name=name, retry=retry, at=time.time())
@@ -120,6 +120,22 @@ def test_temporary_error_is_retried_after_its_delay_and_permanent_error_stops(
     assert ("HandlerFailed", "r") in reasons
     # flaky and growing succeeded, but successes post no Event unless success_events is on.
     assert ("HandlerSucceeded", "r") not in reasons
+    # An exception's traceback is logged with each failed attempt, pointing at the line that raised
+    # (kopf's logger.exception); TemporaryError and PermanentError say what they mean without one.
+    lines = operator.output().splitlines()
+    # the start-up line says what is served
+    assert any("opframe started: configmaps (3 handlers); serving namespace " + namespace in line for line in lines)
+    failed = [i for i, line in enumerate(lines) if "Handler 'growing' failed with an exception" in line]
+    assert len(failed) == 3, failed
+    for i in failed:
+        assert lines[i + 1] == "Traceback (most recent call last):", lines[i:i + 3]
+        block = lines[i + 1:i + 12]
+        assert any('raise ValueError("boom")' in line for line in block), block
+        assert "ValueError: boom" in block, block
+    said = [i for i, line in enumerate(lines) if "Handler 'flaky' failed temporarily" in line
+            or "Handler 'hopeless' failed permanently" in line]
+    assert len(said) == 3 and all(not lines[i + 1].startswith("Traceback") for i in said if i + 1 < len(lines))
+    assert sum(line == "Traceback (most recent call last):" for line in lines) == 3
 
 
 def test_success_events_setting_posts_a_normal_event_per_handler_success(

@@ -201,3 +201,16 @@ def test_single_namespace_detection(patterns: list[str], all_namespaces: bool, s
 ], ids=["single-namespace", "glob", "several", "only-exclusions", "all-excluded", "all-namespaces"])
 def test_cluster_scoped_objects_are_always_served(patterns: list[str], all_namespaces: bool) -> None:
     assert NamespaceSelector(patterns, all_namespaces=all_namespaces).matches(None) is True
+
+
+@pytest.mark.parametrize(("patterns", "all_namespaces", "said"), [
+    ([], True, "all namespaces"),
+    (["!kube-system"], False, "all namespaces except kube-system"),
+    (["a"], False, "namespace a"),
+    (["a", "b"], False, "namespaces a, b"),
+    (["team-*"], False, "namespaces matching team-*"),
+    (["team-*", "!team-x"], False, "namespaces matching team-* except team-x"),
+])
+def test_the_served_namespaces_in_words(patterns: list[str], all_namespaces: bool, said: str) -> None:
+    """What the start-up line says the operator serves."""
+    assert NamespaceSelector(patterns, all_namespaces=all_namespaces).describe() == said

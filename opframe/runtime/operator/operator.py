@@ -298,8 +298,9 @@ class Operator:
         except (ConfigurationError, errors.KubeError) as exc:
             raise StartupError(f"the ValidatingAdmissionPolicies cannot be written: {exc}") from None
         self.started.set()
-        logger.info("opframe started: %s", ", ".join(
-            f"{r.qualified_name} ({len(c.handlers)} handlers)" for r, c in self.controllers.items()))
+        logger.info("opframe started: %s; serving %s", ", ".join(
+            f"{r.qualified_name} ({len(c.handlers)} handlers)" for r, c in self.controllers.items()) or "no resources",
+            self.namespaces.describe())
 
     def _start_leader_election(self) -> None:
         assert self.client is not None

@@ -240,7 +240,7 @@ class DaemonKeeper:
             return None
         verdict = retries.RetryPolicy.of(handler, self._default_backoff).decide(
             error, failures=retry, started=first, now=time.monotonic())
-        log.error("Daemon '%s' %s", handler.id, verdict.told)
+        log.error("Daemon '%s' %s", handler.id, verdict.told, exc_info=retries.traceback_of(error))
         return verdict.delay if verdict.retry and not verdict.ignored else None
 
     def _run_sync(self, key: str, entry: _Running, kwargs: dict[str, Any]) -> None:

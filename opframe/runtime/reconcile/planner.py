@@ -275,18 +275,20 @@ class _Tally:
                                  started=record.started.timestamp(), now=self.now.timestamp(),
                                  backoff_delay=self.backoffs.get(handler.id, 0.0))
         record.message = verdict.reason
+        error = retries.traceback_of(outcome.error)
         if verdict.ignored:
             record.state = HandlerState.SUCCEEDED
             record.delayed_until = None
+            self.failures.append(Failure(handler.id, verdict.reason, None, verdict.told, error, ignored=True))
             self.succeeded.append(handler.id)
             return None
         if verdict.retry:
             record.state = HandlerState.DELAYED
             record.delayed_until = self.now + datetime.timedelta(seconds=verdict.delay)
-            self.failures.append(Failure(handler.id, verdict.reason, verdict.delay, verdict.told))
+            self.failures.append(Failure(handler.id, verdict.reason, verdict.delay, verdict.told, error))
             return verdict.delay
         record.state = HandlerState.FAILED
-        self.failures.append(Failure(handler.id, verdict.reason, None, verdict.told))
+        self.failures.append(Failure(handler.id, verdict.reason, None, verdict.told, error))
         return None
 
 

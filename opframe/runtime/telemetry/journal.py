@@ -23,6 +23,12 @@ class Entry:
     reason: str = ""
     at: float = 0.0
 
+    def __str__(self) -> str:
+        """One line: ``ns/name  create_fn (create): retrying: ValueError: boom``."""
+        kind = f" ({self.kind})" if self.kind else ""
+        reason = f": {self.reason}" if self.reason else ""
+        return f"{self.key}  {self.handler}{kind}: {self.outcome}{reason}"
+
 
 class Journal:
     """Outcomes recorded while open (a context manager); thread-safe."""
@@ -41,6 +47,14 @@ class Journal:
     def add(self, entry: Entry) -> None:
         with self._lock:
             self.entries.append(entry)
+
+    def __repr__(self) -> str:
+        """Every outcome, one per line, in the order they happened (what a failing assert shows)."""
+        with self._lock:
+            entries = list(self.entries)
+        if not entries:
+            return "<Journal: no handler outcomes>"
+        return f"<Journal: {len(entries)} handler outcomes>\n" + "\n".join(f"  {e}" for e in entries)
 
     def of(self, key: str) -> list[Entry]:
         """Entries of one object (``namespace/name``, or the name of a cluster-scoped one)."""

@@ -16,6 +16,7 @@ from typing import Any
 
 from opframe.handlers.causes import Reason
 from opframe.handlers.outcomes import Failure
+from opframe.handlers.retries import traceback_of
 from opframe.runtime.telemetry import journal
 from opframe.runtime.telemetry.events import EventRecorder
 from opframe.runtime.telemetry.logs import object_logger
@@ -37,18 +38,23 @@ class Reporter:
               failures: Sequence[Failure], succeeded: Sequence[str], finished: bool) -> None:
         """The outcomes of one reconcile's change handlers (``kinds``: handler id -> its kind)."""
         log = object_logger(key)
+        ignored = {failure.handler_id: failure.reason for failure in failures if failure.ignored}
         for failure in failures:
-            journal.record(key, self.name, failure.handler_id, kinds.get(failure.handler_id, ""),
-                           "retrying" if failure.retry_in is not None else "failed", failure.reason)
-            log.error("Handler '%s' %s", failure.handler_id, failure.told)
+            # kopf's logger.exception: an arbitrary exception's traceback, once per attempt
+            log.error("Handler '%s' %s", failure.handler_id, failure.told, exc_info=failure.error)
             self.events.post(body, type_="Warning", reason="HandlerFailed",
                              message=f"{failure.handler_id}: {failure.reason}")
+            if not failure.ignored:  # an ignored error counts as a success (journalled below)
+                journal.record(key, self.name, failure.handler_id, kinds.get(failure.handler_id, ""),
+                               "retrying" if failure.retry_in is not None else "failed", failure.reason)
         if finished and kinds:
             log.info("%s is processed: %d succeeded; %d failed.", TITLES.get(reason, "Handling"),
-                     len(succeeded), len([f for f in failures if f.retry_in is None]))
+                     len(succeeded), len([f for f in failures if f.retry_in is None and not f.ignored]))
         for handler_id in succeeded:
-            journal.record(key, self.name, handler_id, kinds.get(handler_id, ""), "succeeded")
-            log.info("Handler '%s' succeeded.", handler_id)
+            journal.record(key, self.name, handler_id, kinds.get(handler_id, ""), "succeeded",
+                           ignored.get(handler_id, ""))
+            if handler_id not in ignored:
+                log.info("Handler '%s' succeeded.", handler_id)
             if self.success_events:
                 self.events.post(body, type_="Normal", reason="HandlerSucceeded",
                                  message=f"{handler_id} succeeded for {reason.value}")
@@ -57,7 +63,7 @@ class Reporter:
         """An on.event handler's call (never retried: kopf's rule)."""
         if error is not None:  # kopf's words: an on.event handler's errors are ignored
             object_logger(key).error("Handler '%s' failed with an exception and will ignore it: %s", handler_id,
-                                     str(error) or repr(error))
+                                     str(error) or repr(error), exc_info=traceback_of(error))
         else:
             object_logger(key).info("Handler '%s' succeeded.", handler_id)
         journal.record(key, self.name, handler_id, "event", "failed" if error is not None else "succeeded",
@@ -73,6 +79,6 @@ class Reporter:
         if error is None:
             log.info("Timer '%s' succeeded.", handler_id)
             return
-        log.error("Timer '%s' %s", handler_id, told)
+        log.error("Timer '%s' %s", handler_id, told, exc_info=traceback_of(error))
         if not ignored and retry_in is None:
             self.events.post(body, type_="Warning", reason="TimerFailed", message=f"{handler_id}: {error}")

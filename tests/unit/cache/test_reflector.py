@@ -8,6 +8,7 @@ at the end), so no other step sleeps.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -1030,3 +1031,21 @@ def test_watch_that_cannot_open_waits_a_backoff_before_the_next_attempt(
     before = clock.now()
     assert [reflector.step() for _ in range(3)] == [State.WATCH, State.BACKOFF, State.WATCH]
     assert clock.now() - before == pytest.approx(0.8 + 1.6)
+
+
+@pytest.mark.parametrize(("error", "level"), [
+    (errors.TooManyRequests(429, "the watch cache is initializing"), logging.INFO),
+    (errors.TransportError("connection reset by peer"), logging.INFO),
+    (errors.Gone(410, "too old resource version"), logging.DEBUG),
+    (errors.ApiError(500, "etcd is down"), logging.ERROR),
+])
+def test_1_12_watch_errors_are_logged_at_their_level(
+        lister_watcher: ScriptedListerWatcher, recording_store: RecordingStore, clock: FakeClock,
+        caplog: pytest.LogCaptureFixture, error: errors.KubeError, level: int) -> None:
+    """A 429 (kube-apiserver's watch cache initialising, at a fresh cluster's start) is retried after a
+    backoff: info, as client-go logs it, never an ERROR line in a healthy start."""
+    reflector = make_reflector(lister_watcher, recording_store, clock)
+    with caplog.at_level(logging.DEBUG, logger="opframe"):
+        reflector._log_watch_error(error)
+    [record] = [r for r in caplog.records if r.name.startswith("opframe")]
+    assert record.levelno == level, record.getMessage()

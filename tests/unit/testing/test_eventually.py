@@ -22,6 +22,27 @@ def test_eventually_returns_the_first_truthy_result_and_treats_not_found_as_not_
     assert eventually(check, what="readiness", interval=0) == {"ready": True}
 
 
+def test_eventually_treats_the_kubernetes_clients_404_as_not_yet_and_other_statuses_as_errors() -> None:
+    """The README hands tests the ``kubernetes`` client too: its ApiException(404) means "not yet"."""
+    from kubernetes.client.exceptions import ApiException
+
+    answers = iter([ApiException(status=404, reason="Not Found"), {"found": True}])
+
+    def check() -> object:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert eventually(check, what="the copy", interval=0) == {"found": True}
+
+    def forbidden() -> object:
+        raise ApiException(status=403, reason="Forbidden")
+
+    with pytest.raises(ApiException):
+        eventually(forbidden, what="the copy", timeout=1, interval=0)
+
+
 def test_eventually_times_out_naming_what_it_waited_for_at_the_time_of_failure() -> None:
     calls: list[int] = []
     with pytest.raises(AssertionError) as failure:

@@ -18,7 +18,7 @@ from opframe.handlers.handler import Handler, Kind
 from opframe.handlers.outcomes import Raised, Succeeded
 from opframe.handlers.progress import HandlerRecord, HandlerState, Progress, digest
 from opframe.handlers.registry import Registry
-from opframe.handlers.retries import PermanentError, TemporaryError
+from opframe.handlers.retries import ErrorsMode, PermanentError, TemporaryError
 from opframe.runtime.reconcile.planner import conclude, plan, release
 from opframe.runtime.reconcile.planner import earliest as _earliest
 
@@ -206,6 +206,24 @@ def test_a_permanent_error_finishes_the_cause() -> None:
     assert decision.failures[0].retry_in is None
     assert ANNOTATIONS.last_handled in decision.patch["metadata"]["annotations"]
     assert not decision.retrying
+
+
+@pytest.mark.parametrize(("error", "errors", "traceback", "succeeded"), [
+    (ValueError("boom"), None, True, []),  # any exception: its traceback is logged (kopf's logger.exception)
+    (TemporaryError("later", delay=1), None, False, []),  # opframe's own errors say what went wrong
+    (PermanentError("no"), None, False, []),
+    (ValueError("boom"), ErrorsMode.IGNORED, True, ["on_create"]),  # logged as a failure, counted a success
+    (ValueError("boom"), ErrorsMode.PERMANENT, True, []),
+], ids=["exception", "temporary", "permanent", "ignored", "errors-permanent"])
+def test_a_failure_carries_the_exception_whose_traceback_is_logged(
+        error: BaseException, errors: ErrorsMode | None, traceback: bool, succeeded: list[str]) -> None:
+    on_create = handler("on_create", Kind.CREATE, **({"errors": errors} if errors else {}))
+    body = obj({"replicas": 1})
+    decision = concluded(body, planned(body, [on_create]), {"on_create": Raised(error)})
+    [failure] = decision.failures
+    assert (failure.error is error) is traceback and (failure.error is None) is not traceback
+    assert failure.ignored is (errors is ErrorsMode.IGNORED)
+    assert decision.succeeded == succeeded
 
 
 def test_delete_removes_the_finalizer_only_after_the_delete_handler_finished() -> None:
