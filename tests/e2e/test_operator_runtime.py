@@ -298,3 +298,37 @@ def test_namespace_globs_include_exclude_and_pick_up_new_namespaces(
     time.sleep(1.0)
     assert journal.entries(name="in-x") == []
     assert "annotations" not in kube_client.get(CONFIGMAPS, "in-x", namespace=excluded)["metadata"]
+
+
+def test_results_the_schema_prunes_are_warned_about_once_naming_the_fix(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    """A CRD whose schema declares no status: the API server drops the handlers' results silently.
+    opframe says so (kopf warns too), once for the kind, with the fix."""
+    from opframe.testing import install_crd
+
+    group = "pruning.opframe.dev"
+    resource = install_crd(kube_client, {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"gadgets.{group}"},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
+                     "type": "object", "properties": {"spec": {
+                         "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}]}})
+    operator = operator_factory(f'''
+    @on.create("gadgets.{group}")
+    def made(name, **_):
+        note(handler="made", name=name)
+        return {{"message": "made " + name}}
+    ''', "-n", namespace).start().wait_started()
+    for name in ("one", "two"):
+        kube_client.create(resource, {"apiVersion": f"{group}/v1", "kind": "Gadget",
+                                      "metadata": {"name": name, "namespace": namespace}, "spec": {}})
+    journal.wait_count(1, handler="made", name="one")
+    journal.wait_count(1, handler="made", name="two")
+    time.sleep(1.0)  # the second write's answer is read too
+    assert "status" not in kube_client.get(resource, "two", namespace=namespace)  # what the user sees
+    lines = [line for line in operator.output().splitlines() if "the API server dropped" in line]
+    assert len(lines) == 1, lines
+    assert "status.made" in lines[0] and "x-kubernetes-preserve-unknown-fields: true to status" in lines[0], lines

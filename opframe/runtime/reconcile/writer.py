@@ -52,6 +52,8 @@ class ObjectWriter:
         self.patches = 0
         self._lock = threading.Lock()
         self._expected: dict[str, tuple[str, float]] = {}
+        #: The kind's schema dropped status fields we wrote: said once (kopf warns on each patch).
+        self._pruning_said = False
 
     def apply(self, key: str, patch: Mapping[str, Any], *, expect: bool = True) -> str | None:
         """Write ``patch`` (a merge patch; ``status`` goes to the subresource if the kind has one);
@@ -67,6 +69,7 @@ class ObjectWriter:
         if not rest and not fns:
             return None
         namespace, name = split_key(key)
+        sent_status = rest.get("status")
         status = rest.pop("status", None) if "status" in self.resource.subresources else None
         written: dict[str, Any] | None = None
         if status:
@@ -88,10 +91,22 @@ class ObjectWriter:
             written = self._apply_fns(name, namespace, fns, written)
         if written is None:
             return None
+        if sent_status and not self._pruning_said:
+            self._say_pruned(key, pruned_status(sent_status, written))
         version = str(written["metadata"]["resourceVersion"])
         if expect:
             self.expect(key, version)
         return version
+
+    def _say_pruned(self, key: str, fields: list[str]) -> None:
+        if not fields:
+            return
+        self._pruning_said = True
+        logger.warning(
+            "%s: the API server dropped %s from what opframe wrote (handlers' results or progress): the schema "
+            "of %s prunes fields it does not declare; declare them under status, or add "
+            "x-kubernetes-preserve-unknown-fields: true to status in the CRD's openAPIV3Schema (said once)",
+            key, ", ".join(f"status.{field}" for field in fields), self.resource.qualified_name)
 
     def expect(self, key: str, version: str) -> None:
         """The cache must reach ``version`` before ``key`` is reconciled again. Two writes that end
@@ -213,3 +228,11 @@ def pruned(patch: dict[str, Any]) -> dict[str, Any]:
             continue
         result[key] = kept
     return result
+
+
+def pruned_status(sent: Mapping[str, Any], written: Mapping[str, Any]) -> list[str]:
+    """The top-level status fields ``sent`` set (not removed: a None removes) that the object as
+    written lacks: what the kind's structural schema pruned. Pure."""
+    held = written.get("status")
+    held = held if isinstance(held, Mapping) else {}
+    return sorted(field for field, value in sent.items() if value is not None and field not in held)

@@ -13,6 +13,7 @@ from opframe.kube.resources import Resource
 from opframe.runtime.reconcile.writer import ObjectWriter
 from opframe.runtime.reconcile.writer import newer as _newer
 from opframe.runtime.reconcile.writer import pruned as _pruned
+from opframe.runtime.reconcile.writer import pruned_status
 
 
 def writer() -> ObjectWriter:
@@ -73,3 +74,14 @@ def test_pruned_does_not_change_its_input() -> None:
 ], ids=["greater", "equal", "smaller", "numeric-not-lexical", "opaque-candidate", "opaque-reference", "empty"])
 def test_newer(candidate: str, reference: str, newer: bool) -> None:
     assert _newer(candidate, reference) is newer
+
+
+@pytest.mark.parametrize(("sent", "written", "dropped"), [
+    ({"create_fn": {"message": "hi"}}, {"status": {"create_fn": {"message": "hi"}}}, []),
+    ({"create_fn": {"message": "hi"}}, {"metadata": {}}, ["create_fn"]),  # no status at all: pruned whole
+    ({"create_fn": 1, "kopf": {"progress": {}}}, {"status": {"kopf": {"progress": {}}}}, ["create_fn"]),
+    ({"create_fn": None}, {"status": {}}, []),  # a removal is no loss
+])
+def test_pruned_status(sent: dict[str, Any], written: dict[str, Any], dropped: list[str]) -> None:
+    """What the kind's schema dropped from the status we wrote (the writer warns once per kind)."""
+    assert pruned_status(sent, written) == dropped
