@@ -10,10 +10,9 @@ import pytest
 
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
-from opframe.runtime.reconcile.writer import ObjectWriter
+from opframe.runtime.reconcile.writer import ObjectWriter, pruned_status
 from opframe.runtime.reconcile.writer import newer as _newer
 from opframe.runtime.reconcile.writer import pruned as _pruned
-from opframe.runtime.reconcile.writer import pruned_status
 
 
 def writer() -> ObjectWriter:
