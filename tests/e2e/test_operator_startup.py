@@ -96,3 +96,57 @@ def test_rbac_that_forbids_listing_and_watching(control_plane: ControlPlane, kub
 def test_no_operator_given() -> None:
     error = _single_error(_run())
     assert error.startswith("error: no operator given")
+
+
+def test_missing_status_permission_is_warned_at_start_up_and_a_refused_write_said_once(
+        control_plane: ControlPlane, kube_client: KubeClient, namespace: str, tmp_path: Path) -> None:
+    """Issue 21: RBAC without <plural>/status. The start-up warns, naming the rule to add; the
+    handlers still run, and the refused status writes are said once (not per object), as dropped."""
+    from opframe.testing import eventually, install_crd
+    from opframe.testing.operator import OperatorProcess
+
+    group = "statusless.opframe.dev"
+    resource = install_crd(kube_client, {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"widgets.{group}"},
+        "spec": {"group": group, "scope": "Namespaced",
+                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                 "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
+                               "schema": {"openAPIV3Schema": {"type": "object",
+                                                              "x-kubernetes-preserve-unknown-fields": True}}}]}})
+    accounts = Resource("", "v1", "serviceaccounts")
+    kube_client.create(accounts, {"apiVersion": "v1", "kind": "ServiceAccount",
+                                  "metadata": {"name": "no-status", "namespace": namespace}})
+    rbac = "rbac.authorization.k8s.io"
+    kube_client.create(Resource(rbac, "v1", "roles"), {
+        "apiVersion": f"{rbac}/v1", "kind": "Role", "metadata": {"name": "no-status", "namespace": namespace},
+        "rules": [{"apiGroups": [group], "resources": ["widgets"], "verbs": ["get", "list", "watch", "patch"]},
+                  {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]}]})
+    kube_client.create(Resource(rbac, "v1", "rolebindings"), {
+        "apiVersion": f"{rbac}/v1", "kind": "RoleBinding", "metadata": {"name": "no-status", "namespace": namespace},
+        "roleRef": {"apiGroup": rbac, "kind": "Role", "name": "no-status"},
+        "subjects": [{"kind": "ServiceAccount", "name": "no-status", "namespace": namespace}]})
+    token = kube_client.create(accounts, {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                                          "spec": {"expirationSeconds": 600}},
+                               namespace=namespace, name="no-status", subresource="token")["status"]["token"]
+    kubeconfig = control_plane.token_kubeconfig(tmp_path / "no-status", token, namespace=namespace)
+    source = tmp_path / "results.py"
+    source.write_text(f'from opframe import on\n\n@on.create("widgets.{group}")\n'
+                      'def made(name, **_):\n    return {"message": "made " + name}\n')
+    with OperatorProcess([source], kubeconfig=kubeconfig, args=["-n", namespace]) as operator:
+        operator.wait_started()
+        for name in ("one", "two"):
+            kube_client.create(resource, {"apiVersion": f"{group}/v1", "kind": "Widget",
+                                          "metadata": {"name": name, "namespace": namespace}, "spec": {}})
+        eventually(lambda: operator.output().count("Handler 'made' succeeded") == 2, what="both handled")
+        for name in ("one", "two"):  # the bookkeeping is written; the results are not
+            eventually(lambda name=name: "opframe.dev/last-handled-configuration" in (  # type: ignore[misc]
+                kube_client.get(resource, name, namespace=namespace)["metadata"].get("annotations") or {}),
+                what=f"{name}'s diff-base")
+            assert "status" not in kube_client.get(resource, name, namespace=namespace)
+        output = operator.output()
+    warned = [line for line in output.splitlines() if "RBAC forbids the operator to patch widgets/status" in line]
+    assert len(warned) == 1 and "resources: [widgets/status], verbs: [patch]" in warned[0], warned
+    refused = [line for line in output.splitlines() if "could not be written to status" in line]
+    assert len(refused) == 1 and "they are dropped" in refused[0] and "widgets/status" in refused[0], refused
+    assert "Traceback" not in output

@@ -12,6 +12,7 @@ globs, or exclusions (one cluster-wide watch, filtered in the operator). It rais
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,8 @@ from opframe.settings import NamespaceSelector, Settings
 REACHABILITY_BUDGET = 5.0
 SELF_SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews",
                                        namespaced=False)
+
+logger = logging.getLogger("opframe.startup")
 
 
 
@@ -101,6 +104,12 @@ def prepare(settings: Settings, registry: Registry, namespaces: NamespaceSelecto
                "namespaces, globs and exclusions are served through one cluster-wide watch)")
         raise StartupError(f"RBAC forbids the operator to {'; '.join(missing)}; grant these verbs to its account "
                            f"with {how}")
+    for resource, where in missing_status_grants(client, registry, resources, namespaces):
+        logger.warning(
+            "RBAC forbids the operator to patch %s/status %s: the handlers' results cannot be written to the "
+            "objects' status, and are dropped (not written later); add the rule {apiGroups: [%s], resources: "
+            "[%s/status], verbs: [patch]} to the operator's Role or ClusterRole", resource.plural, where,
+            f'"{resource.group}"', resource.plural)
     # kopf's default login configures the official clients as a side effect, and many handlers rely on
     # it; done last, so that a failed start-up changes nothing in the process.
     publish_default(configuration, kubeconfig=None if login is not None else settings.kubeconfig,
@@ -128,8 +137,27 @@ def missing_grants(client: KubeClient, registry: Registry, resources: dict[tuple
     return missing
 
 
-def allowed(client: KubeClient, resource: Resource, verb: str, namespace: str | None) -> bool:
+def missing_status_grants(client: KubeClient, registry: Registry, resources: dict[tuple[str, ...], Resource],
+                          namespaces: NamespaceSelector) -> list[tuple[Resource, str]]:
+    """The kinds with a status subresource whose handlers write to objects (results go to status)
+    and whose ``<plural>/status`` RBAC does not let the operator patch: (resource, where)."""
+    missing: list[tuple[Resource, str]] = []
+    for spec, resource in resources.items():
+        kinds = {h.kind for h in registry.handlers() if h.resource == spec}
+        if "status" not in resource.subresources or not kinds & (CHANGE_KINDS | {Kind.TIMER, Kind.DAEMON}):
+            continue
+        scopes: list[str | None] = list(namespaces.explicit) if resource.namespaced and namespaces.explicit else [None]
+        for namespace in scopes:
+            if not allowed(client, resource, "patch", namespace, subresource="status"):
+                missing.append((resource, f"in namespace {namespace}" if namespace else "cluster-wide"))
+    return missing
+
+
+def allowed(client: KubeClient, resource: Resource, verb: str, namespace: str | None,
+            subresource: str | None = None) -> bool:
     attributes: dict[str, Any] = {"verb": verb, "group": resource.group, "resource": resource.plural}
+    if subresource:
+        attributes["subresource"] = subresource
     if namespace:
         attributes["namespace"] = namespace
     review = client.create(SELF_SUBJECT_ACCESS_REVIEWS, {

@@ -54,6 +54,8 @@ class ObjectWriter:
         self._expected: dict[str, tuple[str, float]] = {}
         #: The kind's schema dropped status fields we wrote: said once (kopf warns on each patch).
         self._pruning_said = False
+        #: Writing status was refused (RBAC, the schema): said once at error, then at debug.
+        self._status_refusal_said = False
 
     def apply(self, key: str, patch: Mapping[str, Any], *, expect: bool = True) -> str | None:
         """Write ``patch`` (a merge patch; ``status`` goes to the subresource if the kind has one);
@@ -80,9 +82,7 @@ class ObjectWriter:
             except (errors.Forbidden, errors.Invalid) as exc:
                 # A refusal that a retry cannot cure (RBAC without <plural>/status, a schema that
                 # rejects the results) costs the results only, never the bookkeeping (as in kopf).
-                logger.error("%s: the handlers' results could not be written to status (%s); grant "
-                             "patch on %s/status, or return results the schema accepts", key, exc,
-                             self.resource.plural)
+                self._say_status_refused(key, exc)
             if written is not None and "resourceVersion" in (rest.get("metadata") or {}):
                 self._rebase(rest["metadata"], written["metadata"])
         if rest:
@@ -97,6 +97,18 @@ class ObjectWriter:
         if expect:
             self.expect(key, version)
         return version
+
+    def _say_status_refused(self, key: str, error: errors.ApiError) -> None:
+        fix = (f"grant patch on {self.resource.plural}/status (the rule {{apiGroups: [\"{self.resource.group}\"], "
+               f"resources: [{self.resource.plural}/status], verbs: [patch]}})" if isinstance(error, errors.Forbidden)
+               else "return results the schema of the status accepts")
+        if self._status_refusal_said:
+            logger.debug("%s: the handlers' results were not written to status (%s)", key, error.message)
+            return
+        self._status_refusal_said = True
+        logger.error("%s: the handlers' results could not be written to status (%s); they are dropped, here and "
+                     "for every object of %s until this is fixed (said once): %s", key, error.message,
+                     self.resource.qualified_name, fix)
 
     def _say_pruned(self, key: str, fields: list[str]) -> None:
         if not fields:
