@@ -140,7 +140,7 @@ def test_missing_status_permission_is_warned_at_start_up_and_a_refused_write_sai
                                           "metadata": {"name": name, "namespace": namespace}, "spec": {}})
         eventually(lambda: operator.output().count("Handler 'made' succeeded") == 2, what="both handled")
         for name in ("one", "two"):  # the bookkeeping is written; the results are not
-            eventually(lambda name=name: "opframe.dev/last-handled-configuration" in (  # type: ignore[misc]
+            eventually(lambda name=name: "opframe.dev/last-handled-configuration" in (
                 kube_client.get(resource, name, namespace=namespace)["metadata"].get("annotations") or {}),
                 what=f"{name}'s diff-base")
             assert "status" not in kube_client.get(resource, name, namespace=namespace)
