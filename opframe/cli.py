@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -219,7 +220,13 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
     stop = controls.stop_flag if controls.stop_flag is not None else threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        logging.getLogger("opframe").info("signal %d: stopping", signum)
+        if stop.is_set():  # the second: at once, abandoning what still runs (128 + the signal, as shells do)
+            logging.getLogger("opframe").warning("signal %d again: stopping at once; running handlers are "
+                                                 "abandoned (they run again at the next start)", signum)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + signum)
+        logging.getLogger("opframe").info("signal %d: stopping (send it again to stop at once)", signum)
         stop.set()
 
     if threading.current_thread() is threading.main_thread():
@@ -246,6 +253,11 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
     if operator.lost_leadership.is_set():
         _fail("lost the leader lease (no renewal within the renew deadline); exiting so that another replica "
               "takes over")
+    if operator.abandoned:
+        _fail(f"stopped with handlers still running after {settings.shutdown_timeout:g} s, their work abandoned "
+              f"(it runs again at the next start): {', '.join(operator.abandoned[:5])}"
+              f"{f' and {len(operator.abandoned) - 5} more' if len(operator.abandoned) > 5 else ''}; give them "
+              "longer with OPFRAME_SHUTDOWN_TIMEOUT")
 
 
 @main.command("freeze", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

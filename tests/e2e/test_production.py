@@ -331,3 +331,44 @@ def seen(name, event, **_):
         metrics = _get(port, "/metrics")[1]
         assert f'opframe_watch_events_dropped_total{{resource="configmaps"}} {float(extra)}' in metrics, [
             line for line in metrics.splitlines() if "dropped" in line]
+
+
+SLOW = PRELUDE + '''
+@on.create("configmaps", labels={"app": "test"})
+def slow(name, **_):
+    note(handler="slow", name=name)
+    time.sleep(120)
+'''
+
+
+@pytest.mark.parametrize("twice", [False, True], ids=["once", "twice"])
+def test_ctrl_c_says_what_it_waits_for_stops_at_once_when_repeated_and_exits_non_zero_on_abandoned_work(
+        control_plane: ControlPlane, kube_client: KubeClient, namespace: str, journal: Journal, tmp_path: Path,
+        twice: bool) -> None:
+    """Issue 21: Ctrl-C during a long handler. Once: the operator says what it waits for and how long,
+    then exits 1 naming the abandoned object. Twice: it stops at once (exit 130, as shells count)."""
+    source = tmp_path / "slow_operator.py"
+    source.write_text(SLOW)
+    timeout = "60" if twice else "2"
+    with OperatorProcess([source], kubeconfig=control_plane.kubeconfig, args=["-n", namespace],
+                         env={"JOURNAL": str(journal.path), "OPFRAME_SHUTDOWN_TIMEOUT": timeout}) as operator:
+        operator.wait_started()
+        kube_client.create(CONFIGMAPS, configmap(namespace, "long"))
+        journal.wait_count(1, handler="slow", name="long")
+        os.kill(operator.pid, signal.SIGINT)
+        operator.wait_for_output("stopping: waiting up to")
+        if twice:
+            os.kill(operator.pid, signal.SIGINT)
+        code = operator.wait(timeout=30)  # at once when twice (60 s otherwise); 2 s + the stop when once
+        output = operator.output()
+    assert f"waiting up to {timeout} s (OPFRAME_SHUTDOWN_TIMEOUT) for the handlers of 1 object to finish: " \
+           f"{namespace}/long" in output, output[-2000:]
+    if twice:
+        assert code == 128 + signal.SIGINT, output[-2000:]
+        assert "again: stopping at once" in output
+    else:
+        assert code == 1, output[-2000:]
+        errors = [line for line in output.splitlines() if line.startswith("error: ")]
+        assert errors == [f"error: stopped with handlers still running after 2 s, their work abandoned (it runs "
+                          f"again at the next start): {namespace}/long; give them longer with "
+                          "OPFRAME_SHUTDOWN_TIMEOUT"], output[-2000:]

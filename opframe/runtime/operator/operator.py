@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -154,6 +155,9 @@ class Operator:
         self.policy_keeper: policies.PolicyKeeper | None = None
         self.started = threading.Event()
         self.stopped = threading.Event()
+        #: Objects whose handlers (or daemons) still ran when stop() gave up waiting: their work was
+        #: abandoned (it runs again at the next start); the CLI exits non-zero then.
+        self.abandoned: list[str] = []
 
     def prepare(self) -> None:
         """Log in (on.login handlers), then check everything start() needs; StartupError on the first problem."""
@@ -426,9 +430,18 @@ class Operator:
         if self.policy_keeper is not None:
             self.policy_keeper.stop()  # the policies stay: that they hold without the operator is their point
         timeout = 0.0 if self.lost_leadership.is_set() else self.settings.shutdown_timeout
+        running = [key for controller in self.controllers.values() for key in sorted(controller.queue.processing())]
+        if running and timeout:
+            logger.info("stopping: waiting up to %.0f s (OPFRAME_SHUTDOWN_TIMEOUT) for the handlers of %d object%s "
+                        "to finish: %s", timeout, len(running), "" if len(running) == 1 else "s", _few(running))
+        deadline = time.monotonic() + timeout
         for controller in self.controllers.values():
-            if not controller.stop(timeout):
-                logger.warning("%s: handlers still running after %.0f s; stopping anyway", controller.name, timeout)
+            left = controller.queue.processing()
+            if not controller.stop(max(0.0, deadline - time.monotonic())):
+                left = controller.queue.processing() or left
+                self.abandoned.extend(sorted(left) or [f"the daemons of {controller.name}"])
+                logger.warning("%s: handlers still running after %.0f s; stopping anyway (abandoned: %s)",
+                               controller.name, timeout, _few(sorted(left)) if left else "daemons")
         if self.elector is not None:
             self.elector.stop()  # a leader releases its lease, so a standby takes over at once
         for informer in self.informers.values():
@@ -513,3 +526,9 @@ class Operator:
 
 def _stats_of(informer: SharedIndexInformer) -> Callable[[], ReflectorStats]:
     return lambda: informer.reflector.stats
+
+
+def _few(keys: list[str], shown: int = 5) -> str:
+    """Some keys, for a log line: the first ``shown`` and how many more."""
+    more = len(keys) - shown
+    return ", ".join(keys[:shown]) + (f" and {more} more" if more > 0 else "")
