@@ -150,3 +150,16 @@ def test_missing_status_permission_is_warned_at_start_up_and_a_refused_write_sai
     refused = [line for line in output.splitlines() if "could not be written to status" in line]
     assert len(refused) == 1 and "they are dropped" in refused[0] and "widgets/status" in refused[0], refused
     assert "Traceback" not in output
+
+
+def test_a_short_or_singular_resource_name_is_said_as_what_it_resolved_to(
+        control_plane: ControlPlane, namespace: str, tmp_path: Path) -> None:
+    """Issue 21: a name that resolves to something unexpected is not accepted silently."""
+    from opframe.testing.operator import OperatorProcess
+
+    source = tmp_path / "short.py"
+    source.write_text('from opframe import on\n\n@on.create("cm")\ndef created(**_):\n    pass\n')
+    with OperatorProcess([source], kubeconfig=control_plane.kubeconfig, args=["-n", namespace]) as operator:
+        operator.wait_started()
+        output = operator.output()
+    assert "resource 'cm' (used by created) is configmaps, version v1 (kind ConfigMap)" in output, output[-2000:]

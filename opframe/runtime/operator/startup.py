@@ -88,7 +88,10 @@ def prepare(settings: Settings, registry: Registry, namespaces: NamespaceSelecto
     for spec in registry.resources():
         users = ", ".join(sorted({h.id for h in registry.handlers() if h.resource == spec}))
         try:
-            resources[spec] = discovery.resolve(*spec)
+            resources[spec] = resolved = discovery.resolve(*spec)
+            if not named_plainly(spec[-1], resolved):  # a kind, a singular, a short name: say what it is
+                logger.info("resource %r (used by %s) is %s, version %s (kind %s)", "/".join(spec), users,
+                            resolved.qualified_name, resolved.version, resolved.kind)
         except (ResourceNotFoundError, AmbiguousResourceError) as exc:
             client.close()
             raise StartupError(f"{exc} (used by {users})") from None
@@ -115,6 +118,12 @@ def prepare(settings: Settings, registry: Registry, namespaces: NamespaceSelecto
     publish_default(configuration, kubeconfig=None if login is not None else settings.kubeconfig,
                     context=None if login is not None else settings.context)
     return Prepared(client, resources)
+
+
+def named_plainly(name: str, resource: Resource) -> bool:
+    """Whether ``name`` is the resource's plural, alone or with its group (or version and group), so
+    that what it resolved to needs no saying."""
+    return name in (resource.plural, resource.qualified_name, f"{resource.plural}.{resource.version}.{resource.group}")
 
 
 def missing_grants(client: KubeClient, registry: Registry, resources: dict[tuple[str, ...], Resource],
