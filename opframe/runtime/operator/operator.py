@@ -155,8 +155,8 @@ class Operator:
         self.policy_keeper: policies.PolicyKeeper | None = None
         self.started = threading.Event()
         self.stopped = threading.Event()
-        #: Objects whose handlers (or daemons) still ran when stop() gave up waiting: their work was
-        #: abandoned (it runs again at the next start); the CLI exits non-zero then.
+        #: Objects whose handlers still ran when stop() gave up waiting: their work was abandoned (it
+        #: runs again at the next start); the CLI exits non-zero then. Daemons do not count.
         self.abandoned: list[str] = []
 
     def prepare(self) -> None:
@@ -436,12 +436,14 @@ class Operator:
                         "to finish: %s", timeout, len(running), "" if len(running) == 1 else "s", _few(running))
         deadline = time.monotonic() + timeout
         for controller in self.controllers.values():
-            left = controller.queue.processing()
             if not controller.stop(max(0.0, deadline - time.monotonic())):
-                left = controller.queue.processing() or left
-                self.abandoned.extend(sorted(left) or [f"the daemons of {controller.name}"])
-                logger.warning("%s: handlers still running after %.0f s; stopping anyway (abandoned: %s)",
-                               controller.name, timeout, _few(sorted(left)) if left else "daemons")
+                # Handlers cut short lose their attempt: abandoned work (the CLI exits 1). A daemon that
+                # outlives the timeout is not: daemons run until stopped by nature, and start again with
+                # the operator (kopf's exit code is 0 then, and so is opframe's).
+                left = sorted(controller.queue.processing())
+                self.abandoned.extend(left)
+                logger.warning("%s: %s still running after %.0f s; stopping anyway", controller.name,
+                               f"the handlers of {_few(left)}" if left else "daemons", timeout)
         if self.elector is not None:
             self.elector.stop()  # a leader releases its lease, so a standby takes over at once
         for informer in self.informers.values():
