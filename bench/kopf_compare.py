@@ -360,6 +360,10 @@ class Bench:
             baseline = len(operator.entries()) if operator else 0
             usage = ServerUsage(self.plane)
             started = time.monotonic()
+            # CPU of the operator and of this process (the writer's 16 threads) during the storm: with
+            # kube-apiserver's and etcd's, where the two shared cores went.
+            operator_cpu = operator.cpu_seconds() if operator else 0.0
+            writer_cpu = process_cpu_seconds(os.getpid())
 
             def storm(i: int) -> None:
                 for value in range(1, updates + 1):
@@ -369,6 +373,7 @@ class Bench:
             written = time.monotonic() - started
             if operator is None:
                 return {"objects": count, "updates_each": updates, "writes_seconds": written,
+                        "writer_cpu_seconds": process_cpu_seconds(os.getpid()) - writer_cpu,
                         "server": usage.since()}
 
             def converged() -> bool:
@@ -376,11 +381,13 @@ class Bench:
                 return len(final) >= count
             wait_for(converged, 1800, f"S2 {framework} convergence")
             seconds = time.monotonic() - started
+            cpu = {"operator_cpu_seconds": operator.cpu_seconds() - operator_cpu,
+                   "writer_cpu_seconds": process_cpu_seconds(os.getpid()) - writer_cpu}
             time.sleep(3)  # calls still in flight count too
             calls = operator.entries()[baseline:]
             return {"objects": count, "updates_each": updates, "writes_seconds": written,
                     "seconds_to_converge": seconds, "handler_calls": len(calls),
-                    "breakdown": storm_breakdown(calls), "server": usage.since()}
+                    "breakdown": storm_breakdown(calls), **cpu, "server": usage.since()}
         finally:
             if operator:
                 operator.stop()
@@ -575,12 +582,16 @@ def storm_study(workdir: Path, count: int, out: Path, windows: list[float]) -> i
             runs[framework] = bench.s2(framework, count=count)
     out.write_text(json.dumps({"date": datetime.date.today().isoformat(), "objects": count, "runs": runs}, indent=2))
     print(f"S2 storm, {count} objects x 20 updates; the writer alone: {runs['writer_alone']['writes_seconds']:.1f} s, "
-          f"beside a bare watch: {runs['writer_beside_a_bare_watch']['writes_seconds']:.1f} s")
+          f"beside a bare watch: {runs['writer_beside_a_bare_watch']['writes_seconds']:.1f} s; CPU s of the "
+          f"writer alone {runs['writer_alone']['writer_cpu_seconds']:.1f}, kube-apiserver + etcd "
+          f"{runs['writer_alone']['server']['apiserver_etcd_cpu_seconds']:.1f}")
     for framework in [name for name in runs if not name.startswith("writer")]:
         run = runs[framework]
         print(f"{framework:28} converged in {run['seconds_to_converge']:.1f} s "
               f"(x{run['seconds_to_converge'] / runs['writer_alone']['writes_seconds']:.2f} the writer alone), "
-              f"{run['handler_calls']} calls: {run['breakdown']}")
+              f"{run['handler_calls']} calls: {run['breakdown']}; CPU s: operator {run['operator_cpu_seconds']:.1f}, "
+              f"writer {run['writer_cpu_seconds']:.1f}, kube-apiserver + etcd "
+              f"{run['server']['apiserver_etcd_cpu_seconds']:.1f}")
     print(f"written to {out.relative_to(ROOT)}")
     return 0
 
