@@ -163,7 +163,7 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
     from opframe.kopf import lifecycles
     from opframe.kopf.settings import OperatorSettings
     from opframe.kopf.storage import KopfBookkeeping
-    from opframe.runtime.operator.operator import Operator, StartupError
+    from opframe.runtime.operator.operator import Operator, StartupError, some_keys
     from opframe.runtime.telemetry.logs import configure_logging
     from opframe.settings import Settings
 
@@ -255,9 +255,8 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
               "takes over")
     if operator.abandoned:
         _fail(f"stopped with handlers still running after {settings.shutdown_timeout:g} s, their work abandoned "
-              f"(it runs again at the next start): {', '.join(operator.abandoned[:5])}"
-              f"{f' and {len(operator.abandoned) - 5} more' if len(operator.abandoned) > 5 else ''}; give them "
-              "longer with OPFRAME_SHUTDOWN_TIMEOUT")
+              f"(it runs again at the next start): {some_keys(operator.abandoned)}; give them longer with "
+              "OPFRAME_SHUTDOWN_TIMEOUT")
 
 
 @main.command("freeze", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -202,6 +202,11 @@ class NamespaceSelector:
             return []
         return list(dict.fromkeys(self.include))
 
+    def scopes(self, namespaced: bool) -> list[str | None]:
+        """Where a kind is watched (and its RBAC checked): each explicit namespace for a namespaced
+        kind, else one cluster-wide scope (None)."""
+        return list(self.explicit) if namespaced and self.explicit else [None]
+
     @property
     def single(self) -> str | None:
         """The one namespace to watch, when the patterns name exactly one without globs."""

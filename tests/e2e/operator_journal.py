@@ -82,6 +82,20 @@ def configmap(namespace: str, name: str, labels: dict[str, str] | None = None, *
             "data": data}
 
 
+def namespaced_crd(group: str, kind: str, schema: dict[str, Any], *,
+                   subresources: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A CRD of one served version v1, plural ``kind.lower() + "s"``, with this openAPIV3Schema."""
+    plural = kind.lower() + "s"
+    version: dict[str, Any] = {"name": "v1", "served": True, "storage": True,
+                               "schema": {"openAPIV3Schema": schema}}
+    if subresources is not None:
+        version["subresources"] = subresources
+    return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.{group}"},
+            "spec": {"group": group, "scope": "Namespaced",
+                     "names": {"plural": plural, "singular": kind.lower(), "kind": kind}, "versions": [version]}}
+
+
 def wait_gone(client: KubeClient, name: str, namespace: str, timeout: float = 30) -> None:
     def gone() -> bool:
         try:

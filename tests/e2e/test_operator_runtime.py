@@ -13,7 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from operator_journal import CONFIGMAPS, NAMESPACES, Journal, configmap, journal, operator_factory, wait_gone
+from operator_journal import (
+    CONFIGMAPS,
+    NAMESPACES,
+    Journal,
+    configmap,
+    journal,
+    namespaced_crd,
+    operator_factory,
+    wait_gone,
+)
 
 from opframe.kube import KubeClient, Resource
 from opframe.testing.operator import OperatorProcess
@@ -308,14 +317,8 @@ def test_results_the_schema_prunes_are_warned_about_once_naming_the_fix(
     from opframe.testing import install_crd
 
     group = "pruning.opframe.dev"
-    resource = install_crd(kube_client, {
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"gadgets.{group}"},
-        "spec": {"group": group, "scope": "Namespaced",
-                 "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
-                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {"openAPIV3Schema": {
-                     "type": "object", "properties": {"spec": {
-                         "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}}}]}})
+    resource = install_crd(kube_client, namespaced_crd(group, "Gadget", {  # a schema with no status
+        "type": "object", "properties": {"spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}))
     operator = operator_factory(f'''
     @on.create("gadgets.{group}")
     def made(name, **_):

@@ -102,18 +102,14 @@ def test_missing_status_permission_is_warned_at_start_up_and_a_refused_write_sai
         control_plane: ControlPlane, kube_client: KubeClient, namespace: str, tmp_path: Path) -> None:
     """Issue 21: RBAC without <plural>/status. The start-up warns, naming the rule to add; the
     handlers still run, and the refused status writes are said once (not per object), as dropped."""
+    from operator_journal import namespaced_crd
+
     from opframe.testing import eventually, install_crd
     from opframe.testing.operator import OperatorProcess
 
     group = "statusless.opframe.dev"
-    resource = install_crd(kube_client, {
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"widgets.{group}"},
-        "spec": {"group": group, "scope": "Namespaced",
-                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-                 "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-                               "schema": {"openAPIV3Schema": {"type": "object",
-                                                              "x-kubernetes-preserve-unknown-fields": True}}}]}})
+    resource = install_crd(kube_client, namespaced_crd(
+        group, "Widget", {"type": "object", "x-kubernetes-preserve-unknown-fields": True}, subresources={"status": {}}))
     accounts = Resource("", "v1", "serviceaccounts")
     kube_client.create(accounts, {"apiVersion": "v1", "kind": "ServiceAccount",
                                   "metadata": {"name": "no-status", "namespace": namespace}})

@@ -214,3 +214,13 @@ def test_cluster_scoped_objects_are_always_served(patterns: list[str], all_names
 def test_the_served_namespaces_in_words(patterns: list[str], all_namespaces: bool, said: str) -> None:
     """What the start-up line says the operator serves."""
     assert NamespaceSelector(patterns, all_namespaces=all_namespaces).describe() == said
+
+
+@pytest.mark.parametrize(("patterns", "all_namespaces", "namespaced", "scopes"), [
+    (["a", "b"], False, True, ["a", "b"]),  # one watch (and one RBAC check) per named namespace
+    (["a", "b"], False, False, [None]),  # a cluster-scoped kind: one cluster-wide watch
+    (["team-*"], False, True, [None]),  # globs: one cluster-wide watch, filtered
+    ([], True, True, [None]),
+])
+def test_watch_scopes(patterns: list[str], all_namespaces: bool, namespaced: bool, scopes: list[str | None]) -> None:
+    assert NamespaceSelector(patterns, all_namespaces=all_namespaces).scopes(namespaced) == scopes

@@ -230,10 +230,8 @@ class Operator:
                 if handler.kind is Kind.INDEX:
                     indexes.declare(resource, handler)
             selector = filters.label_selector([h.labels for h in handlers])
-            scopes: list[str | None] = (list(self.namespaces.explicit)
-                                        if resource.namespaced and self.namespaces.explicit else [None])
             informers: dict[str | None, SharedIndexInformer] = {}
-            for namespace in scopes:
+            for namespace in self.namespaces.scopes(resource.namespaced):
                 name = resource.qualified_name if namespace is None else f"{resource.qualified_name}@{namespace}"
                 informer = SharedIndexInformer(
                     ResourceListerWatcher(self.client, resource, namespace=namespace, label_selector=selector),
@@ -433,7 +431,7 @@ class Operator:
         running = [key for controller in self.controllers.values() for key in sorted(controller.queue.processing())]
         if running and timeout:
             logger.info("stopping: waiting up to %.0f s (OPFRAME_SHUTDOWN_TIMEOUT) for the handlers of %d object%s "
-                        "to finish: %s", timeout, len(running), "" if len(running) == 1 else "s", _few(running))
+                        "to finish: %s", timeout, len(running), "" if len(running) == 1 else "s", some_keys(running))
         deadline = time.monotonic() + timeout
         for controller in self.controllers.values():
             if not controller.stop(max(0.0, deadline - time.monotonic())):
@@ -443,7 +441,7 @@ class Operator:
                 left = sorted(controller.queue.processing())
                 self.abandoned.extend(left)
                 logger.warning("%s: %s still running after %.0f s; stopping anyway", controller.name,
-                               f"the handlers of {_few(left)}" if left else "daemons", timeout)
+                               f"the handlers of {some_keys(left)}" if left else "daemons", timeout)
         if self.elector is not None:
             self.elector.stop()  # a leader releases its lease, so a standby takes over at once
         for informer in self.informers.values():
@@ -530,7 +528,7 @@ def _stats_of(informer: SharedIndexInformer) -> Callable[[], ReflectorStats]:
     return lambda: informer.reflector.stats
 
 
-def _few(keys: list[str], shown: int = 5) -> str:
+def some_keys(keys: list[str], shown: int = 5) -> str:
     """Some keys, for a log line: the first ``shown`` and how many more."""
     more = len(keys) - shown
     return ", ".join(keys[:shown]) + (f" and {more} more" if more > 0 else "")

@@ -6,7 +6,9 @@ server (SelfSubjectAccessReview) for every verb the handlers need, in the scope 
 namespace mode watches: per namespace when the namespaces are named explicitly (one
 informer each: a Role per namespace suffices), cluster-wide when they are all, or
 globs, or exclusions (one cluster-wide watch, filtered in the operator). It raises one
-``StartupError`` whose message names the cause and the fix.
+``StartupError`` whose message names the cause and the fix. What does not stop the start
+is logged: a missing ``<plural>/status`` permission (a warning naming the rule), and a
+resource named by a kind, singular or short name (what it resolved to).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ SELF_SUBJECT_ACCESS_REVIEWS = Resource("authorization.k8s.io", "v1", "selfsubjec
                                        namespaced=False)
 
 logger = logging.getLogger("opframe.startup")
+#: Handler kinds that write to the objects they handle (progress, results, patches).
+WRITING_KINDS = CHANGE_KINDS | {Kind.TIMER, Kind.DAEMON}
 
 
 
@@ -135,10 +139,9 @@ def missing_grants(client: KubeClient, registry: Registry, resources: dict[tuple
         if not kinds:
             continue  # admission handlers only: the API server calls them, nothing is watched
         verbs = ["list", "watch"]
-        if kinds & (CHANGE_KINDS | {Kind.TIMER, Kind.DAEMON}):  # they write to the object
+        if kinds & WRITING_KINDS:
             verbs.append("patch")
-        scopes: list[str | None] = list(namespaces.explicit) if resource.namespaced and namespaces.explicit else [None]
-        for namespace in scopes:
+        for namespace in namespaces.scopes(resource.namespaced):
             for verb in verbs:
                 if not allowed(client, resource, verb, namespace):
                     where = f"in namespace {namespace}" if namespace else "cluster-wide"
@@ -153,10 +156,9 @@ def missing_status_grants(client: KubeClient, registry: Registry, resources: dic
     missing: list[tuple[Resource, str]] = []
     for spec, resource in resources.items():
         kinds = {h.kind for h in registry.handlers() if h.resource == spec}
-        if "status" not in resource.subresources or not kinds & (CHANGE_KINDS | {Kind.TIMER, Kind.DAEMON}):
+        if "status" not in resource.subresources or not kinds & WRITING_KINDS:
             continue
-        scopes: list[str | None] = list(namespaces.explicit) if resource.namespaced and namespaces.explicit else [None]
-        for namespace in scopes:
+        for namespace in namespaces.scopes(resource.namespaced):
             if not allowed(client, resource, "patch", namespace, subresource="status"):
                 missing.append((resource, f"in namespace {namespace}" if namespace else "cluster-wide"))
     return missing

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from opframe.kube import errors
@@ -10,15 +12,21 @@ from opframe.testing import eventually
 # -- eventually ------------------------------------------------------------------------------------
 
 
-def test_eventually_returns_the_first_truthy_result_and_treats_not_found_as_not_yet() -> None:
-    answers = iter([errors.NotFound(404, "not yet"), None, 0, {"ready": True}])
+def scripted(*answers: object) -> Callable[[], object]:
+    """A check that gives ``answers`` in turn, raising those that are exceptions."""
+    given = iter(answers)
 
     def check() -> object:
-        answer = next(answers)
+        answer = next(given)
         if isinstance(answer, Exception):
             raise answer
         return answer
 
+    return check
+
+
+def test_eventually_returns_the_first_truthy_result_and_treats_not_found_as_not_yet() -> None:
+    check = scripted(errors.NotFound(404, "not yet"), None, 0, {"ready": True})
     assert eventually(check, what="readiness", interval=0) == {"ready": True}
 
 
@@ -26,14 +34,7 @@ def test_eventually_treats_the_kubernetes_clients_404_as_not_yet_and_other_statu
     """The README hands tests the ``kubernetes`` client too: its ApiException(404) means "not yet"."""
     from kubernetes.client.exceptions import ApiException
 
-    answers = iter([ApiException(status=404, reason="Not Found"), {"found": True}])
-
-    def check() -> object:
-        answer = next(answers)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
+    check = scripted(ApiException(status=404, reason="Not Found"), {"found": True})
     assert eventually(check, what="the copy", interval=0) == {"found": True}
 
     def forbidden() -> object:
