@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo demo-node controlplane node image helm venv kopf-venv lint typecheck layers unit e2e clean
+.PHONY: test demo demo-node controlplane node image helm venv kopf-venv lint typecheck layers unit e2e docs clean
 
 venv: $(STAMP)
 
@@ -47,7 +47,7 @@ kopf-venv:
 	  && $(KOPF_VENV)/bin/pip install --quiet $(KOPF_VENV_PACKAGES) && touch $(KOPF_VENV)/.corpus-1; }
 
 lint: venv
-	$(BIN)/ruff check opframe tests examples bench
+	$(BIN)/ruff check opframe tests examples bench tools
 
 typecheck: venv
 	$(BIN)/mypy
@@ -61,7 +61,12 @@ unit: venv
 e2e: venv controlplane helm kopf-venv
 	$(BIN)/pytest tests/e2e examples
 
-test: venv controlplane node image helm kopf-venv lint typecheck layers
+# The documentation site (MkDocs + Material + mkdocstrings) into site/; --strict: a broken link, a missing
+# page or an unresolved API reference fails. (The two variables silence a banner of the theme's.)
+docs: venv
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --quiet
+
+test: venv controlplane node image helm kopf-venv lint typecheck layers docs
 	$(BIN)/pytest
 
 demo: venv controlplane
@@ -72,7 +77,7 @@ demo-node: venv controlplane node image helm
 	$(BIN)/python examples/demo_node.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache site
 
 # Benchmarks (not part of `make test`): figures with ratios against a baseline in the same run.
 .PHONY: bench-informer

@@ -275,6 +275,19 @@ class Bench:
         with concurrent.futures.ThreadPoolExecutor(16) as pool:
             list(pool.map(make, range(count)))
 
+    def add_diff_base(self, namespace: str, count: int) -> None:
+        """Give each object the annotation opframe writes once it has handled it (its essence as JSON)."""
+        from opframe.objects.diffs import essence
+
+        def annotate(i: int) -> None:
+            name = f"o-{i:06d}"
+            body = self.client.get(self.objects, name, namespace=namespace)
+            base = json.dumps(essence(body, own_prefix="opframe.dev/"), separators=(",", ":"))
+            self.client.patch(self.objects, name, {"metadata": {"annotations": {
+                "opframe.dev/last-handled-configuration": base}}}, namespace=namespace)
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            list(pool.map(annotate, range(count)))
+
     def clear(self, namespace: str) -> None:
         """Delete a run's objects (one DELETE collection), so that later runs do not pay for a
         store grown by earlier ones; without kube-controller-manager namespaces are never
@@ -341,11 +354,15 @@ class Bench:
         return result
 
     def s2(self, framework: str | None, count: int = 1000, updates: int = 20,
-           bare_watch: bool = False) -> dict[str, Any]:
+           bare_watch: bool = False, diff_base: bool = False) -> dict[str, Any]:
         """The update storm; with ``framework=None`` the writer alone, with no operator running (and with
-        ``bare_watch``, beside a process that only watches the objects: what watching alone costs)."""
-        namespace = self.namespace(f"s2-{framework or 'writer'}")
+        ``bare_watch``, beside a process that only watches the objects: what watching alone costs; with
+        ``diff_base``, on objects that carry the diff-base annotation an operator writes when it has
+        handled them, as opframe's and kopf's do: what the bigger objects alone cost the server)."""
+        namespace = self.namespace(f"s2-{framework or 'writer'}{'-diff-base' if diff_base else ''}")
         self.create_objects(namespace, count)
+        if diff_base:
+            self.add_diff_base(namespace, count)
         operator = self.start(framework, "storm", namespace) if framework else None
         watcher = None
         if bare_watch:
@@ -395,6 +412,33 @@ class Bench:
                 watcher.terminate()
                 watcher.wait(30)
             self.clear(namespace)
+
+    def s2_rounds(self, framework: str, count: int, rounds: int) -> dict[str, Any]:
+        """S2 against its floor in ``rounds`` rounds: each round runs the writer alone and the storm
+        beside ``framework`` back to back (the order alternating), so that each ratio compares two runs
+        made under the same load of the shared machine; the figure is the median round's. On two
+        shared cores the writer alone took 23.5 to 42.8 s in four runs of one day: one pair is noise."""
+        pairs = []
+        for round_ in range(rounds):
+            order = ("writer", "diff-base", framework)
+            pair: dict[str, Any] = {}
+            for who in order if round_ % 2 == 0 else reversed(order):
+                print(f"S2 {who}, round {round_ + 1} of {rounds} ...", file=sys.stderr, flush=True)
+                pair[who] = self.s2(None if who in ("writer", "diff-base") else framework, count=count,
+                                    diff_base=who == "diff-base")
+            pair["ratio"] = pair[framework]["seconds_to_converge"] / pair["writer"]["writes_seconds"]
+            pair["diff_base_ratio"] = pair["diff-base"]["writes_seconds"] / pair["writer"]["writes_seconds"]
+            pairs.append(pair)
+        median = sorted(pairs, key=lambda pair: pair["ratio"])[len(pairs) // 2]
+        return {"run": median[framework], "writer_alone": median["writer"],
+                "ratios": [pair["ratio"] for pair in pairs], "median_ratio": median["ratio"],
+                "diff_base_ratios": [pair["diff_base_ratio"] for pair in pairs],
+                "rounds": [{"writer_alone_seconds": pair["writer"]["writes_seconds"],
+                            "writer_on_objects_with_a_diff_base_seconds": pair["diff-base"]["writes_seconds"],
+                            "seconds_to_converge": pair[framework]["seconds_to_converge"],
+                            "handler_calls": pair[framework]["handler_calls"], "ratio": pair["ratio"],
+                            "diff_base_ratio": pair["diff_base_ratio"]}
+                           for pair in pairs]}
 
     def s3(self, framework: str, rate: float = 50.0, seconds: float = 60.0) -> dict[str, Any]:
         namespace = self.namespace(f"s3-{framework}")
@@ -530,7 +574,7 @@ def bare_watch(namespace: str, journal: Path) -> int:
 
 
 def run_scenarios(bench: Bench, runs: dict[str, Any], sizes: list[int], scale: list[int], window: float,
-                  repeat: int, quick: bool) -> None:
+                  repeat: int, storm_rounds: int, quick: bool) -> None:
     # S1 in rounds, the frameworks' order alternating, each round with fresh objects;
     # the table takes each figure's median over the rounds. S4 is measured in round 1.
     for count in sizes if len(runs.get("S1_floor", [])) < len(sizes) * repeat else []:
@@ -547,8 +591,12 @@ def run_scenarios(bench: Bench, runs: dict[str, Any], sizes: list[int], scale: l
         print(f"S1 scale opframe {count} objects ...", file=sys.stderr, flush=True)
         runs["S1"]["opframe"].append(bench.s1_and_s4("opframe", count, None))
     if "S2_writer_alone" not in runs:
-        print("S2 writer alone ...", file=sys.stderr, flush=True)
-        runs["S2_writer_alone"] = bench.s2(None, count=100 if quick else 1000)
+        # opframe's S2 in rounds against the writer alone (the issue's ratio); the median round is the
+        # table's S2 opframe and S2 floor, the others are kept beside it.
+        rounds = bench.s2_rounds("opframe", 100 if quick else 1000, storm_rounds)
+        runs["S2_writer_alone"] = rounds["writer_alone"]
+        runs.setdefault("S2", {})["opframe"] = rounds["run"]
+        runs["S2_rounds"] = {key: rounds[key] for key in ROUND_FIGURES}
     for framework in ("opframe", "kopf"):
         for scenario, run in (("S2", lambda fw=framework: bench.s2(fw, count=100 if quick else 1000)),
                               ("S3", lambda fw=framework: bench.s3(fw, seconds=window)),
@@ -558,14 +606,28 @@ def run_scenarios(bench: Bench, runs: dict[str, Any], sizes: list[int], scale: l
                 runs.setdefault(scenario, {})[framework] = run()
 
 
-def storm_study(workdir: Path, count: int, out: Path, windows: list[float]) -> int:
+#: What S2's rounds keep beside the median round's runs.
+ROUND_FIGURES = ("rounds", "ratios", "median_ratio", "diff_base_ratios")
+
+
+def unused(path: Path) -> Path:
+    """``path``, or ``<stem>-2``, ``-3``, ... when it exists: a study never overwrites an earlier one of the day."""
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+    return candidate
+
+
+def storm_study(workdir: Path, count: int, out: Path, windows: list[float], storm_rounds: int) -> int:
     """S2 alone (the writer alone and beside a bare watch, then each framework), with each framework's
     call breakdown; opframe also with bursts off and with each of ``windows`` as its burst_window."""
     from opframe.testing import ControlPlane
 
     with ControlPlane() as plane:
         bench = Bench.on(plane, workdir)
-        runs = {"writer_alone": bench.s2(None, count=count),
+        rounds = bench.s2_rounds("opframe", count, storm_rounds)
+        runs = {"writer_alone": rounds["writer_alone"],
                 "writer_beside_a_bare_watch": bench.s2(None, count=count, bare_watch=True)}
         os.environ["OPFRAME_BURST_WINDOW"] = "0"  # opframe before bursts: every change handled when a worker is free
         try:
@@ -578,9 +640,17 @@ def storm_study(workdir: Path, count: int, out: Path, windows: list[float]) -> i
                 runs[f"opframe, burst_window {window:g}"] = bench.s2("opframe", count=count)
             finally:
                 del os.environ["OPFRAME_BURST_WINDOW"]
-        for framework in ("opframe", "kopf"):
-            runs[framework] = bench.s2(framework, count=count)
-    out.write_text(json.dumps({"date": datetime.date.today().isoformat(), "objects": count, "runs": runs}, indent=2))
+        runs["opframe"] = rounds["run"]
+        runs["kopf"] = bench.s2("kopf", count=count)
+    out.write_text(json.dumps({"date": datetime.date.today().isoformat(), "objects": count, "runs": runs,
+                               "opframe_rounds": {key: rounds[key] for key in ROUND_FIGURES}},
+                              indent=2))
+    print("opframe against the writer alone, round by round: " + ", ".join(
+        f"{r['seconds_to_converge']:.1f} / {r['writer_alone_seconds']:.1f} s = x{r['ratio']:.2f}"
+        for r in rounds["rounds"]) + f"; median x{rounds['median_ratio']:.2f}")
+    print("the writer alone on objects with a diff-base annotation against plain ones: " + ", ".join(
+        f"{r['writer_on_objects_with_a_diff_base_seconds']:.1f} / {r['writer_alone_seconds']:.1f} s = "
+        f"x{r['diff_base_ratio']:.2f}" for r in rounds["rounds"]))
     print(f"S2 storm, {count} objects x 20 updates; the writer alone: {runs['writer_alone']['writes_seconds']:.1f} s, "
           f"beside a bare watch: {runs['writer_beside_a_bare_watch']['writes_seconds']:.1f} s; CPU s of the "
           f"writer alone {runs['writer_alone']['writer_cpu_seconds']:.1f}, kube-apiserver + etcd "
@@ -600,6 +670,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller sizes and shorter windows, for a smoke run")
     parser.add_argument("--repeat", type=int, default=3, help="S1 rounds per size (median taken); default 3")
+    parser.add_argument("--storm-rounds", type=int, default=3,
+                        help="S2 rounds of the writer alone and opframe's storm back to back (median ratio taken); "
+                             "default 3")
     parser.add_argument("--resume", type=Path, metavar="PARTIAL_JSON",
                         help="keep the runs of a run that stopped early (its partial results file) and do the rest "
                              "on a fresh control plane; the results say which scenarios came from which")
@@ -633,6 +706,9 @@ def main() -> int:
         for scenario in ("S2", "S3", "S5"):
             if len(kept.get(scenario, {})) < 2:
                 kept.pop(scenario, None)  # both frameworks on one plane, or neither
+                if scenario == "S2":
+                    kept.pop("S2_writer_alone", None)  # and opframe's rounds with their floor
+                    kept.pop("S2_rounds", None)
         results["runs"] = kept
         results["resumed"] = {
             "from": earlier["date"],
@@ -643,13 +719,13 @@ def main() -> int:
     out = HERE / "results" / f"{results['date']}{'-quick' if quick else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     if options.only == "S2":
-        return storm_study(workdir, 100 if quick else 1000, out.with_name(f"{results['date']}-storm.json"),
-                           options.storm_windows)
+        return storm_study(workdir, 100 if quick else 1000, unused(out.with_name(f"{out.stem}-storm.json")),
+                           options.storm_windows, options.storm_rounds)
     with ControlPlane() as plane:
         bench = Bench.on(plane, workdir)
         runs = results["runs"]
         try:
-            run_scenarios(bench, runs, sizes, scale, window, options.repeat, quick)
+            run_scenarios(bench, runs, sizes, scale, window, options.repeat, options.storm_rounds, quick)
         except BaseException:
             out.write_text(json.dumps({**results, "partial": True}, indent=2))
             print(f"stopped early; the runs so far are in {out.relative_to(ROOT)}", file=sys.stderr)
@@ -698,6 +774,11 @@ def main() -> int:
         for figure in ("p50_ms", "p99_ms"):
             floors[f"S3 a bare watch beside {framework}: {figure}"] = runs["S3"][framework]["bare_watch"][figure]
     results["floors"] = floors
+    storm = runs["S2_rounds"]
+    print("\nS2 opframe against the writer alone, round by round: " + ", ".join(
+        f"{r['seconds_to_converge']:.1f} / {r['writer_alone_seconds']:.1f} s = x{r['ratio']:.2f}"
+        for r in storm["rounds"]) + f"; median x{storm['median_ratio']:.2f}; the writer alone on objects with "
+        "a diff-base: " + ", ".join(f"x{ratio:.2f}" for ratio in storm["diff_base_ratios"]))
     print("\nfloors (what the API server and the machine allow without any framework):")
     for figure, value in floors.items():
         print(f"  {figure:75} {value:8.2f}")

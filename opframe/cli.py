@@ -15,7 +15,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -273,7 +273,7 @@ def resume_command() -> None:
           "(--leader-election)")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(EXIT_USAGE_ERROR)
 
@@ -382,8 +382,16 @@ def cluster_up(port: int | None, etcd_port: int | None, kubeconfig_copy: Path | 
     Stopping removes every process and all their data (with --node also every container,
     mount, cgroup and namespace the node made).
     """
-    from opframe.testing.controlplane import DEFAULT_START_TIMEOUT, ControlPlane, ControlPlaneError
+    from opframe.testing.controlplane import (
+        DEFAULT_START_TIMEOUT,
+        KUBERNETES_VERSION,
+        ControlPlane,
+        ControlPlaneError,
+        helm_binary,
+        kubectl_binary,
+    )
     from opframe.testing.node import NodeError
+    from opframe.testing.running import RunningCluster
 
     if kubeconfig_copy is not None and kubeconfig_copy.exists():
         click.echo(f"error: {kubeconfig_copy} already exists and would be overwritten, then removed "
@@ -399,6 +407,7 @@ def cluster_up(port: int | None, etcd_port: int | None, kubeconfig_copy: Path | 
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    record: RunningCluster | None = None
     plane = ControlPlane(
         apiserver_port=port, etcd_port=etcd_port,
         start_timeout=start_timeout if start_timeout is not None else DEFAULT_START_TIMEOUT, node=with_node,
@@ -414,13 +423,32 @@ def cluster_up(port: int | None, etcd_port: int | None, kubeconfig_copy: Path | 
             shutil.copyfile(kubeconfig, kubeconfig_copy)
             kubeconfig_copy.chmod(0o600)
             kubeconfig = kubeconfig_copy
+        node = plane.node
+        record = RunningCluster(
+            pid=os.getpid(), kubeconfig=str(kubeconfig), server=plane.server,
+            node_holder_pid=node.processes["holder"].pid if node is not None else None,
+            containerd_socket=str(node.containerd_socket) if node is not None else None,
+            pod_logs=str(node.pod_logs) if node is not None else None)
+        record.write()
+        kubectl = kubectl_binary()
         click.echo(f"KUBECONFIG={kubeconfig}")
         click.echo(f"# kube-apiserver {plane.server} (etcd {plane.etcd_url}), admin in system:masters")
-        click.echo(f"# use it:  export KUBECONFIG={kubeconfig}; kubectl get namespaces")
-        if plane.node is not None:
-            click.echo(f"# node {plane.node.name} Ready {plane.node.ready_seconds:.1f} s after its start; import "
-                       "images with: ctr --address "
-                       f"{plane.node.containerd_socket} -n k8s.io images import <oci.tar> (inside the node)")
+        if kubectl.exists():
+            click.echo(f"# use it:  export KUBECONFIG={kubeconfig}; {kubectl} get namespaces")
+            click.echo(f"#   (that kubectl is the server's version, {KUBERNETES_VERSION}: another minor version "
+                       "warns of version skew)")
+        else:
+            click.echo(f"# use it:  export KUBECONFIG={kubeconfig}; kubectl get namespaces")
+            click.echo(f"#   (a kubectl of the server's version, {KUBERNETES_VERSION}, avoids skew warnings: "
+                       "'make controlplane' builds one)")
+        if helm_binary().exists():
+            click.echo(f"# helm: {helm_binary()}")
+        if node is not None:
+            click.echo(f"# node {node.name} Ready {node.ready_seconds:.1f} s after its start; nothing is pulled "
+                       "from a registry: load images with")
+            click.echo("#   opframe cluster load <oci-archive.tar> [--name NAME]")
+            click.echo("# pod logs: kubectl logs, or (every container's, restarts included) "
+                       f"opframe cluster logs NAMESPACE/POD; the files are in {node.pod_logs}")
         click.echo("# Ctrl-C or SIGTERM stops everything and removes its data", nl=True)
         sys.stdout.flush()
         while not stop_requested.wait(timeout=0.5):
@@ -438,10 +466,86 @@ def cluster_up(port: int | None, etcd_port: int | None, kubeconfig_copy: Path | 
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if record is not None:
+            record.remove()
         plane.stop()
         if kubeconfig_copy is not None:
             kubeconfig_copy.unlink(missing_ok=True)
     click.echo("# control plane stopped")
+
+
+@cluster.command("load")
+@click.argument("archive", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--name", default=None,
+              help="The image's name on the node (default: the name the archive gives it, as `make image` and "
+                   "buildah's oci-archive do); pods then use it with imagePullPolicy: Never or IfNotPresent.")
+@click.option("--cluster", "cluster_pid", type=int, default=None,
+              help="The `opframe cluster up --node` process to load into, when several run.")
+def cluster_load(archive: Path, name: str | None, cluster_pid: int | None) -> None:
+    """Load an OCI image archive into the node of a running `opframe cluster up --node`
+    (as `kind load image-archive`): nothing is pulled from a registry there."""
+    from opframe.testing import images
+    from opframe.testing.node import NodeError, import_image
+    from opframe.testing.running import NoRunningCluster, RunningCluster
+
+    if not archive.is_file():
+        _fail(f"{archive} does not exist; give the path of an OCI image archive (`make image` writes "
+              "~/.cache/opframe/images/opframe.tar; buildah push IMAGE oci-archive:FILE.tar writes one)")
+    names = sorted(images.archive_names(archive))
+    if name is None:
+        if len(names) != 1:
+            found = f"it names {', '.join(names)}" if names else "it names no image"
+            _fail(f"{archive}: {found}; say which name the node should know it by with --name NAME")
+        name = names[0]
+    try:
+        running = RunningCluster.one(pid=cluster_pid, with_node=True)
+    except NoRunningCluster as exc:
+        _fail(str(exc))
+    assert running.node_holder_pid is not None and running.containerd_socket is not None
+    assert running.pod_logs is not None
+    try:
+        import_image(running.node_holder_pid, Path(running.containerd_socket), archive, name,
+                     log=Path(running.pod_logs).parent / "image-import.log")
+    except NodeError as exc:
+        _fail(str(exc))
+    click.echo(f"loaded {name} into the node of cluster {running.pid} ({running.server}); "
+               "use it with imagePullPolicy: Never or IfNotPresent")
+
+
+@cluster.command("logs")
+@click.argument("pod")
+@click.option("-c", "--container", default=None, help="Only this container's log (default: every container's).")
+@click.option("--tail", type=click.IntRange(min=0), default=None, help="Only the last N lines.")
+@click.option("--cluster", "cluster_pid", type=int, default=None,
+              help="The `opframe cluster up --node` process whose pod to read, when several run.")
+def cluster_logs(pod: str, container: str | None, tail: int | None, cluster_pid: int | None) -> None:
+    """Print a pod's log on the node of a running `opframe cluster up --node`, given as
+    NAMESPACE/POD: the kubelet's log files, every container's and every restart's (no kubectl needed)."""
+    from opframe.testing.node import log_messages, pod_log_files
+    from opframe.testing.running import NoRunningCluster, RunningCluster
+
+    namespace, _, name = pod.rpartition("/")
+    if not namespace or not name:
+        _fail(f"'{pod}' is not NAMESPACE/POD; give the pod with its namespace, e.g. default/{pod or 'my-pod'}")
+    try:
+        running = RunningCluster.one(pid=cluster_pid, with_node=True)
+    except NoRunningCluster as exc:
+        _fail(str(exc))
+    assert running.pod_logs is not None
+    folder = Path(running.pod_logs)
+    files = pod_log_files(folder, namespace, name, container)
+    if not files:
+        pods = sorted({entry.name.rsplit("_", 1)[0].replace("_", "/", 1) for entry in folder.glob("*_*_*")})
+        known = f"pods with logs: {', '.join(pods)}" if pods else "no pod has written a log yet"
+        which = f" container {container} of" if container else ""
+        _fail(f"no log of{which} pod {namespace}/{name} in {folder} ({known}); check the name, "
+              "and that the pod was scheduled and its container started (kubectl describe pod)")
+    messages: list[str] = []
+    for file in files:
+        prefix = f"[{file.parent.name}] " if container is None and len({f.parent.name for f in files}) > 1 else ""
+        messages += [prefix + message for message in log_messages(file.read_text(errors="replace"))]
+    for message in messages[len(messages) - tail:] if tail is not None else messages:
+        click.echo(message)
 
 
 if __name__ == "__main__":

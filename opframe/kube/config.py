@@ -116,6 +116,12 @@ def _export_kubeconfig(kubeconfig: str | os.PathLike[str] | None, context: str |
     if context is not None and os.pathsep not in path and Path(path).is_file():
         path = _with_current_context(Path(path), context)
     os.environ["KUBECONFIG"] = path
+    # kubernetes.config.load_kube_config() and load_config() with no argument read a default the
+    # package took from $KUBECONFIG when it was imported, maybe before this: it is pointed here too.
+    import kubernetes.config
+    from kubernetes.config import kube_config
+
+    kube_config.KUBE_CONFIG_DEFAULT_LOCATION = kubernetes.config.KUBE_CONFIG_DEFAULT_LOCATION = path
 
 
 #: kubeconfig fields that hold file paths, relative to the kubeconfig's own directory.

@@ -44,6 +44,8 @@ from opframe.testing.processes import ManagedProcess
 
 #: The Kubernetes release controlplane/go.mod pins (kept in step with controlplane/build.sh).
 KUBERNETES_VERSION = "v1.36.3"
+#: tools/helm/build.sh's version (``make helm``); the chart's tests and the docs use it.
+HELM_VERSION = "v3.22.0"
 #: envtest polls health every 100 ms.
 HEALTH_POLL_SECONDS = 0.1
 #: envtest gives up after 20 s; a shared 2-core machine building or testing in
@@ -86,11 +88,25 @@ class Binaries:
     etcd: Path
 
 
-def cache_dir() -> Path:
-    """Where ``make controlplane`` puts the binaries (OPFRAME_CACHE_DIR overrides the root)."""
+def cache_root() -> Path:
+    """opframe's cache folder: OPFRAME_CACHE_DIR, else ``$XDG_CACHE_HOME/opframe`` or ``~/.cache/opframe``."""
     root = os.environ.get("OPFRAME_CACHE_DIR")
-    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "opframe"
-    return base / "controlplane" / KUBERNETES_VERSION
+    return Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "opframe"
+
+
+def cache_dir() -> Path:
+    """Where ``make controlplane`` puts the binaries (kube-apiserver, etcd and a kubectl of their version)."""
+    return cache_root() / "controlplane" / KUBERNETES_VERSION
+
+
+def kubectl_binary() -> Path:
+    """The kubectl ``make controlplane`` builds: the server's own version, so no version-skew warning."""
+    return cache_dir() / "kubectl"
+
+
+def helm_binary() -> Path:
+    """The helm ``make helm`` builds (tools/helm/build.sh)."""
+    return cache_root() / "tools" / f"helm-{HELM_VERSION}" / "helm"
 
 
 def find_binaries() -> Binaries:

@@ -60,8 +60,19 @@ def _not_found(error: Exception) -> bool:
     return getattr(error, "status", None) == 404
 
 
-def install_crd(client: KubeClient, crd: dict[str, Any], *, timeout: float = DEFAULT_TIMEOUT) -> Resource:
-    """Create ``crd`` unless it exists, wait until Established and served; return its resource."""
+def install_crd(client: KubeClient | Any, crd: dict[str, Any], *, timeout: float = DEFAULT_TIMEOUT) -> Resource:
+    """Create ``crd`` unless it exists, wait until Established and served; return its resource.
+    ``client`` is opframe's KubeClient (the ``kube_client`` fixture) or the ``kubernetes`` package's
+    ApiClient (``kube_api_client``), whose configuration is then used."""
+    if not isinstance(client, KubeClient):
+        configuration = getattr(client, "configuration", None)
+        if configuration is None:
+            raise TypeError(f"install_crd() takes a KubeClient or a kubernetes.client.ApiClient, not {client!r}")
+        own = KubeClient(configuration)
+        try:
+            return install_crd(own, crd, timeout=timeout)
+        finally:
+            own.close()
     name = crd["metadata"]["name"]
     with contextlib.suppress(errors.Conflict):
         client.create(CUSTOM_RESOURCE_DEFINITIONS, crd)

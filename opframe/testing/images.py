@@ -99,9 +99,12 @@ func main() {
 """
 #: Sleeps, then exits with a code: ``/sleeper <seconds> <exit code>`` (a pod that runs and ends).
 SLEEPER_SOURCE = r"""
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 int main(int argc, char **argv) {
+    printf("sleeper: sleeping %s s, then exiting with %s\n", argc > 1 ? argv[1] : "0", argc > 2 ? argv[2] : "0");
+    fflush(stdout);
     if (argc > 1) sleep((unsigned)atoi(argv[1]));
     return argc > 2 ? atoi(argv[2]) : 0;
 }
@@ -151,7 +154,11 @@ def oci_archive(path: Path, name: str, layers: Sequence[Path | bytes], *, entryp
         config["User"] = user
     if workdir:
         config["WorkingDir"] = workdir
-    image_config = json.dumps({"architecture": "amd64", "os": "linux", "config": config,
+    # One history entry per layer: image builders (buildah, docker) that build FROM this image count
+    # its non-empty history entries against its layers, and refuse an image without them.
+    history = [{"created": "1970-01-01T00:00:00Z", "created_by": f"opframe.testing.images: layer {number + 1}"}
+               for number in range(len(diff_ids))]
+    image_config = json.dumps({"architecture": "amd64", "os": "linux", "config": config, "history": history,
                                "rootfs": {"type": "layers", "diff_ids": diff_ids}}, sort_keys=True).encode()
     manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
@@ -228,5 +235,45 @@ def web_image(folder: Path) -> Path:
 
 
 def sleeper_image(folder: Path) -> Path:
-    """``opframe.local/sleeper:1``: ``/sleeper <seconds> <exit code>``."""
+    """``opframe.local/sleeper:1``: ``/sleeper <seconds> <exit code>``, saying so on stdout first."""
     return _static_image(folder, "sleeper", SLEEPER_SOURCE, "c")
+
+
+def opframe_image_archive() -> Path:
+    """The operator image ``make image`` builds from the Dockerfile, ``opframe.local/opframe:dev``."""
+    from opframe.testing.controlplane import cache_root
+
+    return cache_root() / "images" / "opframe.tar"
+
+
+def build_image(context: Path, name: str, archive: Path, *, build_args: dict[str, str] | None = None,
+                dockerfile: str = "Dockerfile") -> Path:
+    """Build ``context``'s Dockerfile with buildah (no Docker engine, no registry: chroot isolation, a
+    store under opframe's cache) into the OCI archive ``archive`` holding ``name``, for
+    ``opframe cluster load`` or ``Node.import_image``. An operator's own image starts ``FROM`` opframe's:
+    pass ``build_args={"OPFRAME_IMAGE": f"oci-archive:{opframe_image_archive()}"}`` to a Dockerfile that
+    says ``ARG OPFRAME_IMAGE`` / ``FROM ${OPFRAME_IMAGE}``. Needs buildah (``make image`` installs it)."""
+    from opframe.testing.controlplane import cache_root
+
+    store = ["--root", str(cache_root() / "buildah" / "storage"), "--runroot", str(cache_root() / "buildah" / "run"),
+             "--storage-driver", "vfs"]
+    arguments = [item for key, value in (build_args or {}).items() for item in ("--build-arg", f"{key}={value}")]
+    steps = [
+        (["bud", "--quiet", "--isolation", "chroot", *arguments, "-t", name, "-f", str(context / dockerfile),
+          str(context)], f"buildah could not build {context / dockerfile}"),
+        (["push", "--quiet", name, f"oci-archive:{archive.with_name(f'.{archive.name}.partial')}:{name}"],
+         f"buildah could not write {archive}"),
+        (["rmi", name], f"buildah could not remove its copy of {name}"),
+    ]
+    for command, failure in steps:
+        try:
+            result = subprocess.run(["buildah", *store, *command], capture_output=True, text=True, timeout=900,
+                                    check=False)
+        except FileNotFoundError:
+            raise ImageError("buildah is not installed; run 'make image' (it installs buildah) or "
+                             "'apt-get install buildah'") from None
+        if result.returncode != 0:
+            raise ImageError(f"{failure}: {result.stderr.strip()[-800:]}")
+        if command[0] == "push":
+            os.replace(archive.with_name(f".{archive.name}.partial"), archive)
+    return archive

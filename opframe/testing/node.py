@@ -79,11 +79,9 @@ class NodeError(RuntimeError):
 
 
 def node_binaries_dir() -> Path:
-    root = os.environ.get("OPFRAME_CACHE_DIR")
-    base = Path(root) if root else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "opframe"
-    from opframe.testing.controlplane import KUBERNETES_VERSION
+    from opframe.testing.controlplane import KUBERNETES_VERSION, cache_root
 
-    return base / "node" / KUBERNETES_VERSION
+    return cache_root() / "node" / KUBERNETES_VERSION
 
 
 def check_host() -> None:
@@ -267,6 +265,66 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
             source.close()
 
 
+def import_image(holder_pid: int, containerd_socket: Path, archive: Path, name: str, *, log: Path) -> None:
+    """Import an OCI image archive into a node's containerd (namespace k8s.io) as ``name``: ctr runs
+    in the node's mount namespace (entered through its holder process), where containerd's
+    snapshots live.
+
+    ``--index-name`` is passed only when the archive's index does not already name a
+    manifest ``name`` (``io.containerd.image.name``, as ``images.oci_archive`` writes):
+    with both, ctr 1.6 creates the image twice under one name (first pointing at the
+    index, then updated to the manifest), and unpacks the first record after its import
+    lease has ended, by when containerd's garbage collector may have removed the now
+    unreferenced index blob ("content digest <index>: not found", seen in CI three
+    attempts in a row). Any "not found" failure is still retried (IMPORT_ATTEMPTS in
+    all); every failure is kept in ``log``.
+    """
+    command = ["nsenter", "-t", str(holder_pid), "--mount", "--net", "--",
+               "ctr", "--address", str(containerd_socket), "--namespace", "k8s.io", "images", "import"]
+    if name not in images.archive_names(archive):
+        command += ["--index-name", name]
+    result: subprocess.CompletedProcess[str] | None = None
+    for attempt in range(IMPORT_ATTEMPTS):
+        result = subprocess.run([*command, str(archive.resolve())], capture_output=True, text=True,
+                                timeout=300, check=False)
+        if result.returncode == 0:
+            return
+        with open(log, "a") as file:
+            file.write(f"attempt {attempt + 1} importing {name} from {archive}: {result.stderr}\n")
+        if "not found" not in result.stderr:
+            break
+        time.sleep(1.0)
+    assert result is not None
+    raise NodeError(f"importing image {name} from {archive} failed: {result.stderr.strip()[-500:]}; "
+                    "check that the archive is an OCI image layout tar")
+
+
+def pod_log_files(pod_logs: Path, namespace: str, pod: str, container: str | None = None) -> list[Path]:
+    """A pod's container log files in the kubelet's pod log folder (``<ns>_<pod>_<uid>/<container>/<n>.log``),
+    oldest container restart first."""
+    return sorted(pod_logs.glob(f"{namespace}_{pod}_*/{container or '*'}/*.log"),
+                  key=lambda path: (path.parent.name, int(path.stem) if path.stem.isdigit() else 0))
+
+
+def log_messages(text: str) -> list[str]:
+    """The messages of a CRI log file (``<time> <stream> <P|F> <message>`` per line; ``P`` marks a line
+    the runtime split, continued by the next): what ``kubectl logs`` prints."""
+    messages: list[str] = []
+    partial = ""
+    for line in text.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) < 3 or parts[2] not in ("P", "F"):
+            messages.append(line)  # not CRI-framed: shown as it is
+            continue
+        partial += parts[3] if len(parts) == 4 else ""
+        if parts[2] == "F":
+            messages.append(partial)
+            partial = ""
+    if partial:
+        messages.append(partial)
+    return messages
+
+
 class Node:
     """One node attached to a running ControlPlane (``ControlPlane(node=True)`` makes and stops it)."""
 
@@ -288,6 +346,11 @@ class Node:
     @property
     def containerd_socket(self) -> Path:
         return self.workdir / "containerd" / "containerd.sock"
+
+    @property
+    def pod_logs(self) -> Path:
+        """The kubelet's pod log folder (``opframe cluster logs`` reads it; ``kubectl logs`` works too)."""
+        return self.workdir / "pod-logs"
 
     # -- start ------------------------------------------------------------------------------
 
@@ -428,34 +491,10 @@ state = "{root / 'state'}"
                        "containerd did not start; its log above says why")
 
     def import_image(self, archive: Path, name: str) -> None:
-        """Import an OCI image archive into the node's containerd (namespace k8s.io) as ``name``.
-
-        ``--index-name`` is passed only when the archive's index does not already name a
-        manifest ``name`` (``io.containerd.image.name``, as ``images.oci_archive`` writes):
-        with both, ctr 1.6 creates the image twice under one name (first pointing at the
-        index, then updated to the manifest), and unpacks the first record after its import
-        lease has ended, by when containerd's garbage collector may have removed the now
-        unreferenced index blob ("content digest <index>: not found", seen in CI three
-        attempts in a row). Any "not found" failure is still retried (IMPORT_ATTEMPTS in
-        all); every failure is kept in the node's import log.
-        """
-        command = ["ctr", "--address", str(self.containerd_socket), "--namespace", "k8s.io", "images", "import"]
-        if name not in images.archive_names(archive):
-            command += ["--index-name", name]
-        result: subprocess.CompletedProcess[str] | None = None
-        for attempt in range(IMPORT_ATTEMPTS):
-            result = subprocess.run(self._inside([*command, str(archive)]), capture_output=True, text=True,
-                                    timeout=300, check=False)
-            if result.returncode == 0:
-                return
-            with open(self.workdir / "image-import.log", "a") as log:
-                log.write(f"attempt {attempt + 1} importing {name} from {archive}: {result.stderr}\n")
-            if "not found" not in result.stderr:
-                break
-            time.sleep(1.0)
-        assert result is not None
-        raise NodeError(f"importing image {name} from {archive} failed: {result.stderr.strip()[-500:]}; "
-                        "check that the archive is an OCI image layout tar")
+        """Import an OCI image archive into the node's containerd (namespace k8s.io) as ``name``
+        (see ``import_image``)."""
+        import_image(self.processes["holder"].pid, self.containerd_socket, archive, name,
+                     log=self.workdir / "image-import.log")
 
     def wait_pod_ready(self, namespace: str, pod: str, *, timeout: float = 60.0) -> dict[str, Any]:
         """Wait until the pod is Ready; else raise NodeError naming why (its containers' state and
@@ -509,8 +548,8 @@ state = "{root / 'state'}"
 
     def pod_log(self, namespace: str, pod: str, lines: int = 20) -> str:
         """The last lines of a pod's container logs, read from the node's log folder
-        (kube-apiserver cannot reach this kubelet, so ``kubectl logs`` is not available)."""
-        found = sorted((self.workdir / "pod-logs").glob(f"{namespace}_{pod}_*/*/*.log"))
+        (every container's, every restart's; CRI-framed as the kubelet writes them)."""
+        found = pod_log_files(self.pod_logs, namespace, pod)
         text = "\n".join(path.read_text(errors="replace") for path in found)
         return "\n".join(text.strip().splitlines()[-lines:])
 
@@ -537,7 +576,7 @@ state = "{root / 'state'}"
             "authentication": {"anonymous": {"enabled": False}, "webhook": {"enabled": True},
                                "x509": {"clientCAFile": str(self.pki.client_ca)}},
             "authorization": {"mode": "Webhook"}, "makeIPTablesUtilChains": False,
-            "protectKernelDefaults": False, "podLogsDir": str(self.workdir / "pod-logs"),
+            "protectKernelDefaults": False, "podLogsDir": str(self.pod_logs),
             "rotateCertificates": False, "serverTLSBootstrap": False, "resolvConf": "/etc/resolv.conf",
             "evictionHard": {"memory.available": "1Mi", "nodefs.available": "1%", "imagefs.available": "1%"},
             "imageGCHighThresholdPercent": 100, "imageGCLowThresholdPercent": 99,

@@ -2,7 +2,9 @@
 
 * ``control_plane`` (session): etcd + kube-apiserver, started on first use, stopped at
   the end of the session, also when tests fail or the run is interrupted (Ctrl-C, or
-  SIGTERM, which this plugin turns into KeyboardInterrupt so that clean-up runs).
+  SIGTERM, which this plugin turns into KeyboardInterrupt so that clean-up runs). A
+  ``KopfRunner`` in a test runs its operator against it too (``session_control_plane``),
+  unless its command names a ``--kubeconfig``: never the user's own kubeconfig.
 * ``kube_api_client`` (session): a ``kubernetes.client.ApiClient`` logged in as admin.
 * ``kube_client`` (session): opframe's ``KubeClient`` logged in as admin.
 * ``namespace`` (function): a fresh namespace per test. Without a controller-manager a
@@ -28,19 +30,53 @@ def _interrupt_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+class _Session:
+    """The session's control plane, started on first use (by the ``control_plane`` fixture or by a
+    ``KopfRunner``) and stopped when the session ends, however it ends."""
+
+    running = False
+    plane: ControlPlane | None = None
+    previous_sigterm: Any = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _Session.running = True
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    plane, _Session.plane, _Session.running = _Session.plane, None, False
+    if plane is not None:
+        try:
+            plane.stop()
+        finally:
+            if _Session.previous_sigterm in (signal.SIG_DFL, None):
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def session_control_plane() -> ControlPlane | None:
+    """The pytest session's control plane (started now if it is not yet), or None outside a pytest
+    session: what a ``KopfRunner`` in a test runs its operator against."""
+    if not _Session.running:
+        return None
+    if _Session.plane is None:
+        _Session.previous_sigterm = signal.getsignal(signal.SIGTERM)
+        if _Session.previous_sigterm in (signal.SIG_DFL, None):
+            signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
+        plane = ControlPlane()
+        try:
+            plane.start()
+        except BaseException:
+            plane.stop()
+            raise
+        _Session.plane = plane
+    return _Session.plane
+
+
 @pytest.fixture(scope="session")
-def control_plane() -> Iterator[ControlPlane]:
-    previous = signal.getsignal(signal.SIGTERM)
-    if previous in (signal.SIG_DFL, None):
-        signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
-    plane = ControlPlane()
-    try:
-        plane.start()
-        yield plane
-    finally:
-        plane.stop()
-        if previous in (signal.SIG_DFL, None):
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def control_plane() -> ControlPlane:
+    plane = session_control_plane()
+    assert plane is not None, "the control_plane fixture is used in a pytest session"
+    return plane
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import os
+import sys
 import threading
 import types
 from typing import Any, Literal
@@ -49,6 +51,25 @@ class _LogLines(logging.Handler):
         return "\n".join(list(self.lines))
 
 
+logger = logging.getLogger("opframe.testing")
+
+
+def _kubernetes_default() -> str | None:
+    """Where ``kubernetes.config.load_kube_config()`` with no argument reads (None: not imported)."""
+    module = sys.modules.get("kubernetes.config.kube_config")
+    return getattr(module, "KUBE_CONFIG_DEFAULT_LOCATION", None) if module is not None else None
+
+
+def _restore(environment: dict[str, str | None]) -> None:
+    if environment["KUBECONFIG"] is None:
+        os.environ.pop("KUBECONFIG", None)
+    else:
+        os.environ["KUBECONFIG"] = environment["KUBECONFIG"]
+    if environment["kubernetes"] is not None:
+        for name in ("kubernetes.config.kube_config", "kubernetes.config"):
+            sys.modules[name].KUBE_CONFIG_DEFAULT_LOCATION = environment["kubernetes"]  # type: ignore[attr-defined]
+
+
 class KopfRunner:
     def __init__(self, *args: Any, reraise: bool = True, timeout: float | None = None,
                  registry: Registry | None = None, settings: OperatorSettings | None = None, **kwargs: Any) -> None:
@@ -70,10 +91,37 @@ class KopfRunner:
         self._future: concurrent.futures.Future[click.testing.Result] = concurrent.futures.Future()
 
     def __enter__(self) -> KopfRunner:
+        self._environment = {"KUBECONFIG": os.environ.get("KUBECONFIG"), "kubernetes": _kubernetes_default()}
         self.journal.__enter__()
         logging.getLogger().addHandler(self._log)
+        try:
+            self._target_the_test_cluster()
+        except BaseException:
+            logging.getLogger().removeHandler(self._log)
+            self.journal.__exit__()
+            raise
         self._thread.start()
         return self
+
+    def _target_the_test_cluster(self) -> None:
+        """In a pytest session, ``opframe run`` without ``--kubeconfig`` runs against the session's control
+        plane (the pytest plugin's ``control_plane``, started now if need be): never against whatever
+        ``$KUBECONFIG`` or ``~/.kube/config`` the machine has. A command naming ``--kubeconfig`` runs
+        where it says."""
+        command = list(self.args[0]) if self.args and isinstance(self.args[0], (list, tuple)) else []
+        if not command or command[0] != "run" or any(
+                arg == "--kubeconfig" or arg.startswith("--kubeconfig=") for arg in command):
+            return
+        if "opframe.testing.pytest_plugin" not in sys.modules:
+            return  # not in a pytest session with opframe's plugin
+        from opframe.testing.pytest_plugin import session_control_plane
+
+        plane = session_control_plane()
+        if plane is None:
+            return
+        self.args = (["run", "--kubeconfig", str(plane.kubeconfig), *command[1:]], *self.args[1:])
+        logger.info("KopfRunner: the operator runs against the test session's control plane %s "
+                    "(give --kubeconfig to run it elsewhere)", plane.server)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc_val: BaseException | None,
                  exc_tb: types.TracebackType | None) -> Literal[False]:
@@ -81,6 +129,8 @@ class KopfRunner:
         self._thread.join(timeout=self.timeout)
         self.journal.__exit__()
         logging.getLogger().removeHandler(self._log)
+        if not self._thread.is_alive():
+            _restore(self._environment)  # what --kubeconfig exported for the handlers' clients
         if self._thread.is_alive():
             raise RuntimeError("the operator did not stop within the runner's timeout; it is still running")
         error = self._future.exception()

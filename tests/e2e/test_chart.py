@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,20 +11,17 @@ import yaml
 from operator_journal import CONFIGMAPS, configmap
 
 from opframe.kube import Discovery, KubeClient, Resource, errors
-from opframe.testing import ControlPlane
+from opframe.testing import ControlPlane, controlplane
 from opframe.testing.operator import OperatorProcess
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "opframe"
-HELM_VERSION = "v3.22.0"
 
 
 def helm_binary() -> Path:
-    root = os.environ.get("OPFRAME_CACHE_DIR") or str(
-        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "opframe")
-    path = Path(root) / "tools" / f"helm-{HELM_VERSION}" / "helm"
+    path = controlplane.helm_binary()
     if not path.exists():
         raise AssertionError(f"helm is not built at {path}; run 'make helm'")
     return path
@@ -186,3 +182,109 @@ def test_applied_chart_rbac_is_enough_and_cannot_read_secrets(control_plane: Con
             as_operator.get(Resource("", "v1", "secrets"), "anything", namespace=namespace)
         with pytest.raises(errors.Forbidden):
             as_operator.list(CONFIGMAPS, namespace="default")
+
+
+def notes(tmp_path: Path, namespace: str, *sets: str) -> str:
+    """The chart's NOTES.txt rendered as `helm install` prints it, without a cluster. `helm template`
+    renders no notes (and `helm install --dry-run=client` still asks the cluster), so a copy of the
+    chart renders its NOTES.txt through `tpl` into a ConfigMap: the same values, release and helpers.
+    test_helm_install_prints_these_notes checks that helm install prints the same text."""
+    import shutil
+
+    source = CHART / "templates" / "NOTES.txt"
+    assert source.exists(), f"{source} is missing: the chart prints no notes after helm install"
+    chart = tmp_path / "opframe"
+    shutil.copytree(CHART, chart)
+    shutil.copy(source, chart / "NOTES.txt")
+    (chart / "templates" / "notes-under-test.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-under-test\n"
+        'data:\n  notes: {{ tpl (.Files.Get "NOTES.txt") . | toJson }}\n')
+    result = helm("template", "rel", str(chart), "--namespace", namespace,
+                  "--show-only", "templates/notes-under-test.yaml", *[f"--set={s}" for s in sets])
+    assert result.returncode == 0, result.stderr
+    return str(yaml.safe_load(result.stdout)["data"]["notes"])
+
+
+def test_notes_say_what_was_installed_and_how_to_check_it(tmp_path: Path) -> None:
+    selector = by_kind(render("ops"), "Deployment")[0]["spec"]["selector"]["matchLabels"]
+    pods = ",".join(f"{key}={value}" for key, value in sorted(selector.items()))
+    default = notes(tmp_path / "default", "ops").splitlines()
+    assert default[0] == ("opframe operator rel-opframe is installed in namespace ops "
+                          "(image ghcr.io/opframe/opframe:0.1.0).")
+    assert "Serves:    namespace ops (the release's)" in default
+    assert "Replicas:  2, leader election on (Lease rel-opframe in ops)" in default
+    assert ("Code:      operator.code, from the ConfigMap rel-opframe-code mounted at /operator; "
+            "runs /operator/operator.py") in default
+    assert f"  kubectl -n ops get pods -l {pods}" in default and "  kubectl -n ops logs deploy/rel-opframe" in default
+    assert "Health:    /healthz (liveness) and /readyz (readiness) on port 8080 of each pod:" in default
+    assert "Metrics:   /metrics through the Service rel-opframe-metrics, port 8080" in default
+    assert ("RBAC:      the rules of rbac.rules, in a Role in each namespace served, for the ServiceAccount "
+            "rel-opframe") in default
+    assert any("a missing" in line for line in default)  # the start-up check of the permissions
+    assert not [line for line in default if line.startswith(("WARNING", "Webhooks", "CRDs"))]
+
+    other = notes(tmp_path / "other", "ops", "replicas=3", "leaderElection.enabled=false",
+                  "operator.source=image", "operator.path=/app/op.py", "allNamespaces=true",
+                  "metrics.service.enabled=false", "webhooks.enabled=true",
+                  "crds[0].apiVersion=apiextensions.k8s.io/v1", "crds[0].kind=CustomResourceDefinition",
+                  "crds[0].metadata.name=widgets.example.dev", "crds[0].spec.group=example.dev").splitlines()
+    assert "Serves:    all namespaces" in other
+    assert "Replicas:  3, leader election off" in other
+    assert other[other.index("Replicas:  3, leader election off") + 1].startswith(
+        "WARNING:   3 replicas without leader election")
+    assert "Code:      the file /app/op.py in the image (operator.source=image, operator.path)" in other
+    assert "Metrics:   /metrics on port 8080 of each pod (no Service: metrics.service.enabled=false)" in other
+    assert any(line.startswith("Webhooks:  the Service rel-opframe-webhooks, port 443") for line in other)
+    assert "           writes the webhook configurations rel-opframe.ops.opframe.dev" in other
+    assert "CRDs:      widgets.example.dev" in other
+    assert any(line.startswith("RBAC:      the rules of rbac.rules, in a ClusterRole") for line in other)
+
+
+def test_helm_install_prints_these_notes(control_plane: ControlPlane, namespace: str, tmp_path: Path) -> None:
+    result = helm("install", "rel", str(CHART), "--dry-run=client", "--namespace", namespace,
+                  "--kubeconfig", str(control_plane.kubeconfig))
+    assert result.returncode == 0, result.stderr
+    assert "\nNOTES:\n" in result.stdout, result.stdout[-2000:]
+    printed = result.stdout.split("\nNOTES:\n", 1)[1]
+    assert printed.strip() == notes(tmp_path, namespace).strip()
+
+
+def test_crds_are_rendered_with_the_chart_labels_and_kept_at_uninstall(tmp_path: Path) -> None:
+    assert "CustomResourceDefinition" not in {d["kind"] for d in render("ops")}  # crds: [] by default
+    definition = {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.dev", "labels": {"team": "web"},
+                     "resourceVersion": "42", "uid": "copied-from-a-cluster"},
+        "spec": {"group": "example.dev", "scope": "Namespaced",
+                 "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "listKind": "WidgetList"},
+                 "versions": [{"name": "v1", "served": True, "storage": True,
+                               "schema": {"openAPIV3Schema": {"type": "object"}}}]},
+        "status": {"storedVersions": ["v1"]},
+    }
+    values = tmp_path / "crds.yaml"
+    values.write_text(yaml.safe_dump({"crds": [definition]}))
+    result = helm("template", "rel", str(CHART), "--namespace", "ops", "--values", str(values))
+    assert result.returncode == 0, result.stderr
+    crds = by_kind([d for d in yaml.safe_load_all(result.stdout) if d], "CustomResourceDefinition")
+    assert len(crds) == 1
+    crd = crds[0]
+    assert crd["metadata"]["name"] == "widgets.example.dev" and crd["spec"] == definition["spec"]
+    assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+    deployment_labels = by_kind(render("ops"), "Deployment")[0]["metadata"]["labels"]
+    assert crd["metadata"]["labels"] == {**deployment_labels, "team": "web"}
+    assert "namespace" not in crd["metadata"] and "resourceVersion" not in crd["metadata"] and "status" not in crd
+
+
+@pytest.mark.parametrize(("setting", "complaint"), [
+    ("crds[0].kind=ConfigMap", "at '/crds/0/kind': value must be 'CustomResourceDefinition'"),
+    ("crds[0].apiVersion=apiextensions.k8s.io/v1beta1",
+     "at '/crds/0/apiVersion': value must be 'apiextensions.k8s.io/v1'"),
+], ids=["kind", "api-version"])
+def test_a_crds_item_that_is_no_v1_crd_is_rejected(setting: str, complaint: str) -> None:
+    item = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata.name": "widgets.example.dev", "spec.group": "example.dev"}
+    key = setting.split("=", 1)[0].removeprefix("crds[0].")
+    sets = [f"--set=crds[0].{k}={v}" for k, v in item.items() if k != key] + [f"--set={setting}"]
+    result = helm("template", "rel", str(CHART), *sets)
+    assert result.returncode != 0
+    assert complaint in result.stderr, result.stderr

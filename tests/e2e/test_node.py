@@ -177,21 +177,59 @@ def test_an_image_that_fails_to_import_names_the_archive_and_the_fix(node_cluste
         node_cluster.node.import_image(garbage, "opframe.local/broken:1")
 
 
-def test_cluster_up_node_runs_until_sigterm_and_then_leaves_nothing() -> None:
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "opframe.cli", *args], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_cluster_up_node_runs_until_sigterm_and_then_leaves_nothing(tmp_path: Path) -> None:
+    """`opframe cluster up --node` says how to load images and read pod logs, and both commands work
+    against it from another process: an image loaded by `opframe cluster load` runs in a pod whose
+    output `opframe cluster logs` prints. After SIGTERM nothing is left, and both say no cluster runs."""
     import signal
     import sys
 
     before = _host_state()
     process = subprocess.Popen([sys.executable, "-m", "opframe.cli", "cluster", "up", "--node"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cluster = str(process.pid)
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
         assert line.startswith("KUBECONFIG="), (line, process.stderr.read() if process.poll() else "")
         kubeconfig = Path(line.strip().split("=", 1)[1])
+        said = [line]
+        while not said[-1].startswith("# Ctrl-C"):
+            said.append(process.stdout.readline())
+        output = "".join(said)
+        assert "opframe cluster load <oci-archive.tar>" in output, output
+        assert "opframe cluster logs NAMESPACE/POD" in output, output
         client = KubeClient(load_configuration(kubeconfig))
         node = client.get(NODES, NODE_NAME)  # Ready before the line is printed
         assert {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"] == "True"
+
+        archive = images.sleeper_image(tmp_path / "images")
+        loaded = _cli("cluster", "load", str(archive), "--cluster", cluster)
+        assert loaded.returncode == 0, loaded.stderr
+        assert "loaded opframe.local/sleeper:1 into the node" in loaded.stdout
+        pod = _pod("talker", "opframe.local/sleeper:1")
+        pod["spec"]["containers"][0]["args"] = ["600", "0"]
+        client.create(PODS, pod)
+        eventually(lambda: client.get(PODS, "talker", namespace="default")["status"].get("phase") == "Running",
+                   what="the pod of the loaded image running", timeout=60)
+        logs = eventually(lambda: (r := _cli("cluster", "logs", "default/talker", "--cluster", cluster)).returncode
+                          == 0 and r, what="the pod's log", timeout=30)
+        assert logs.stdout == "sleeper: sleeping 600 s, then exiting with 0\n"
+
+        unknown = _cli("cluster", "logs", "default/nobody", "--cluster", cluster)
+        assert unknown.returncode == 1
+        assert "no log of pod default/nobody" in unknown.stderr and "default/talker" in unknown.stderr
+        garbage = tmp_path / "garbage.tar"
+        garbage.write_bytes(b"not an archive")
+        refused = _cli("cluster", "load", str(garbage), "--cluster", cluster)
+        assert refused.returncode == 1 and "names no image" in refused.stderr and "--name" in refused.stderr
         client.close()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
@@ -204,6 +242,9 @@ def test_cluster_up_node_runs_until_sigterm_and_then_leaves_nothing() -> None:
     assert after["cgroups"] == before["cgroups"]
     assert after["mounts"] == before["mounts"]
     assert not kubeconfig.parent.exists()
+    gone = _cli("cluster", "load", str(archive), "--cluster", cluster)
+    assert gone.returncode == 1
+    assert f"no local cluster with a node runs as process {cluster}" in gone.stderr
 
 
 def test_a_pod_that_never_becomes_ready_is_explained(node_cluster: ControlPlane, node_client: KubeClient) -> None:

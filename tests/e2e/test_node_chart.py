@@ -16,8 +16,7 @@ import pytest
 from test_chart import helm
 
 from opframe.kube import KubeClient, Resource, errors, load_configuration
-from opframe.testing import AdmissionProbe, ControlPlane, eventually
-from opframe.testing.controlplane import cache_dir
+from opframe.testing import AdmissionProbe, ControlPlane, eventually, images
 
 pytestmark = pytest.mark.e2e
 
@@ -27,6 +26,7 @@ NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 IMAGE = "opframe.local/opframe:dev"
 CHART = Path(__file__).resolve().parents[2] / "charts" / "opframe"
+OWN_IMAGE_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "operators" / "own_image"
 #: Checks the pod's own ServiceAccount from inside, with the in-cluster configuration.
 SECRETS_CHECK = '''
 from kubernetes import client, config
@@ -47,7 +47,7 @@ open("/dev/termination-log", "w").write(result)
 
 
 def image_archive() -> Path:
-    archive = cache_dir().parent.parent / "images" / "opframe.tar"
+    archive = images.opframe_image_archive()
     if not archive.exists():
         raise AssertionError(f"the operator image is not built at {archive}; run 'make image'")
     return archive
@@ -67,11 +67,12 @@ def release(cluster: tuple[ControlPlane, KubeClient]) -> Iterator[Callable[..., 
     plane, client = cluster
     made: list[tuple[str, str]] = []
 
-    def install(*values: str, code: str | None = None) -> tuple[str, str]:
+    def install(*values: str, code: str | None = None, image: str = IMAGE) -> tuple[str, str]:
         namespace = f"chart-{uuid.uuid4().hex[:8]}"
         client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+        repository, tag = image.rsplit(":", 1)
         args = ["install", "op", str(CHART), "--kubeconfig", str(plane.kubeconfig), "-n", namespace,
-                "--set", "image.repository=opframe.local/opframe", "--set", "image.tag=dev",
+                "--set", f"image.repository={repository}", "--set", f"image.tag={tag}",
                 "--set", "image.pullPolicy=Never", "--set", "resources.requests.cpu=10m"]
         for value in values:
             args += ["--set", value]
@@ -110,6 +111,24 @@ def _container_processes(plane: ControlPlane) -> list[int]:
     assert plane.node is not None
     return [pid for pid in plane.node.cgroup_pids()
             if b"opframe" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def test_an_operator_in_its_own_image_runs_from_the_chart(cluster: tuple[ControlPlane, KubeClient],
+                                                         release: Callable[..., tuple[str, str]],
+                                                         tmp_path: Path) -> None:
+    """examples/operators/own_image: an image built FROM opframe's (the Dockerfile's documented buildah
+    build), loaded into the node, run by the chart with operator.source=image: its baked-in
+    operator handles an object."""
+    plane, client = cluster
+    archive = images.build_image(OWN_IMAGE_EXAMPLE, "opframe.local/own-operator:1", tmp_path / "own-operator.tar",
+                                 build_args={"OPFRAME_IMAGE": f"oci-archive:{image_archive()}"})
+    assert plane.node is not None
+    plane.node.import_image(archive, "opframe.local/own-operator:1")
+    namespace, _ = release("replicas=1", "operator.source=image", image="opframe.local/own-operator:1")
+    eventually(lambda: _ready_pods(client, namespace), what="the own image's operator pod Ready", timeout=90)
+    client.create(CONFIGMAPS, _labelled(namespace, "baked"))
+    eventually(lambda: (client.get(CONFIGMAPS, "baked", namespace=namespace)["metadata"].get("labels") or {})
+               .get("handled-by") == "own-image", what="the object handled by the baked-in operator")
 
 
 def test_the_chart_runs_the_image_ready_locked_down_and_handling(cluster: tuple[ControlPlane, KubeClient],

@@ -39,8 +39,11 @@ if (( ${#missing[@]} )); then
 fi
 mkdir -p "$DEST" || fail "cannot create $DEST; set OPFRAME_CACHE_DIR to a writable folder"
 
+# v2: the base's image config carries one history entry per layer (an image built FROM opframe's
+# is refused by buildah without them); a cache of the first version is rebuilt once.
+BASE="$DEST/python-base-v2.tar"
 start=$SECONDS
-if [[ ! -f "$DEST/python-base.tar" ]]; then
+if [[ ! -f "$BASE" ]]; then
   echo "image: building the Python base from Debian bookworm ($MIRROR)"
   rootfs="$(mktemp "$DEST/.rootfs.XXXXXX.tar")"
   trap 'rm -f "$rootfs"' EXIT
@@ -49,13 +52,13 @@ if [[ ! -f "$DEST/python-base.tar" ]]; then
     || fail "mmdebstrap could not build the base from $MIRROR; check that the mirror is reachable (or set DEBIAN_MIRROR)"
   "$PYTHON" -c "import sys; from pathlib import Path; from opframe.testing.images import oci_archive; \
 oci_archive(Path(sys.argv[1]), 'opframe.local/python-base:bookworm', [Path(sys.argv[2])], cmd=['python3'])" \
-      "$DEST/python-base.tar" "$rootfs" || fail "could not write the base image archive"
+      "$BASE" "$rootfs" || fail "could not write the base image archive"
   rm -f "$rootfs"
   trap - EXIT
 fi
 
 # The image is rebuilt only when what the Dockerfile copies (or the Dockerfile) changed.
-inputs="$(cd "$ROOT" && cat Dockerfile pyproject.toml README.md $(find opframe -name '*.py' | sort) | sha256sum | cut -c1-64)"
+inputs="$(cd "$ROOT" && { basename "$BASE"; cat Dockerfile pyproject.toml README.md $(find opframe -name '*.py' | sort); } | sha256sum | cut -c1-64)"
 if [[ -f "$DEST/opframe.tar" && "$(cat "$DEST/opframe.inputs" 2>/dev/null)" == "$inputs" ]]; then
   echo "image: opframe.local/opframe:dev is up to date in $DEST/opframe.tar"
   exit 0
@@ -65,7 +68,7 @@ certs=()
 [[ -f /etc/ssl/certs/ca-certificates.crt ]] && certs=(--volume /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro)
 echo "image: building the Dockerfile with buildah"
 buildah "${STORE[@]}" bud --quiet --isolation chroot "${certs[@]}" \
-    --build-arg "PYTHON_IMAGE=oci-archive:$DEST/python-base.tar" -t opframe.local/opframe:dev -f "$ROOT/Dockerfile" "$ROOT" >/dev/null \
+    --build-arg "PYTHON_IMAGE=oci-archive:$BASE" -t opframe.local/opframe:dev -f "$ROOT/Dockerfile" "$ROOT" >/dev/null \
   || fail "buildah could not build the Dockerfile (its errors are above); fix the failing step and run 'make image' again"
 partial="$DEST/.opframe.tar.partial"
 rm -f "$partial"

@@ -13,12 +13,13 @@ def test_kopf_runner_reraises_a_failed_run_and_keeps_its_output(tmp_path: Path) 
     from opframe.testing import KopfRunner
 
     missing = tmp_path / "missing.py"
-    with pytest.raises(SystemExit) as raised, KopfRunner(["run", str(missing)], timeout=30) as runner:
+    command = ["run", "--kubeconfig", str(tmp_path / "kubeconfig"), str(missing)]  # no cluster is reached
+    with pytest.raises(SystemExit) as raised, KopfRunner(command, timeout=30) as runner:
         pass
     assert raised.value.code == 1 and runner.exit_code == 1
     assert runner.stderr_bytes.decode() == runner.stderr
     assert f"operator file {missing} does not exist" in runner.stderr
     assert isinstance(runner.stdout_bytes, bytes)
-    with KopfRunner(["run", str(missing)], timeout=30, reraise=False) as quiet:
+    with KopfRunner(command, timeout=30, reraise=False) as quiet:
         pass
     assert quiet.exit_code == 1 and isinstance(quiet.exception, SystemExit)
