@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Build kube-apiserver and etcd from the Go module proxy into the cache folder.
+# Build kube-apiserver, etcd and a kubectl of the same version from the Go module proxy into the
+# cache folder (a kubectl of another minor version warns of version skew against this server).
 #
 # Invariants:
 #   * a no-op when both binaries are present (a cold build takes many minutes);
@@ -16,8 +17,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 fail() { echo "controlplane: $*" >&2; exit 1; }
 
-if [[ -x "$DEST/kube-apiserver" && -x "$DEST/etcd" ]]; then
-  echo "controlplane: kube-apiserver and etcd ${K8S_VERSION} already built in $DEST"
+if [[ -x "$DEST/kube-apiserver" && -x "$DEST/etcd" && -x "$DEST/kubectl" ]]; then
+  echo "controlplane: kube-apiserver, etcd and kubectl ${K8S_VERSION} already built in $DEST"
   exit 0
 fi
 
@@ -52,4 +53,5 @@ build() { # build NAME PACKAGE LDFLAGS
 
 build etcd go.etcd.io/etcd/server/v3 "-s -w"
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver "$LDFLAGS"
+build kubectl k8s.io/kubernetes/cmd/kubectl "$LDFLAGS"
 echo "controlplane: ready in $DEST"

@@ -15,6 +15,7 @@ import pytest
 from kubernetes import client
 
 from opframe.testing import ControlPlane, ControlPlaneError, find_binaries
+from opframe.testing.controlplane import kubectl_binary
 
 pytestmark = pytest.mark.e2e
 
@@ -127,6 +128,13 @@ def test_cluster_up_prints_kubeconfig_and_stops_cleanly_on_sigterm() -> None:
 
         with config.new_client_from_config(config_file=str(kubeconfig)) as api:
             assert client.CoreV1Api(api).read_namespace("default").metadata.name == "default"
+        # It names a kubectl of the server's own version, which works against it with no skew warning.
+        said = "".join(process.stdout.readline() for _ in range(3))
+        kubectl = said.split("; ", 1)[1].split(" get namespaces")[0]
+        assert kubectl == str(kubectl_binary()), said
+        got = subprocess.run([kubectl, "get", "namespace", "default", "-o", "name"], capture_output=True, text=True,
+                             env={**os.environ, "KUBECONFIG": str(kubeconfig)}, timeout=60, check=False)
+        assert (got.returncode, got.stdout, got.stderr) == (0, "namespace/default\n", "")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
     finally:
