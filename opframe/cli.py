@@ -285,7 +285,10 @@ def _fail(message: str) -> NoReturn:
               help="Write the CRDs to this file (default: print them).")
 @click.option("--chart", type=click.Path(path_type=Path), default=None,
               help="Write each CRD to <chart>/crds/<name>.yaml, where Helm installs it before the templates.")
-def crd_command(files: tuple[Path, ...], modules: tuple[str, ...], out: Path | None, chart: Path | None) -> None:
+@click.option("--values", "values_file", type=click.Path(path_type=Path), default=None,
+              help="Write the CRDs as values of opframe's chart ('crds: [...]') to this file, for helm install -f.")
+def crd_command(files: tuple[Path, ...], modules: tuple[str, ...], out: Path | None, chart: Path | None,
+                values_file: Path | None) -> None:
     """The CustomResourceDefinitions of the resources an operator declares as models (opframe.CustomResource),
     as YAML: structural schemas, validation, CEL rules, subresources, printer columns, versions."""
     import yaml
@@ -308,19 +311,71 @@ def crd_command(files: tuple[Path, ...], modules: tuple[str, ...], out: Path | N
     except (OperatorLoadError, SchemaError) as exc:
         _fail(str(exc))
     documents = [yaml.safe_dump(definition, sort_keys=False) for definition in definitions]
+    if chart is not None and not (chart / "Chart.yaml").exists():
+        _fail(f"{chart} is not a chart (no Chart.yaml); give the chart's folder")  # before anything is written
+    if values_file is not None:
+        values_file.write_text("# The operator's CRDs as values of opframe's chart (opframe crd --values); "
+                               "regenerate, do not edit.\n" + yaml.safe_dump({"crds": definitions}, sort_keys=False))
+        click.echo(f"wrote {values_file}")
     if chart is not None:
-        if not (chart / "Chart.yaml").exists():
-            _fail(f"{chart} is not a chart (no Chart.yaml); give the chart's folder")
         (chart / "crds").mkdir(exist_ok=True)
         for definition, document in zip(definitions, documents, strict=True):
             target = chart / "crds" / f"{definition['metadata']['name']}.yaml"
             target.write_text(document)
             click.echo(f"wrote {target}")
-    elif out is not None:
+    if out is not None:
         out.write_text("---\n".join(documents))
         click.echo(f"wrote {out}")
-    else:
+    elif chart is None and values_file is None:
         click.echo("---\n".join(documents), nl=False)
+
+
+@main.command("new")
+@click.argument("name")
+@click.option("--group", default="example.com", show_default=True, help="The API group of the project's resource.")
+@click.option("--kind", default=None, help="The resource's kind (default: NAME without '-operator', in CamelCase).")
+@click.option("--dir", "parent", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              help="Where to make the project's folder (default: here).")
+def new_command(name: str, group: str, kind: str | None, parent: Path) -> None:
+    """Make a new operator project NAME/ that works at once: a typed resource and its handler, the CRD
+    generated from it, tests against the local control plane, a Dockerfile on opframe's image, values
+    for opframe's Helm chart, a Makefile and a README (make test, make deploy)."""
+    import yaml
+
+    from opframe.models import crds, resource
+    from opframe.scaffold import ScaffoldError, project, project_files
+
+    try:
+        made = project(name, group=group, kind=kind)
+    except ScaffoldError as exc:
+        _fail(str(exc))
+    folder = parent / name
+    if folder.exists() and any(folder.iterdir()):
+        _fail(f"{folder} exists and is not empty; choose another NAME or --dir (nothing was written)")
+    chart = Path(__file__).resolve().parents[1] / "charts" / "opframe"
+    files = project_files(made, chart=str(chart) if chart.is_dir() else "<opframe's charts/opframe>")
+    before = len(resource.RESOURCES)
+    staging = parent / f".{name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for relative, text in files.items():
+            (staging / relative).parent.mkdir(parents=True, exist_ok=True)
+            (staging / relative).write_text(text)
+        load_operator_file(staging / "operator.py")
+        definitions = crds.definitions(resource.RESOURCES[before:])
+        (staging / "crd.yaml").write_text("---\n".join(yaml.safe_dump(d, sort_keys=False) for d in definitions))
+        (staging / "crds.values.yaml").write_text(
+            "# The operator's CRDs as values of opframe's chart (make crd); regenerate, do not edit.\n"
+            + yaml.safe_dump({"crds": definitions}, sort_keys=False))
+        if folder.exists():
+            folder.rmdir()
+        staging.rename(folder)  # the project appears whole, or not at all
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    click.echo(f"made {folder}/: a {made.kind} ({made.resource}) and its operator")
+    click.echo(f"  cd {folder} && make test      # its tests, against a local kube-apiserver and etcd")
+    click.echo("  make image && make deploy     # its image, then opframe's chart into $KUBECONFIG's cluster")
 
 
 @main.command("migrate-storage")
