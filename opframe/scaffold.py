@@ -228,7 +228,7 @@ load: image
 
 deploy: crd
 	helm upgrade --install $(NAME) $(OPFRAME_CHART) -f values.yaml -f crds.values.yaml \\
-		--set image.repository=$(NAME) --set image.tag=$(TAG)
+		--set image.repository=$(NAME) --set-string image.tag=$(TAG)
 '''
 
 README = '''# @@NAME@@

@@ -72,7 +72,7 @@ def release(cluster: tuple[ControlPlane, KubeClient]) -> Iterator[Callable[..., 
         client.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
         repository, tag = image.rsplit(":", 1)
         args = ["install", "op", str(CHART), "--kubeconfig", str(plane.kubeconfig), "-n", namespace,
-                "--set", f"image.repository={repository}", "--set", f"image.tag={tag}",
+                "--set", f"image.repository={repository}", "--set-string", f"image.tag={tag}",
                 "--set", "image.pullPolicy=Never", "--set", "resources.requests.cpu=10m"]
         for value in values:
             args += ["--set", value]

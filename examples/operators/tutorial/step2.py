@@ -25,7 +25,7 @@ def page_changed(new, name, namespace, status, api, patch, **_):
 
 
 @opframe.on.field("sites.tutorial.example.com", field="spec.replicas")
-def scaled(old, new, logger, **_):
-    if old is not None and new < old:
-        raise opframe.TemporaryError("draining before scaling down", delay=1)  # retried, then succeeds
+def scaled(old, new, retry, logger, **_):
+    if old is not None and new < old and retry == 0:
+        raise opframe.TemporaryError("draining before scaling down", delay=1)  # retried a second later
     logger.info(f"replicas {old} -> {new}")
