@@ -21,7 +21,7 @@ def create_site(spec, name, body, api, patch, **_):
 def page_changed(new, name, namespace, status, api, patch, **_):
     api.client.patch(api.resource("configmaps"), f"{name}-page", {"data": {"index.html": new}},
                      namespace=namespace)
-    patch.status["revisions"] = status.get("revisions", 0) + 1  # written with the progress, one PATCH
+    patch.status["revisions"] = status.get("revisions", 0) + 1  # written after the handler, with the results
 
 
 @opframe.on.field("sites.tutorial.example.com", field="spec.replicas")

@@ -24,6 +24,7 @@ from opframe.handlers.memos import Memo
 from opframe.kube.resources import Resource
 from opframe.objects.patches import Patch
 from opframe.runtime.execution.calls import call
+from opframe.runtime.execution.filtering import passes_with
 from opframe.runtime.execution.kwargs import fresh_body, object_kwargs
 from opframe.runtime.execution.loops import LoopPool
 from opframe.runtime.telemetry.logs import object_logger
@@ -105,11 +106,15 @@ class OperatorIndexes:
             if raw is None:
                 index._set(key, None)
                 continue
+            body = fresh_body(raw)
             kwargs = {**self.kwargs(), "memo": memo if memo is not None else Memo(), "patch": Patch(),
-                      **object_kwargs(fresh_body(raw)), "logger": object_logger(key), "resource": resource,
+                      **object_kwargs(body), "logger": object_logger(key), "resource": resource,
                       "param": handler.param}
             try:
-                value = call(handler, kwargs, self._runner)
+                # kopf's rule: an index function's filters (labels=, annotations=, field=/value=, when=)
+                # decide which objects it indexes; an object that stops matching leaves the index.
+                value = call(handler, kwargs, self._runner) if passes_with(handler, body, kwargs, self._runner) \
+                    else None
             except Exception:
                 object_logger(key).exception("index %s failed; the object is left out of it", handler.id)
                 value = None

@@ -49,3 +49,28 @@ def test_an_index_function_gets_the_other_indexes_memo_and_patch_as_in_kopf(pool
                     memo_for=lambda key: memo)
     assert seen == {"names": ["a"], "memo": "the object's", "patch": {}}
     assert dict(indexes.indexes["names_seen"]) == {None: [1]}
+
+
+def test_an_index_functions_filters_decide_what_it_indexes_as_in_kopf(pool: LoopPool) -> None:
+    """kopf indexes an object only when the index function's filters match it (labels=, when=, field=);
+    an object that stops matching leaves the index."""
+    registry = Registry()
+
+    @on.index("pods", id="by_node", labels={"app": "web"}, when=lambda spec, **_: spec.get("nodeName") != "skip",
+              registry=registry)
+    def by_node(name: str, spec: dict[str, str], **_: object) -> dict[str, str]:
+        return {spec["nodeName"]: name}
+
+    indexes = OperatorIndexes(pool)
+    resource = Resource("", "v1", "pods", "Pod")
+    for handler in registry.handlers(Kind.INDEX):
+        indexes.declare(resource, handler)
+
+    def pod(name: str, app: str, node: str) -> tuple[str, bytes]:
+        return f"ns/{name}", orjson.dumps({"metadata": {"name": name, "namespace": "ns", "labels": {"app": app}},
+                                           "spec": {"nodeName": node}})
+
+    indexes.rebuild(resource, [pod("a", "web", "n1"), pod("b", "db", "n1"), pod("c", "web", "skip")])
+    assert {key: sorted(values) for key, values in indexes.indexes["by_node"].items()} == {"n1": ["a"]}
+    indexes.refresh(resource, *pod("a", "db", "n1"))  # relabelled: it no longer matches
+    assert dict(indexes.indexes["by_node"]) == {}
