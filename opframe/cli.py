@@ -104,6 +104,8 @@ class RunControls:
     settings: Any = None
     stop_flag: threading.Event | None = None
     ready_flag: threading.Event | None = None
+    #: Lines the caller wants in the run's log, said once its logging is configured (at INFO).
+    notices: tuple[str, ...] = ()
 
 
 @main.command("run", context_settings={"show_default": True, "auto_envvar_prefix": "KOPF_RUN"},
@@ -196,6 +198,8 @@ def run_command(ctx: click.Context, files: tuple[Path, ...], modules: tuple[str,
     if not files and not modules:
         _fail("no operator given; pass a file (opframe run my_operator.py) or a module (-m my_operator)")
     configure_logging(settings.log_level, settings.log_format)
+    for notice in controls.notices:
+        logging.getLogger("opframe").info("%s", notice)
     if not settings.namespaces and not settings.all_namespaces:
         logging.getLogger("opframe").warning(
             "neither -n nor -A given: serving every namespace (cluster-wide), as kopf does; pass -n NAMESPACE "

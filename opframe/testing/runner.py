@@ -51,9 +51,6 @@ class _LogLines(logging.Handler):
         return "\n".join(list(self.lines))
 
 
-logger = logging.getLogger("opframe.testing")
-
-
 def _kubernetes_default() -> str | None:
     """Where ``kubernetes.config.load_kube_config()`` with no argument reads (None: not imported)."""
     module = sys.modules.get("kubernetes.config.kube_config")
@@ -89,6 +86,7 @@ class KopfRunner:
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._target, name="opframe-kopf-runner", daemon=True)
         self._future: concurrent.futures.Future[click.testing.Result] = concurrent.futures.Future()
+        self._notices: tuple[str, ...] = ()
 
     def __enter__(self) -> KopfRunner:
         self._environment = {"KUBECONFIG": os.environ.get("KUBECONFIG"), "kubernetes": _kubernetes_default()}
@@ -120,8 +118,10 @@ class KopfRunner:
         if plane is None:
             return
         self.args = (["run", "--kubeconfig", str(plane.kubeconfig), *command[1:]], *self.args[1:])
-        logger.info("KopfRunner: the operator runs against the test session's control plane %s "
-                    "(give --kubeconfig to run it elsewhere)", plane.server)
+        # Said in the run's own log, once its logging is configured (a level left by an earlier run in the
+        # same process would hide it now).
+        self._notices = (f"KopfRunner: the operator runs against the test session's control plane {plane.server} "
+                         "(give --kubeconfig to run it elsewhere)",)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc_val: BaseException | None,
                  exc_tb: types.TracebackType | None) -> Literal[False]:
@@ -161,7 +161,7 @@ class KopfRunner:
     def _target(self) -> None:
         try:
             controls = cli.RunControls(registry=self.registry, settings=self.settings, stop_flag=self._stop,
-                                       ready_flag=self._ready)
+                                       ready_flag=self._ready, notices=self._notices)
             result = click.testing.CliRunner().invoke(cli.main, *self.args, **self.kwargs, obj=controls)
         except BaseException as error:
             self._future.set_exception(error)
