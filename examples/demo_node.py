@@ -26,11 +26,11 @@ import scenario  # noqa: E402
 
 from opframe.kube import KubeClient, load_configuration  # noqa: E402
 from opframe.testing import ControlPlane, ControlPlaneError, images  # noqa: E402
-from opframe.testing.controlplane import cache_root, helm_binary  # noqa: E402
+from opframe.testing.controlplane import helm_binary  # noqa: E402
 from opframe.testing.node import NodeError  # noqa: E402
 
 HELM = helm_binary()
-IMAGE_ARCHIVE = cache_root() / "images" / "opframe.tar"
+IMAGE_ARCHIVE = images.opframe_image_archive()
 RULES = [
     {"apiGroups": ["example.com"], "resources": ["websites"], "verbs": ["get", "list", "watch", "patch"]},
     {"apiGroups": ["example.com"], "resources": ["websites/status"], "verbs": ["get", "patch"]},

@@ -282,6 +282,16 @@ def _fail(message: str) -> NoReturn:
     sys.exit(EXIT_USAGE_ERROR)
 
 
+def _crd_texts(definitions: list[dict[str, Any]]) -> tuple[str, str]:
+    """The CRDs as YAML documents (for kubectl apply), and as values of opframe's chart ('crds: [...]')."""
+    import yaml
+
+    documents = "---\n".join(yaml.safe_dump(definition, sort_keys=False) for definition in definitions)
+    values = ("# The operator's CRDs as values of opframe's chart (opframe crd --values); regenerate, do not edit.\n"
+              + yaml.safe_dump({"crds": definitions}, sort_keys=False))
+    return documents, values
+
+
 @main.command("crd")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-m", "--module", "modules", multiple=True, help="Import the resources from this module (repeatable).")
@@ -317,9 +327,9 @@ def crd_command(files: tuple[Path, ...], modules: tuple[str, ...], out: Path | N
     documents = [yaml.safe_dump(definition, sort_keys=False) for definition in definitions]
     if chart is not None and not (chart / "Chart.yaml").exists():
         _fail(f"{chart} is not a chart (no Chart.yaml); give the chart's folder")  # before anything is written
+    everything, values = _crd_texts(definitions)
     if values_file is not None:
-        values_file.write_text("# The operator's CRDs as values of opframe's chart (opframe crd --values); "
-                               "regenerate, do not edit.\n" + yaml.safe_dump({"crds": definitions}, sort_keys=False))
+        values_file.write_text(values)
         click.echo(f"wrote {values_file}")
     if chart is not None:
         (chart / "crds").mkdir(exist_ok=True)
@@ -328,10 +338,10 @@ def crd_command(files: tuple[Path, ...], modules: tuple[str, ...], out: Path | N
             target.write_text(document)
             click.echo(f"wrote {target}")
     if out is not None:
-        out.write_text("---\n".join(documents))
+        out.write_text(everything)
         click.echo(f"wrote {out}")
     elif chart is None and values_file is None:
-        click.echo("---\n".join(documents), nl=False)
+        click.echo(everything, nl=False)
 
 
 @main.command("new")
@@ -344,8 +354,6 @@ def new_command(name: str, group: str, kind: str | None, parent: Path) -> None:
     """Make a new operator project NAME/ that works at once: a typed resource and its handler, the CRD
     generated from it, tests against the local control plane, a Dockerfile on opframe's image, values
     for opframe's Helm chart, a Makefile and a README (make test, make deploy)."""
-    import yaml
-
     from opframe.models import crds, resource
     from opframe.scaffold import ScaffoldError, project, project_files
 
@@ -366,11 +374,9 @@ def new_command(name: str, group: str, kind: str | None, parent: Path) -> None:
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             (staging / relative).write_text(text)
         load_operator_file(staging / "operator.py")
-        definitions = crds.definitions(resource.RESOURCES[before:])
-        (staging / "crd.yaml").write_text("---\n".join(yaml.safe_dump(d, sort_keys=False) for d in definitions))
-        (staging / "crds.values.yaml").write_text(
-            "# The operator's CRDs as values of opframe's chart (make crd); regenerate, do not edit.\n"
-            + yaml.safe_dump({"crds": definitions}, sort_keys=False))
+        documents, values = _crd_texts(crds.definitions(resource.RESOURCES[before:]))
+        (staging / "crd.yaml").write_text(documents)
+        (staging / "crds.values.yaml").write_text(values)
         if folder.exists():
             folder.rmdir()
         staging.rename(folder)  # the project appears whole, or not at all

@@ -116,8 +116,20 @@ def _export_kubeconfig(kubeconfig: str | os.PathLike[str] | None, context: str |
     if context is not None and os.pathsep not in path and Path(path).is_file():
         path = _with_current_context(Path(path), context)
     os.environ["KUBECONFIG"] = path
-    # kubernetes.config.load_kube_config() and load_config() with no argument read a default the
-    # package took from $KUBECONFIG when it was imported, maybe before this: it is pointed here too.
+    set_kubernetes_default_location(path)
+
+
+def kubernetes_default_location() -> str:
+    """Where ``kubernetes.config.load_kube_config()`` (and ``load_config()``) with no argument read: a
+    default the package took from $KUBECONFIG when it was imported."""
+    from kubernetes.config import kube_config
+
+    return str(kube_config.KUBE_CONFIG_DEFAULT_LOCATION)
+
+
+def set_kubernetes_default_location(path: str) -> None:
+    """Point that default at ``path`` (the package keeps two copies of it: kube_config's, which
+    ``load_kube_config()`` reads, and the one ``load_config()`` checks)."""
     import kubernetes.config
     from kubernetes.config import kube_config
 

@@ -246,6 +246,15 @@ def opframe_image_archive() -> Path:
     return cache_root() / "images" / "opframe.tar"
 
 
+def buildah_command() -> list[str]:
+    """buildah with opframe's own store under the cache (vfs: no kernel overlay needed), as ``make image``
+    (tools/image/build.sh) uses it: images built here never land in the machine's container storage."""
+    from opframe.testing.controlplane import cache_root
+
+    store = cache_root() / "buildah"
+    return ["buildah", "--root", str(store / "storage"), "--runroot", str(store / "run"), "--storage-driver", "vfs"]
+
+
 def build_image(context: Path, name: str, archive: Path, *, build_args: dict[str, str] | None = None,
                 dockerfile: str = "Dockerfile") -> Path:
     """Build ``context``'s Dockerfile with buildah (no Docker engine, no registry: chroot isolation, a
@@ -253,10 +262,6 @@ def build_image(context: Path, name: str, archive: Path, *, build_args: dict[str
     ``opframe cluster load`` or ``Node.import_image``. An operator's own image starts ``FROM`` opframe's:
     pass ``build_args={"OPFRAME_IMAGE": f"oci-archive:{opframe_image_archive()}"}`` to a Dockerfile that
     says ``ARG OPFRAME_IMAGE`` / ``FROM ${OPFRAME_IMAGE}``. Needs buildah (``make image`` installs it)."""
-    from opframe.testing.controlplane import cache_root
-
-    store = ["--root", str(cache_root() / "buildah" / "storage"), "--runroot", str(cache_root() / "buildah" / "run"),
-             "--storage-driver", "vfs"]
     arguments = [item for key, value in (build_args or {}).items() for item in ("--build-arg", f"{key}={value}")]
     steps = [
         (["bud", "--quiet", "--isolation", "chroot", *arguments, "-t", name, "-f", str(context / dockerfile),
@@ -267,7 +272,7 @@ def build_image(context: Path, name: str, archive: Path, *, build_args: dict[str
     ]
     for command, failure in steps:
         try:
-            result = subprocess.run(["buildah", *store, *command], capture_output=True, text=True, timeout=900,
+            result = subprocess.run([*buildah_command(), *command], capture_output=True, text=True, timeout=900,
                                     check=False)
         except FileNotFoundError:
             raise ImageError("buildah is not installed; run 'make image' (it installs buildah) or "

@@ -548,10 +548,10 @@ state = "{root / 'state'}"
 
     def pod_log(self, namespace: str, pod: str, lines: int = 20) -> str:
         """The last lines of a pod's container logs, read from the node's log folder
-        (every container's, every restart's; CRI-framed as the kubelet writes them)."""
-        found = pod_log_files(self.pod_logs, namespace, pod)
-        text = "\n".join(path.read_text(errors="replace") for path in found)
-        return "\n".join(text.strip().splitlines()[-lines:])
+        (every container's, every restart's; the messages, as ``kubectl logs`` prints them)."""
+        messages = [message for path in pod_log_files(self.pod_logs, namespace, pod)
+                    for message in log_messages(path.read_text(errors="replace"))]
+        return "\n".join(messages[-lines:])
 
     def _start_kube_proxy(self, kubeconfig: Path) -> None:
         config = self.workdir / "kube-proxy.json"

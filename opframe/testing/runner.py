@@ -33,6 +33,7 @@ import click.testing
 from opframe import cli
 from opframe.handlers.registry import Registry, get_default_registry
 from opframe.kopf.settings import OperatorSettings
+from opframe.kube.config import kubernetes_default_location, set_kubernetes_default_location
 from opframe.runtime.telemetry.journal import Journal
 
 
@@ -51,20 +52,14 @@ class _LogLines(logging.Handler):
         return "\n".join(list(self.lines))
 
 
-def _kubernetes_default() -> str | None:
-    """Where ``kubernetes.config.load_kube_config()`` with no argument reads (None: not imported)."""
-    module = sys.modules.get("kubernetes.config.kube_config")
-    return getattr(module, "KUBE_CONFIG_DEFAULT_LOCATION", None) if module is not None else None
-
-
 def _restore(environment: dict[str, str | None]) -> None:
+    """Put $KUBECONFIG and the ``kubernetes`` package's default kubeconfig location back as they were."""
     if environment["KUBECONFIG"] is None:
         os.environ.pop("KUBECONFIG", None)
     else:
         os.environ["KUBECONFIG"] = environment["KUBECONFIG"]
     if environment["kubernetes"] is not None:
-        for name in ("kubernetes.config.kube_config", "kubernetes.config"):
-            sys.modules[name].KUBE_CONFIG_DEFAULT_LOCATION = environment["kubernetes"]  # type: ignore[attr-defined]
+        set_kubernetes_default_location(environment["kubernetes"])
 
 
 class KopfRunner:
@@ -89,7 +84,7 @@ class KopfRunner:
         self._notices: tuple[str, ...] = ()
 
     def __enter__(self) -> KopfRunner:
-        self._environment = {"KUBECONFIG": os.environ.get("KUBECONFIG"), "kubernetes": _kubernetes_default()}
+        self._environment = {"KUBECONFIG": os.environ.get("KUBECONFIG"), "kubernetes": kubernetes_default_location()}
         self.journal.__enter__()
         logging.getLogger().addHandler(self._log)
         try:
@@ -129,10 +124,9 @@ class KopfRunner:
         self._thread.join(timeout=self.timeout)
         self.journal.__exit__()
         logging.getLogger().removeHandler(self._log)
-        if not self._thread.is_alive():
-            _restore(self._environment)  # what --kubeconfig exported for the handlers' clients
         if self._thread.is_alive():
             raise RuntimeError("the operator did not stop within the runner's timeout; it is still running")
+        _restore(self._environment)  # what --kubeconfig exported for the handlers' clients
         error = self._future.exception()
         if error is not None:
             raise error from exc_val

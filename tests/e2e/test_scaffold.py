@@ -17,7 +17,6 @@ from test_chart import helm
 
 from opframe.kube import KubeClient, Resource, errors, load_configuration
 from opframe.testing import ControlPlane, eventually, images
-from opframe.testing.controlplane import cache_root
 
 pytestmark = pytest.mark.e2e
 
@@ -72,13 +71,12 @@ def cluster(node_cluster: ControlPlane) -> Iterator[tuple[ControlPlane, KubeClie
 def test_its_image_runs_from_opframes_chart_and_handles_an_object(project: Path,
                                                                   cluster: tuple[ControlPlane, KubeClient]) -> None:
     plane, client = cluster
-    store = cache_root() / "buildah"
-    buildah = f"buildah --root {store}/storage --runroot {store}/run --storage-driver vfs"
+    buildah = " ".join(images.buildah_command())
     built = subprocess.run(["make", "image", f"BUILDAH={buildah}",
                             f"OPFRAME_IMAGE=oci-archive:{images.opframe_image_archive()}"],
                            cwd=project, capture_output=True, text=True, timeout=900, check=False,
                            env=_user_environment())
-    subprocess.run([*buildah.split(), "rmi", "shop-operator:0.1.0"], capture_output=True, check=False)
+    subprocess.run([*images.buildah_command(), "rmi", "shop-operator:0.1.0"], capture_output=True, check=False)
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     assert plane.node is not None
     plane.node.import_image(project / "shop-operator.tar", IMAGE)
