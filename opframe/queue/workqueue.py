@@ -77,7 +77,7 @@ class WorkQueue(Generic[T]):
                     break
                 if deadline is not None and deadline <= self._clock.now():
                     raise TimeoutError(f"no item in queue {self.name!r} within {timeout} s")
-                self._clock.wait(self._cond, self._next_wait_locked(deadline))
+                self._clock.wait(self._cond, None if deadline is None else deadline - self._clock.now())
             if not self._queue:
                 raise ShutDown(self.name)
             item = self._queue.popleft()
@@ -85,10 +85,6 @@ class WorkQueue(Generic[T]):
             self._dirty.discard(item)
             self._metrics.on_get(item)
             return item
-
-    def _next_wait_locked(self, deadline: float | None) -> float | None:
-        """Seconds to wait for the next state change; subclasses with timers shorten it."""
-        return None if deadline is None else deadline - self._clock.now()
 
     def _before_get_locked(self) -> None:
         """Hook for subclasses to move due items into the queue after every wake-up."""
@@ -103,8 +99,8 @@ class WorkQueue(Generic[T]):
             if item in self._dirty:
                 self._queue.append(item)
                 self._cond.notify()
-            elif not self._processing:
-                self._cond.notify_all()
+            elif not self._processing and self._drain:
+                self._cond.notify_all()  # shut_down_with_drain waits for this; no worker does
 
     def shut_down(self) -> None:
         """Stop accepting adds and wake every waiter; queued items are still handed out."""

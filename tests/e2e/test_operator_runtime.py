@@ -7,6 +7,7 @@ one JSON line per invocation to a journal file, which the tests read from outsid
 from __future__ import annotations
 
 import itertools
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from operator_journal import (
 )
 
 from opframe.kube import KubeClient, Resource
+from opframe.testing import eventually
 from opframe.testing.operator import OperatorProcess
 
 __all__ = ["journal", "operator_factory"]  # fixtures
@@ -253,6 +255,48 @@ def test_a_storm_of_updates_is_handled_when_it_stops_and_lone_changes_at_once(
     time.sleep(2.5)  # any call still to come
     storm = [e["value"] for e in journal.entries(handler="update")[before:]]
     assert len(storm) <= 3 and storm[-1] == "32", storm  # its first change at once, then its last when quiet
+
+
+def test_a_diff_base_superseded_during_its_handler_is_held_back_and_old_still_chains(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    """Changes that arrive while an update handler runs: its diff-base (all it would write) is not
+    written, the next call writes its own; and each call's ``old`` is still the previous call's ``new``."""
+    operator_factory('''
+    @on.startup()
+    def configure(settings, **_):
+        settings.burst_window = 2.0  # the changes below stay one burst on noisy cores
+        settings.burst_max_delay = 30.0
+
+    @on.update("configmaps", labels={"app": "test"})
+    def updated(name, old, new, **_):
+        note(handler="update", name=name, old=old["data"]["n"], new=new["data"]["n"])
+        if new["data"]["n"] == "1":
+            time.sleep(1.0)  # the storm below lands while this call runs
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "h", n="0"))
+    key = "opframe.dev/last-handled-configuration"
+
+    def diff_base() -> str | None:
+        body = kube_client.get(CONFIGMAPS, "h", namespace=namespace)
+        text = (body["metadata"].get("annotations") or {}).get(key)
+        return json.loads(text)["data"]["n"] if text else None
+    eventually(lambda: diff_base() == "0", what="the creation's diff-base")
+    time.sleep(2.5)  # a window after the creation: the next change is a lone one
+    kube_client.patch(CONFIGMAPS, "h", {"data": {"n": "1"}}, namespace=namespace)
+    journal.wait_count(1, handler="update")
+    for n in range(2, 11):
+        kube_client.patch(CONFIGMAPS, "h", {"data": {"n": str(n)}}, namespace=namespace)
+    seen = set()
+    deadline = time.monotonic() + 60
+    while not any(e["new"] == "10" for e in journal.entries(handler="update")) and time.monotonic() < deadline:
+        seen.add(diff_base())  # the diff-base the API server holds, as often as it can be read
+        time.sleep(0.05)
+    eventually(lambda: diff_base() == "10", what="the last call's diff-base written")
+    calls = [(e["old"], e["new"]) for e in journal.entries(handler="update")]
+    assert calls[0] == ("0", "1") and calls[-1][1] == "10", calls
+    assert all(calls[i][0] == calls[i - 1][1] for i in range(1, len(calls))), calls  # old chains
+    assert "1" not in seen, f"the first call's diff-base was written: {sorted(map(str, seen))}"
 
 
 def test_deletion_runs_the_delete_handler_and_finishes_after_a_restart(

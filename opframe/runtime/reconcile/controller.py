@@ -59,7 +59,7 @@ from opframe.handlers.retries import RetryPolicy
 from opframe.kube import errors
 from opframe.kube.client import KubeClient
 from opframe.kube.resources import Resource
-from opframe.objects.diffs import same_essence
+from opframe.objects.diffs import essence, same_essence
 from opframe.objects.patches import Patch
 from opframe.queue.backlog import Backlog
 from opframe.queue.bursts import Bursts
@@ -127,6 +127,11 @@ class _Reconcile:
     outcomes: dict[str, Outcome]
     position: int = 0
     submitted: float = 0.0
+    #: A diff-base an earlier reconcile held back (ObjectWriter.hold_diff_base), read into ``body``:
+    #: written with this reconcile's outcome, or held again.
+    held: str | None = None
+    #: The diff-base annotation the object itself carries (what a held one is checked against).
+    on_object: str | None = None
 
 
 class Controller:
@@ -341,6 +346,12 @@ class Controller:
         body = fresh_body(raw)
         if not self.writer.expectation_met(key, body):
             return False
+        last_handled = self.context.bookkeeping.last_handled
+        on_object = ((body.get("metadata") or {}).get("annotations") or {}).get(last_handled)
+        held = self.writer.held_diff_base(key, on_object)
+        if held is not None:  # read the object as if the held diff-base had been written
+            metadata = body.setdefault("metadata", {})
+            metadata["annotations"] = {**(metadata.get("annotations") or {}), last_handled: held}
         with self._lock:
             first_sight = key not in self._seen
             self._seen.add(key)
@@ -362,7 +373,7 @@ class Controller:
                 [s.handler for s in plan.steps], state={s.handler.id: records(s.handler.id) for s in plan.steps})])
         if plan.steps:
             object_logger(key).debug("%s is in progress: %r", TITLES.get(plan.cause.reason, "Handling"), body)
-        reconcile = _Reconcile(key, raw, body, plan, matching, {})
+        reconcile = _Reconcile(key, raw, body, plan, matching, {}, held=held, on_object=on_object)
         return self._advance(reconcile)
 
     def _advance(self, reconcile: _Reconcile) -> bool:
@@ -416,8 +427,16 @@ class Controller:
                                   lambda h, live: self.kwargs.build(h, live.state, key, reason="daemon"))
             except Exception:
                 object_logger(key).exception("timers or daemons could not be scheduled")
+        patch = decision.patch
+        last_handled = self.context.bookkeeping.last_handled
+        if reconcile.held is not None and last_handled not in (patch.get("metadata") or {}).get("annotations", {}):
+            patch.metadata.annotations[last_handled] = reconcile.held
+        held_back = planner.diff_base_only(patch, self.context.bookkeeping)
         try:
-            self.writer.apply(key, decision.patch)
+            if held_back is not None and self._changed_again(key, plan.cause.essence):
+                self.writer.hold_diff_base(key, held_back, reconcile.on_object)
+            else:
+                self.writer.apply(key, patch)
         except errors.Conflict:
             self.queue.add_after(key, CONFLICT_RETRY_DELAY)
             return
@@ -429,6 +448,13 @@ class Controller:
             self.queue.add_after(key, come_back)
         else:
             self.queue.forget(key)
+
+    def _changed_again(self, key: str, handled: Mapping[str, Any]) -> bool:
+        """Whether the cache already holds a newer essence of ``key`` than the one just handled: its
+        watch event has queued (or will queue) another reconcile, which will write a held diff-base."""
+        cached = self.cached(key)
+        return cached is not None and essence(
+            cached, own_prefix=self.context.bookkeeping.own_prefix, include=self._include, copied=False) != handled
 
     def _on_gone(self, key: str, last_body: dict[str, Any] | None) -> None:
         """The object left the cache: forget it; release a finalizer it still holds. An object deleted at

@@ -398,6 +398,19 @@ def _no_callbacks(fn: Any, value: Any) -> Any:
     raise AssertionError("the planner calls no user code: callable filters are decided by its caller")
 
 
+def diff_base_only(patch: Patch, bookkeeping: Bookkeeping) -> str | None:
+    """The diff-base ``patch`` writes, if writing it is all the patch does (no results, progress,
+    finalizer, marker, label or ``fns``); else None. Only such a write may be held back while the
+    object has already changed again (ObjectWriter.hold_diff_base): nothing else waits on it."""
+    if patch.fns or set(patch) != {"metadata"}:
+        return None
+    metadata = patch["metadata"]
+    if set(metadata) != {"annotations"} or set(metadata["annotations"]) != {bookkeeping.last_handled}:
+        return None
+    text = metadata["annotations"][bookkeeping.last_handled]
+    return text if isinstance(text, str) else None
+
+
 def _set_diff_base(patch: Patch, cause: Cause, bookkeeping: Bookkeeping, has_marker: bool) -> None:
     patch.metadata.annotations[bookkeeping.last_handled] = orjson.dumps(
         cause.essence, option=orjson.OPT_SORT_KEYS).decode()

@@ -18,6 +18,19 @@ the written resourceVersion or newer, a reconcile of that key would read a stale
 object and run handlers again, so it is skipped (the watch event enqueues the key
 again). Invariant: an expectation exists only for a key this writer wrote and that has
 not been forgotten; it expires after ``EXPECTATION_TIMEOUT``.
+
+Held diff-bases: a reconcile whose whole write would be the new diff-base, of an object that
+has already changed again (the cache holds a newer essence, so another reconcile of it is
+coming), holds that diff-base here instead of writing it; the next reconcile reads the object
+as if it had been written (``held_diff_base``) and writes it with its own outcome, or holds it
+again. In an update storm this halves the operator's writes (one per burst, not two), and
+handlers see the same ``old`` as if every diff-base had been written (kopf's chain: each
+call's ``old`` is the essence the previous call handled). Invariant: a held diff-base belongs
+to a key whose object carried, when it was held, the diff-base annotation ``on_object``; it is
+used only while the object still carries that one (someone else's write of it wins), and is
+dropped with the key. If the operator stops first, the object keeps the previous diff-base and
+the next handling's ``old`` reaches back to it (handlers run at least once per change, never
+less).
 """
 
 from __future__ import annotations
@@ -52,6 +65,9 @@ class ObjectWriter:
         self.patches = 0
         self._lock = threading.Lock()
         self._expected: dict[str, tuple[str, float]] = {}
+        #: key -> (the diff-base held back, the diff-base annotation the object carried then)
+        self._held: dict[str, tuple[str, str | None]] = {}
+        self.held_writes = 0
         #: The kind's schema dropped status fields we wrote: said once (kopf warns on each patch).
         self._pruning_said = False
         #: Writing status was refused (RBAC, the schema): said once at error, then at debug.
@@ -210,13 +226,30 @@ class ObjectWriter:
                 return True
             return False
 
+    def hold_diff_base(self, key: str, diff_base: str, on_object: str | None) -> None:
+        """Keep ``diff_base`` for ``key``'s next reconcile instead of writing it now (see the module's
+        docstring); ``on_object`` is the diff-base annotation the object carries meanwhile."""
+        with self._lock:
+            self._held[key] = (diff_base, on_object)
+            self.held_writes += 1
+
+    def held_diff_base(self, key: str, on_object: str | None) -> str | None:
+        """The diff-base held for ``key``, taken (the caller writes or holds it again); None if none
+        is held, or if the object's annotation is no longer the one it carried (someone wrote it)."""
+        with self._lock:
+            held = self._held.pop(key, None)
+        if held is None or held[1] != on_object:
+            return None
+        return held[0]
+
     def forget(self, key: str) -> None:
         with self._lock:
             self._expected.pop(key, None)
+            self._held.pop(key, None)
 
     def tracked(self) -> int:
         with self._lock:
-            return len(self._expected)
+            return len(self._expected) + len(self._held)
 
 
 def newer(candidate: str, reference: str) -> bool:

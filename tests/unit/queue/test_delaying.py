@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import gc
+import threading
 import time
 
 import pytest
 
-from opframe.kube.clock import FakeClock
-from opframe.queue.delaying import DelayingQueue
+from opframe.kube.clock import FakeClock, RealClock
+from opframe.queue.delaying import WAITING_LOOP_THREAD_PREFIX, DelayingQueue
 from opframe.queue.metrics import QueueMetricsRecorder
 from opframe.queue.workqueue import ShutDown
 
@@ -133,22 +134,72 @@ def test_5_5_blocked_get_returns_when_the_ready_time_arrives() -> None:
     getter = started(queue.get)
     clock.await_waits(1)
     clock.step(0.5)
-    clock.settle()
+    time.sleep(0.1)  # the waiting loop polls the fake clock: it had its chance to move "a" too early
     assert getter.is_alive()
+    assert queue.waiting() == 1
     clock.step(0.5)
-    assert getter.finish().result == "a"
+    assert getter.finish().result == "a"  # the waiting loop moved it in, and that woke the worker
 
 
-def test_5_5_add_after_wakes_a_get_blocked_on_an_empty_queue() -> None:
+def test_5_5_add_after_wakes_no_worker_blocked_on_an_empty_queue() -> None:
+    """Only the waiting loop watches ready times: a worker blocked in get() is woken by the item
+    coming due, once, never by the add_after itself (a thundering herd on every change)."""
     clock = WaitCountingClock()
     queue: DelayingQueue[str] = DelayingQueue(clock=clock)
     getter = started(queue.get)
-    clock.await_waits(1)  # waits with no timeout: nothing is due, ever
+    clock.await_waits(1)  # waits with no timeout: nothing is queued
     queue.add_after("a", 1)
-    clock.await_waits(2)  # woken, now waits for the ready time
-    assert getter.is_alive()
+    queue.add_after("b", 2)
+    time.sleep(0.1)
+    assert clock.waits == 1  # not woken: it would have waited again
     clock.step(1)
     assert getter.finish().result == "a"
+    assert clock.waits == 1
+
+
+class WakeCountingClock(RealClock):
+    """The real clock, counting the waits of threads other than the waiting loop (the workers')."""
+
+    def __init__(self) -> None:
+        self.waits = 0
+        self._lock = threading.Lock()
+
+    def wait(self, condition: threading.Condition, timeout: float | None) -> None:
+        if not threading.current_thread().name.startswith(WAITING_LOOP_THREAD_PREFIX):
+            with self._lock:
+                self.waits += 1
+        super().wait(condition, timeout)
+
+
+def test_5_5_workers_blocked_in_get_are_woken_about_once_per_item_not_per_add_after() -> None:
+    """8 workers blocked in get() and a burst of 200 delayed adds: a worker's wait ends about once
+    per item it is handed (plus spurious wake-ups), not once per add_after for every worker."""
+    clock = WakeCountingClock()
+    queue: DelayingQueue[int] = DelayingQueue(clock=clock)
+    got: list[int] = []
+
+    def work() -> None:
+        while True:
+            try:
+                item = queue.get()
+            except ShutDown:
+                return
+            got.append(item)
+            queue.done(item)
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(8)]
+    for worker in workers:
+        worker.start()
+    soon(lambda: clock.waits >= 8, what="every worker waiting")
+    for item in range(200):  # as an informer adds them: a change now and then, each 0.2 s to ready
+        queue.add_after(item, 0.2)
+        time.sleep(0.002)
+    soon(lambda: len(got) == 200, what="every item handed out")
+    queue.shut_down()
+    for worker in workers:
+        worker.join(JOIN_SECONDS)
+    assert sorted(got) == list(range(200))
+    # Each add_after waking all 8 workers would make at least 8 x 200 = 1,600 waits.
+    assert clock.waits < 600, f"8 workers waited {clock.waits} times for 200 items"
 
 
 def test_5_5_get_with_timeout_before_the_ready_time_raises_timeout_error() -> None:

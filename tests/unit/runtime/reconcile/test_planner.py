@@ -19,7 +19,8 @@ from opframe.handlers.outcomes import Raised, Succeeded
 from opframe.handlers.progress import HandlerRecord, HandlerState, Progress, digest
 from opframe.handlers.registry import Registry
 from opframe.handlers.retries import ErrorsMode, PermanentError, TemporaryError
-from opframe.runtime.reconcile.planner import conclude, plan, release
+from opframe.objects.patches import Patch
+from opframe.runtime.reconcile.planner import conclude, diff_base_only, plan, release
 from opframe.runtime.reconcile.planner import earliest as _earliest
 
 from ..objects import ANNOTATIONS, essence_of, handler, obj
@@ -374,3 +375,21 @@ def test_update_and_resume_of_one_function_run_it_once_on_the_first_update_after
                     first_sight=True,
                     now=datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC))
     assert [(s.handler.kind.value, s.handler.id) for s in the_plan.steps] == [("update", "reconcile")]
+
+
+_BASE = "opframe.dev/last-handled-configuration"
+
+
+@pytest.mark.parametrize(("patch", "held"), [
+    (Patch({"metadata": {"annotations": {_BASE: '{"spec":{}}'}}}), '{"spec":{}}'),
+    # anything else in the write must be written now: results, progress, the marker, finalizers, fns
+    (Patch({"metadata": {"annotations": {_BASE: "{}"}}, "status": {"h": 1}}), None),
+    (Patch({"metadata": {"annotations": {_BASE: "{}", "opframe.dev/progress": None}}}), None),
+    (Patch({"metadata": {"annotations": {_BASE: "{}", "opframe.dev/kopf-managed": "yes"}}}), None),
+    (Patch({"metadata": {"annotations": {_BASE: "{}"}, "finalizers": [FINALIZER]}}), None),
+    (Patch({"metadata": {"annotations": {_BASE: "{}"}}}, fns=[lambda body: None]), None),
+    (Patch({"metadata": {"annotations": {"opframe.dev/progress": "{}"}}}), None),
+    (Patch(), None),
+], ids=["diff-base-alone", "results", "progress-removed", "marker", "finalizer", "fns", "progress-alone", "empty"])
+def test_only_a_write_of_the_diff_base_alone_may_be_held_back(patch: Patch, held: str | None) -> None:
+    assert diff_base_only(patch, BOOKKEEPING) == held
