@@ -71,6 +71,13 @@ CRD = {
                                                           "x-kubernetes-preserve-unknown-fields": True}}}]},
 }
 
+# kube-apiserver compacts etcd every 5 min by default: a compaction landing in one storm and not in
+# another made the same storm 20-75% slower (the writer alone took 21.8, 34.2 and 37.9 s in three
+# rounds of one run, each slower than the one before). The bench turns the timer off and compacts
+# itself, between runs (Bench.clear) and right before each S2 storm, so every storm starts on a
+# compacted store and none is compacted half-way.
+COMPACTION_INTERVAL = "0"
+
 # The same handler bodies for both frameworks; only the import and decorator names differ.
 BODIES = {
     "sync": '''
@@ -300,10 +307,16 @@ class Bench:
             with contextlib.suppress(errors.TransportError, errors.ServerError):
                 self.client.request("DELETE", self.objects.path(namespace=namespace))
             if not self.client.list(self.objects, namespace=namespace, limit=1).items:
+                self.compact()
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the objects in {namespace} were not deleted within 900 s")
             time.sleep(1)
+
+    def compact(self) -> None:
+        """Compact etcd at its current revision (the bench's control plane never does it by itself)."""
+        if self.plane is not None:
+            self.plane.compact_etcd()
 
     def start(self, framework: str, scenario: str, namespace: str) -> Operator:
         return Operator(framework, scenario, namespace, self.kubeconfig, self.workdir)
@@ -374,6 +387,7 @@ class Bench:
             if operator:
                 wait_for(lambda: len({e[0] for e in operator.entries()}) >= count, 900, f"S2 {framework} create")
             time.sleep(2)
+            self.compact()
             baseline = len(operator.entries()) if operator else 0
             usage = ServerUsage(self.plane)
             started = time.monotonic()
@@ -629,7 +643,7 @@ def storm_study(workdir: Path, count: int, out: Path, windows: list[float], stor
     call breakdown; opframe also with bursts off and with each of ``windows`` as its burst_window."""
     from opframe.testing import ControlPlane
 
-    with ControlPlane() as plane:
+    with ControlPlane(compaction_interval=COMPACTION_INTERVAL) as plane:
         bench = Bench.on(plane, workdir)
         rounds = bench.s2_rounds("opframe", count, storm_rounds)
         runs = {"writer_alone": rounds["writer_alone"],
@@ -726,7 +740,7 @@ def main() -> int:
     if options.only == "S2":
         return storm_study(workdir, 100 if quick else 1000, unused(out.with_name(f"{out.stem}-storm.json")),
                            options.storm_windows, options.storm_rounds)
-    with ControlPlane() as plane:
+    with ControlPlane(compaction_interval=COMPACTION_INTERVAL) as plane:
         bench = Bench.on(plane, workdir)
         runs = results["runs"]
         try:
