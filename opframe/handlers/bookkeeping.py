@@ -83,8 +83,12 @@ class Bookkeeping:
         held = (body.get("metadata") or {}).get("finalizers") or ()
         return any(name in held for name in self.finalizers)
 
+    def diff_base_text(self, body: Mapping[str, Any]) -> Any:
+        """Our diff-base annotation on ``body`` as it is (a JSON text, or None when absent)."""
+        return _annotations(body).get(self.last_handled)
+
     def read_diff_base(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
-        own = json_object(_annotations(body).get(self.last_handled))
+        own = json_object(self.diff_base_text(body))
         if own is None and self.foreign is not None:
             return self.foreign.diff_base(body)
         return own

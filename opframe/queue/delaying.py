@@ -19,8 +19,8 @@ Invariants:
   ``add_after`` wakes the waiting loop only, and an item that comes due wakes one worker
   (the loop's ``add``), as client-go's workers wait on the queue's condition and only its
   waitingLoop watches the clock. (Waking every worker on each ``add_after``, and having each
-  sleep until the earliest ready time, cost 16 workers 5.6 CPU seconds in the storm of
-  ``make bench``: a thundering herd on every change of a burst.)
+  sleep until the earliest ready time, made 8 workers wait 3,194 times for 200 delayed items,
+  where now they wait about once per item: tests/unit/queue/test_delaying.py.)
 """
 
 from __future__ import annotations

@@ -346,12 +346,12 @@ class Controller:
         body = fresh_body(raw)
         if not self.writer.expectation_met(key, body):
             return False
-        last_handled = self.context.bookkeeping.last_handled
-        on_object = ((body.get("metadata") or {}).get("annotations") or {}).get(last_handled)
+        on_object = self.context.bookkeeping.diff_base_text(body)
         held = self.writer.held_diff_base(key, on_object)
         if held is not None:  # read the object as if the held diff-base had been written
             metadata = body.setdefault("metadata", {})
-            metadata["annotations"] = {**(metadata.get("annotations") or {}), last_handled: held}
+            metadata["annotations"] = {**(metadata.get("annotations") or {}),
+                                       self.context.bookkeeping.last_handled: held}
         with self._lock:
             first_sight = key not in self._seen
             self._seen.add(key)

@@ -67,7 +67,6 @@ class ObjectWriter:
         self._expected: dict[str, tuple[str, float]] = {}
         #: key -> (the diff-base held back, the diff-base annotation the object carried then)
         self._held: dict[str, tuple[str, str | None]] = {}
-        self.held_writes = 0
         #: The kind's schema dropped status fields we wrote: said once (kopf warns on each patch).
         self._pruning_said = False
         #: Writing status was refused (RBAC, the schema): said once at error, then at debug.
@@ -231,7 +230,6 @@ class ObjectWriter:
         docstring); ``on_object`` is the diff-base annotation the object carries meanwhile."""
         with self._lock:
             self._held[key] = (diff_base, on_object)
-            self.held_writes += 1
 
     def held_diff_base(self, key: str, on_object: str | None) -> str | None:
         """The diff-base held for ``key``, taken (the caller writes or holds it again); None if none
