@@ -114,7 +114,7 @@ bench-typed: venv
 
 # opframe against kopf (installed in its own virtual environment), same control plane, one run.
 .PHONY: bench
-bench: venv controlplane
+bench: venv controlplane kopf-venv
 	$(BIN)/python bench/kopf_compare.py
 
 # S2 of `make bench` alone (the writer alone, opframe with bursts off, opframe, kopf), with where each call came from.

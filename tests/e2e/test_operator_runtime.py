@@ -331,6 +331,67 @@ def test_deletion_runs_the_delete_handler_and_finishes_after_a_restart(
     assert journal.entries(handler="delete")[-1]["retry"] >= 1
 
 
+def test_the_finalizer_is_on_the_object_before_the_create_handler_so_a_deletion_during_it_waits(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    """kopf's rule: adding the finalizer is a reconcile of its own, and the create handler runs on
+    its echo. So the handler sees the finalizer, and an object deleted while the handler runs is
+    held until the delete handler has run (had the finalizer come with the handler's outcome, the
+    object would be gone at once and the delete handler never called)."""
+    code = '''
+    @on.create("configmaps", labels={"app": "test"})
+    def created(name, body, **_):
+        note(handler="create", name=name, finalizers=list(body["metadata"].get("finalizers", [])))
+        time.sleep(2)
+
+    @on.delete("configmaps", labels={"app": "test"})
+    def deleting(name, **_):
+        note(handler="delete", name=name)
+    '''
+    operator = operator_factory(code, "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "early"))
+    created = journal.wait_count(1, handler="create", name="early")
+    assert created[0]["finalizers"] == ["opframe.dev/finalizer"]
+    kube_client.delete(CONFIGMAPS, "early", namespace=namespace)  # while the create handler sleeps
+    journal.wait_count(1, handler="delete", name="early")
+    wait_gone(kube_client, "early", namespace)
+    assert len(journal.entries(handler="create")) == 1
+    assert operator.stop() == 0
+
+
+def test_resume_handlers_still_run_when_the_first_sight_went_to_adding_the_finalizer(
+        kube_client: KubeClient, namespace: str, journal: Journal,
+        operator_factory: Callable[..., OperatorProcess]) -> None:
+    """An object handled before (a diff-base) but without our finalizer: a new operator with a
+    delete handler first adds the finalizer, and its resume handler still runs once, on the next
+    reconcile (kopf: the object is not handled once until a cycle runs its handlers)."""
+    first = operator_factory('''
+    @on.create("configmaps", labels={"app": "test"})
+    def created(name, **_):
+        note(handler="create", name=name)
+    ''', "-n", namespace).start().wait_started()
+    kube_client.create(CONFIGMAPS, configmap(namespace, "known"))
+    journal.wait_count(1, handler="create", name="known")
+    journal.wait_for(lambda: "opframe.dev/last-handled-configuration" in kube_client.get(
+        CONFIGMAPS, "known", namespace=namespace)["metadata"].get("annotations", {}), 10, "the diff-base")
+    assert first.stop() == 0
+    assert "finalizers" not in kube_client.get(CONFIGMAPS, "known", namespace=namespace)["metadata"]
+    second = operator_factory('''
+    @on.resume("configmaps", labels={"app": "test"})
+    def resumed(name, body, **_):
+        note(handler="resume", name=name, finalizers=list(body["metadata"].get("finalizers", [])))
+
+    @on.delete("configmaps", labels={"app": "test"})
+    def deleting(name, **_):
+        note(handler="delete", name=name)
+    ''', "-n", namespace).start().wait_started()
+    resumed = journal.wait_count(1, handler="resume", name="known")
+    assert resumed[0]["finalizers"] == ["opframe.dev/finalizer"]
+    time.sleep(1)
+    assert len(journal.entries(handler="resume")) == 1
+    assert second.stop() == 0
+
+
 def test_namespace_globs_include_exclude_and_pick_up_new_namespaces(
         kube_client: KubeClient, journal: Journal, operator_factory: Callable[..., OperatorProcess]) -> None:
     suffix = uuid.uuid4().hex[:6]

@@ -174,6 +174,9 @@ class Controller:
         self.daemon_handlers = [h for h in handlers if h.kind is Kind.DAEMON]
         self._lock = threading.Lock()
         self._seen: set[str] = set()
+        #: Keys whose first reconcile only added or removed the finalizer: their next one is still a
+        #: first sight, so resume handlers run then (kopf: the object is not yet handled once).
+        self._sighted_for_finalizer: set[str] = set()
         self._resumes: stdqueue.SimpleQueue[tuple[_Reconcile, concurrent.futures.Future[Any]] | None] = (
             stdqueue.SimpleQueue())
         self._threads: list[threading.Thread] = []
@@ -353,7 +356,7 @@ class Controller:
             metadata["annotations"] = {**(metadata.get("annotations") or {}),
                                        self.context.bookkeeping.last_handled: held}
         with self._lock:
-            first_sight = key not in self._seen
+            first_sight = key not in self._seen or key in self._sighted_for_finalizer
             self._seen.add(key)
         cause = detect(body, bookkeeping=self.context.bookkeeping, first_sight=first_sight, include=self._include)
         if first_sight and self.context.unadopted is not None and cause.reason is Reason.CREATE:
@@ -366,6 +369,11 @@ class Controller:
                             first_sight=first_sight, now=now_utc(), include=self._include, cause=cause,
                             daemons_running=being_deleted and self.daemons.holding(key),
                             old_new=self.filters.old_new(self.planned, key, raw, cause))
+        with self._lock:  # kopf's rule: a cycle spent on the finalizer does not use up the first sight
+            if plan.for_finalizer and first_sight:
+                self._sighted_for_finalizer.add(key)
+            else:
+                self._sighted_for_finalizer.discard(key)
         lifecycle = self.context.lifecycle
         if lifecycle is not None and plan.steps:  # user code: which due handlers run now (kopf's lifecycles)
             records = _records(plan)
@@ -521,6 +529,7 @@ class Controller:
         """Drop every piece of per-key state: the one place a key's memory is released."""
         with self._lock:
             self._seen.discard(key)
+            self._sighted_for_finalizer.discard(key)
         self.writer.forget(key)
         self.timers.schedule.forget(key)
         self.daemons.forget(key)

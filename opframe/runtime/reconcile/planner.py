@@ -2,8 +2,8 @@
 
 ``plan()`` looks at the object as cached, what is persisted on it (diff-base and
 progress annotations, the finalizer), which handlers match it and the time, and says
-which handlers to run now, with which diff, and what to write before any of them
-runs (the finalizer). ``conclude()`` takes that plan and the handlers' outcomes and
+which handlers to run now, with which diff, and what to write (a cycle that adds
+or removes the finalizer writes only that, kopf's rule). ``conclude()`` takes that plan and the handlers' outcomes and
 says what to write (progress, diff-base, finalizer removal, handlers' results) and
 when to come back. Neither touches a thread, a lock, a socket or user code: which
 handlers match (``when=`` callbacks are user code) is an input, computed by the
@@ -12,7 +12,9 @@ caller; so every decision is a table of cases in the unit tests.
 Invariants:
 
 * our finalizer is on a live object exactly while some matching handler requires it:
-  it is added before the first handler runs, and removed when the object stops
+  it is added in a cycle of its own, written before the first handler runs (so the
+  handler's object can no longer vanish without its delete handlers), and removed,
+  also in a cycle of its own, when the object stops
   matching every handler that required it (kopf's rule), whether a label filter
   was evaluated here or by the API server's label selector (see ``release``);
 * on a deleted object, the finalizer is removed only after every selected delete
@@ -81,6 +83,8 @@ class Plan:
     has_marker: bool
     #: A deleted object's daemons still run: the finalizer stays (see the module's invariants).
     daemons_running: bool = False
+    #: This cycle only adds or removes our finalizer; the change handlers run on the next one.
+    for_finalizer: bool = False
 
 
 @dataclasses.dataclass
@@ -114,10 +118,16 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
     patch = Patch()
     wants_finalizer = any(h.requires_finalizer and h.id in matching for h in handlers)
     holds_finalizer = bookkeeping.holds_finalizer(body)
-    if not being_deleted and wants_finalizer and not holds_finalizer:
-        _set_finalizers(patch, body, [*metadata.get("finalizers", []), bookkeeping.finalizer])
-    elif not being_deleted and not wants_finalizer and holds_finalizer:
-        _remove_finalizer(patch, body, bookkeeping)
+    if not being_deleted and wants_finalizer != holds_finalizer:
+        # kopf's rule: a cycle that adds or removes the finalizer runs no change handler; its write's
+        # echo brings the next. So the finalizer is on the object before any handler it guards runs,
+        # and a deletion during that handler still waits for the delete handlers.
+        if wants_finalizer:
+            _set_finalizers(patch, body, [*metadata.get("finalizers", []), bookkeeping.finalizer])
+        else:
+            _remove_finalizer(patch, body, bookkeeping)
+        return Plan(cause, [], [], None, patch, None, being_deleted, has_marker, daemons_running,
+                    for_finalizer=True)
 
     change_handlers = matching_change_handlers(handlers)
     empty = Plan(cause, [], [], None, patch, None, being_deleted, has_marker, daemons_running)

@@ -95,7 +95,10 @@ DUE = Progress(cause="update", digest=digest(essence_of({"replicas": 2})), handl
 
 
 TABLE = [
-    Row("create", obj({"replicas": 1}), ["on_create", "on_replicas"], "add"),
+    # kopf's rule: a cycle that adds the finalizer runs no handler; the next one (its echo) does.
+    Row("create: the finalizer first, alone", obj({"replicas": 1}), [], "add"),
+    Row("resume, first sight, no finalizer yet: the finalizer first, alone",
+        obj({"replicas": 1}, handled={"replicas": 1}), [], "add", first_sight=True),
     Row("create, finalizer already there", obj({"replicas": 1}, finalizers=[FINALIZER]),
         ["on_create", "on_replicas"], "keep"),
     Row("update of a field", obj({"replicas": 2}, handled={"replicas": 1}, finalizers=[FINALIZER]),
@@ -182,13 +185,13 @@ def test_all_succeeded_writes_the_diff_base_the_marker_and_drops_progress() -> N
 
 
 def test_a_first_write_also_marks_the_prefix_as_managed() -> None:
-    body = obj({"replicas": 1})
+    body = obj({"replicas": 1}, finalizers=[FINALIZER])
     decision = concluded(body, planned(body), {"on_create": Succeeded(), "on_replicas": Succeeded()})
     assert decision.patch["metadata"]["annotations"][ANNOTATIONS.marker] == "yes"
 
 
 def test_a_temporary_error_delays_that_handler_and_keeps_progress() -> None:
-    body = obj({"replicas": 1})
+    body = obj({"replicas": 1}, finalizers=[FINALIZER])
     decision = concluded(body, planned(body), {"on_create": Raised(TemporaryError("later", delay=4)),
                                                "on_replicas": Succeeded()})
     progress = Progress.from_annotation(decision.patch["metadata"]["annotations"][ANNOTATIONS.progress])
@@ -201,7 +204,7 @@ def test_a_temporary_error_delays_that_handler_and_keeps_progress() -> None:
 
 
 def test_a_permanent_error_finishes_the_cause() -> None:
-    body = obj({"replicas": 1})
+    body = obj({"replicas": 1}, finalizers=[FINALIZER])
     decision = concluded(body, planned(body), {"on_create": Raised(PermanentError("no")),
                                                "on_replicas": Succeeded()})
     assert decision.failures[0].retry_in is None
