@@ -740,6 +740,7 @@ def main() -> int:
     if options.only == "S2":
         return storm_study(workdir, 100 if quick else 1000, unused(out.with_name(f"{out.stem}-storm.json")),
                            options.storm_windows, options.storm_rounds)
+    out = unused(out)  # a second full run of the day keeps the first
     with ControlPlane(compaction_interval=COMPACTION_INTERVAL) as plane:
         bench = Bench.on(plane, workdir)
         runs = results["runs"]
