@@ -437,23 +437,32 @@ class Bench:
         # other rounds gave 1.38-1.58): each ratio should compare runs on a store in the same state.
         print("S2 writer, warm-up ...", file=sys.stderr, flush=True)
         self.s2(None, count=count)
+        # "operator floor": what any operator keeping kopf's bookkeeping costs before it does any work of
+        # its own: its objects carry the diff-base, and it watches them (a bare watch, no cache, no handler).
         pairs = []
         for round_ in range(rounds):
-            order = ("writer", "diff-base", framework)
+            order = ("writer", "diff-base", "operator floor", framework)
             pair: dict[str, Any] = {}
             for who in order if round_ % 2 == 0 else reversed(order):
                 print(f"S2 {who}, round {round_ + 1} of {rounds} ...", file=sys.stderr, flush=True)
-                pair[who] = self.s2(None if who in ("writer", "diff-base") else framework, count=count,
-                                    diff_base=who == "diff-base")
+                floor = who in ("writer", "diff-base", "operator floor")
+                pair[who] = self.s2(None if floor else framework, count=count,
+                                    diff_base=who in ("diff-base", "operator floor"),
+                                    bare_watch=who == "operator floor")
             pair["ratio"] = pair[framework]["seconds_to_converge"] / pair["writer"]["writes_seconds"]
             pair["diff_base_ratio"] = pair["diff-base"]["writes_seconds"] / pair["writer"]["writes_seconds"]
+            pair["operator_floor_ratio"] = pair["operator floor"]["writes_seconds"] / pair["writer"]["writes_seconds"]
             pairs.append(pair)
         median = sorted(pairs, key=lambda pair: pair["ratio"])[len(pairs) // 2]
         return {"run": median[framework], "writer_alone": median["writer"],
                 "ratios": [pair["ratio"] for pair in pairs], "median_ratio": median["ratio"],
                 "diff_base_ratios": [pair["diff_base_ratio"] for pair in pairs],
+                "operator_floor_ratios": [pair["operator_floor_ratio"] for pair in pairs],
                 "rounds": [{"writer_alone_seconds": pair["writer"]["writes_seconds"],
                             "writer_on_objects_with_a_diff_base_seconds": pair["diff-base"]["writes_seconds"],
+                            "writer_on_diff_base_objects_beside_a_bare_watch_seconds":
+                                pair["operator floor"]["writes_seconds"],
+                            "operator_floor_ratio": pair["operator_floor_ratio"],
                             "seconds_to_converge": pair[framework]["seconds_to_converge"],
                             "handler_calls": pair[framework]["handler_calls"], "ratio": pair["ratio"],
                             "diff_base_ratio": pair["diff_base_ratio"]}
@@ -626,7 +635,7 @@ def run_scenarios(bench: Bench, runs: dict[str, Any], sizes: list[int], scale: l
 
 
 #: What S2's rounds keep beside the median round's runs.
-ROUND_FIGURES = ("rounds", "ratios", "median_ratio", "diff_base_ratios")
+ROUND_FIGURES = ("rounds", "ratios", "median_ratio", "diff_base_ratios", "operator_floor_ratios")
 
 
 def unused(path: Path) -> Path:
@@ -670,6 +679,9 @@ def storm_study(workdir: Path, count: int, out: Path, windows: list[float], stor
     print("the writer alone on objects with a diff-base annotation against plain ones: " + ", ".join(
         f"{r['writer_on_objects_with_a_diff_base_seconds']:.1f} / {r['writer_alone_seconds']:.1f} s = "
         f"x{r['diff_base_ratio']:.2f}" for r in rounds["rounds"]))
+    print("the writer on objects with a diff-base beside a bare watch (any kopf-style operator's floor): " + ", ".join(
+        f"{r['writer_on_diff_base_objects_beside_a_bare_watch_seconds']:.1f} / {r['writer_alone_seconds']:.1f} s = "
+        f"x{r['operator_floor_ratio']:.2f}" for r in rounds["rounds"]))
     print(f"S2 storm, {count} objects x 20 updates; the writer alone: {runs['writer_alone']['writes_seconds']:.1f} s, "
           f"beside a bare watch: {runs['writer_beside_a_bare_watch']['writes_seconds']:.1f} s; CPU s of the "
           f"writer alone {runs['writer_alone']['writer_cpu_seconds']:.1f}, kube-apiserver + etcd "
@@ -798,7 +810,9 @@ def main() -> int:
     print("\nS2 opframe against the writer alone, round by round: " + ", ".join(
         f"{r['seconds_to_converge']:.1f} / {r['writer_alone_seconds']:.1f} s = x{r['ratio']:.2f}"
         for r in storm["rounds"]) + f"; median x{storm['median_ratio']:.2f}; the writer alone on objects with "
-        "a diff-base: " + ", ".join(f"x{ratio:.2f}" for ratio in storm["diff_base_ratios"]))
+        "a diff-base: " + ", ".join(f"x{ratio:.2f}" for ratio in storm["diff_base_ratios"])
+        + "; and beside a bare watch (a kopf-style operator's floor): "
+        + ", ".join(f"x{ratio:.2f}" for ratio in storm["operator_floor_ratios"]))
     print("\nfloors (what the API server and the machine allow without any framework):")
     for figure, value in floors.items():
         print(f"  {figure:75} {value:8.2f}")
