@@ -82,6 +82,11 @@ def test_non_default_values_render() -> None:
     assert by_kind(single, "PodDisruptionBudget") == [] and by_kind(single, "ConfigMap") == []
     assert {r["metadata"]["namespace"] for r in by_kind(single, "Role") if r["metadata"]["name"] == "rel-opframe"} == {
         "team-a", "team-b"}
+    excluding = render("ops", "namespaces={team-a,!team-b}")  # an exclusion gets no Role
+    assert {r["metadata"]["namespace"] for r in by_kind(excluding, "Role")
+            if r["metadata"]["name"] == "rel-opframe"} == {"team-a"}
+    patterns = render("ops", "namespaces={team-*}", "rbac.clusterWide=true")
+    assert len(by_kind(patterns, "ClusterRole")) == 1
     wide = render("ops", "allNamespaces=true")
     assert "--all-namespaces" in by_kind(wide, "Deployment")[0]["spec"]["template"]["spec"]["containers"][0]["args"]
     assert len(by_kind(wide, "ClusterRole")) == 1 and len(by_kind(wide, "ClusterRoleBinding")) == 1
@@ -134,7 +139,10 @@ def test_webhooks_render_a_service_the_rbac_and_the_certificates_of_their_source
     ("replica=3", "additional properties 'replica' not allowed"),
     ("webhooks.configurationName=hooks.example", "/webhooks/configurationName"),
     ("webhooks.certificates.source=selfSigned", "/webhooks/certificates/source"),
-], ids=["replicas", "source", "path", "port", "verb", "root", "typo", "webhook-name", "certificate-source"])
+    ("namespaces={team-*}", '"team-*" is a pattern, and a Role needs a namespace\'s exact name: '
+                            "set rbac.clusterWide=true"),
+], ids=["replicas", "source", "path", "port", "verb", "root", "typo", "webhook-name", "certificate-source",
+        "namespace-glob-without-clusterwide"])
 def test_bad_values_are_rejected(setting: str, complaint: str) -> None:
     result = helm("template", "rel", str(CHART), f"--set={setting}")
     assert result.returncode != 0
