@@ -356,10 +356,11 @@ class Controller:
             metadata["annotations"] = {**(metadata.get("annotations") or {}),
                                        self.context.bookkeeping.last_handled: held}
         with self._lock:
-            first_sight = key not in self._seen or key in self._sighted_for_finalizer
+            new_key = key not in self._seen
+            first_sight = new_key or key in self._sighted_for_finalizer
             self._seen.add(key)
         cause = detect(body, bookkeeping=self.context.bookkeeping, first_sight=first_sight, include=self._include)
-        if first_sight and self.context.unadopted is not None and cause.reason is Reason.CREATE:
+        if new_key and self.context.unadopted is not None and cause.reason is Reason.CREATE:
             self._warn_unadopted(key, body)
         matching = self.filters.matching(self.planned, key, body, raw, cause)
         being_deleted = bool((body.get("metadata") or {}).get("deletionTimestamp"))
