@@ -79,7 +79,8 @@ def test_step3_a_deleted_site_leaves_the_directory(step: Callable[[int], KopfRun
                                                    sites: Resource, namespace: str) -> None:
     step(3)
     kube_client.create(sites, site("docs", namespace, "docs"))
-    eventually(lambda: kube_client.get(CONFIGMAPS, "site-directory", namespace=namespace)["data"]
+    # The handler creates the directory empty, then adds the entry: the check may see it in between.
+    eventually(lambda: kube_client.get(CONFIGMAPS, "site-directory", namespace=namespace).get("data")
                == {"docs": "docs-page"}, what="the Site in the directory")
     assert kube_client.get(sites, "docs", namespace=namespace)["metadata"]["finalizers"] == ["opframe.dev/finalizer"]
     kube_client.delete(sites, "docs", namespace=namespace)
