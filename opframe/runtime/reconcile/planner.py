@@ -3,8 +3,8 @@
 ``plan()`` looks at the object as cached, what is persisted on it (diff-base and
 progress annotations, the finalizer), which handlers match it and the time, and says
 which handlers to run now, with which diff, and what to write (a cycle that adds
-or removes the finalizer writes only that, kopf's rule). ``conclude()`` takes that plan and the handlers' outcomes and
-says what to write (progress, diff-base, finalizer removal, handlers' results) and
+or removes the finalizer writes only that, kopf's rule). ``conclude()`` takes that
+plan and the handlers' outcomes and says what to write (progress, diff-base, finalizer removal, handlers' results) and
 when to come back. Neither touches a thread, a lock, a socket or user code: which
 handlers match (``when=`` callbacks are user code) is an input, computed by the
 caller; so every decision is a table of cases in the unit tests.
@@ -116,6 +116,7 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
     if cause is None:
         cause = detect(body, bookkeeping=bookkeeping, first_sight=first_sight, include=include)
     patch = Patch()
+    empty = Plan(cause, [], [], None, patch, None, being_deleted, has_marker, daemons_running)
     wants_finalizer = any(h.requires_finalizer and h.id in matching for h in handlers)
     holds_finalizer = bookkeeping.holds_finalizer(body)
     if not being_deleted and wants_finalizer != holds_finalizer:
@@ -126,11 +127,9 @@ def plan(body: Mapping[str, Any], *, handlers: Sequence[Handler], matching: Coll
             _set_finalizers(patch, body, [*metadata.get("finalizers", []), bookkeeping.finalizer])
         else:
             _remove_finalizer(patch, body, bookkeeping)
-        return Plan(cause, [], [], None, patch, None, being_deleted, has_marker, daemons_running,
-                    for_finalizer=True)
+        return dataclasses.replace(empty, for_finalizer=True)
 
     change_handlers = matching_change_handlers(handlers)
-    empty = Plan(cause, [], [], None, patch, None, being_deleted, has_marker, daemons_running)
     if cause.reason in (Reason.NOOP, Reason.FREE) or (not change_handlers and cause.reason is not Reason.DELETE):
         return empty
     chosen = _select(cause, change_handlers, matching, first_sight, old_new)
